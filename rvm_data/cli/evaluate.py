@@ -1,0 +1,31 @@
+"""``rvm-data evaluate``: matting metrics of predicted frames against the ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rvm_data.metrics import METRICS, evaluate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pred", required=True, help="predictions: <clip>/pha/*.png (+ fgr/), a pha/ folder, or shards")
+    parser.add_argument("--true", required=True, help="ground truth in the same layout, or a shard build")
+    parser.add_argument("--csv", help="also write the table (per clip and mean) to this CSV file")
+    parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS, metavar="NAME",
+                        help=f"metrics to compute (default: all of {', '.join(METRICS)})")
+    parser.add_argument("--split", help="split of a shard build to read (default: all)")
+    parser.add_argument("--workers", type=int, default=2, help="clips scored in parallel threads")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        result = evaluate(args.pred, args.true, metrics=args.metrics, split=args.split, workers=args.workers)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"rvm-data evaluate: {err}", file=sys.stderr)
+        return 2
+    print(result.table())
+    if args.csv:
+        result.write_csv(args.csv)
+        print(f"wrote {args.csv}")
+    return 0

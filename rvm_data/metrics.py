@@ -1,0 +1,531 @@
+"""Matting metrics as RVM's evaluation reports them, on arrays, tensors, frame folders and shards.
+
+Every metric takes a clip (T frames) and returns one value per frame, already multiplied by the
+scale factor the matting literature prints with: alpha MAD and MSE x1e3, Grad and Conn /1e3,
+dtSSD x1e2, foreground MAD and MSE x1e3 (on the pixels whose true alpha is above 0).
+The definitions follow RVM's evaluation script so numbers are comparable with the paper:
+
+- Grad: each frame min-max normalised, gradient magnitude from first-derivative-of-Gaussian
+  filters (sigma 1.4, replicate border), sum of squared differences.
+- Conn: thresholds 0.1 .. 1.0; a pixel's level is the last threshold up to which it stays in the
+  largest 4-connected component of ``true >= t & pred >= t``; only differences >= 0.15 count.
+- dtSSD: root mean square of the difference of the temporal derivatives; the first frame of a clip
+  has no predecessor and scores 0, as in RVM, so a clip's mean is over all of its frames.
+
+A clip's value is the mean over its frames (frames without any true alpha > 0 have no foreground
+score and are left out of the foreground means); the summary is the mean over clips.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+METRICS: tuple[str, ...] = ("pha_mad", "pha_mse", "pha_grad", "pha_conn", "pha_dtssd", "fgr_mad", "fgr_mse")
+ALPHA_METRICS = METRICS[:5]
+FGR_METRICS = METRICS[5:]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".exr")
+
+
+# ---------------------------------------------------------------- array plumbing
+
+
+def to_unit(x: Any) -> np.ndarray:
+    """Array or torch tensor -> float32 numpy in [0, 1] (uint8 /255, uint16 /65535, floats as they are)."""
+    if hasattr(x, "detach"):  # torch tensor, without importing torch here
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    if x.dtype == np.uint16:
+        return x.astype(np.float32) / 65535.0
+    return x.astype(np.float32, copy=False)
+
+
+def alpha_frames(x: Any) -> np.ndarray:
+    """An alpha clip as T x H x W float32 in [0, 1].
+
+    Accepts T x H x W, T x H x W x 1 (the Sample layout), T x 1 x H x W (the tensor layout) or a
+    single H x W frame.
+    """
+    a = to_unit(x)
+    if a.ndim == 2:
+        a = a[None]
+    elif a.ndim == 4 and a.shape[-1] == 1:
+        a = a[..., 0]
+    elif a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 3:
+        raise ValueError(f"alpha must be T x H x W (x 1) or T x 1 x H x W, got shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def colour_frames(x: Any) -> np.ndarray:
+    """A colour clip as T x H x W x 3 float32 in [0, 1]; accepts T x 3 x H x W tensors too."""
+    c = to_unit(x)
+    if c.ndim == 3:
+        c = c[None]
+    if c.ndim == 4 and c.shape[-1] != 3 and c.shape[1] == 3:
+        c = np.moveaxis(c, 1, -1)
+    if c.ndim != 4 or c.shape[-1] != 3:
+        raise ValueError(f"foreground must be T x H x W x 3 or T x 3 x H x W, got shape {c.shape}")
+    return np.ascontiguousarray(c)
+
+
+def _check_same(pred: np.ndarray, true: np.ndarray, what: str) -> None:
+    if pred.shape != true.shape:
+        raise ValueError(f"{what}: prediction shape {pred.shape} differs from ground truth {true.shape}")
+
+
+# ---------------------------------------------------------------- per-frame metrics
+
+
+def pha_mad(pred: Any, true: Any) -> np.ndarray:
+    """Mean absolute alpha difference per frame, x1e3."""
+    p, t = alpha_frames(pred), alpha_frames(true)
+    _check_same(p, t, "pha_mad")
+    return np.abs(p - t).mean(axis=(1, 2), dtype=np.float64) * 1e3
+
+
+def pha_mse(pred: Any, true: Any) -> np.ndarray:
+    """Mean squared alpha difference per frame, x1e3."""
+    p, t = alpha_frames(pred), alpha_frames(true)
+    _check_same(p, t, "pha_mse")
+    return np.square(p - t).mean(axis=(1, 2), dtype=np.float64) * 1e3
+
+
+def gaussian_derivative_filters(sigma: float = 1.4, epsilon: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y first-derivative-of-Gaussian kernels of the Grad metric.
+
+    The half width is where the Gaussian falls to ``epsilon``; the x kernel is Gaussian along y times
+    the Gaussian's derivative along x, scaled to unit L2 norm; the y kernel is its transpose.
+    """
+    half = math.ceil(sigma * math.sqrt(-2.0 * math.log(math.sqrt(2.0 * math.pi) * sigma * epsilon)))
+    r = np.arange(-half, half + 1, dtype=np.float64)
+    g = np.exp(-(r**2) / (2.0 * sigma**2)) / (sigma * math.sqrt(2.0 * math.pi))
+    dg = -r * g / sigma**2
+    fx = np.outer(g, dg)
+    fx /= np.sqrt(np.square(fx).sum())
+    return fx, np.ascontiguousarray(fx.T)
+
+
+def _minmax(frame: np.ndarray) -> np.ndarray:
+    """Per-frame min-max normalisation to [0, 1]; a flat frame becomes 0 (as cv2.normalize does)."""
+    lo, hi = float(frame.min()), float(frame.max())
+    if hi - lo <= np.finfo(np.float64).eps:
+        return np.zeros_like(frame)
+    return ((frame - lo) * (1.0 / (hi - lo))).astype(np.float32)
+
+
+def _gradient_magnitude(frame: np.ndarray, fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+    gx = cv2.filter2D(frame, -1, fx, borderType=cv2.BORDER_REPLICATE)
+    gy = cv2.filter2D(frame, -1, fy, borderType=cv2.BORDER_REPLICATE)
+    return np.sqrt(gx * gx + gy * gy)
+
+
+def pha_grad(pred: Any, true: Any, sigma: float = 1.4) -> np.ndarray:
+    """Gradient error per frame, /1e3."""
+    p, t = alpha_frames(pred), alpha_frames(true)
+    _check_same(p, t, "pha_grad")
+    fx, fy = gaussian_derivative_filters(sigma)
+    out = np.empty(len(p))
+    for i in range(len(p)):  # cv2 filters one 2-D frame at a time
+        gp = _gradient_magnitude(_minmax(p[i]), fx, fy)
+        gt = _gradient_magnitude(_minmax(t[i]), fx, fy)
+        out[i] = np.square(gt - gp).sum(dtype=np.float64)
+    return out / 1e3
+
+
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 4-connected component of a boolean mask (empty mask -> all False)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return np.zeros(mask.shape, dtype=bool)
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def _conn_frame(p: np.ndarray, t: np.ndarray, step: float) -> float:
+    thresholds = np.arange(0, 1 + step, step)
+    inside = np.stack([_largest_component((t >= th) & (p >= th)) for th in thresholds[1:]])
+    leaves = ~inside
+    first_out = leaves.argmax(axis=0)
+    level = np.where(leaves.any(axis=0), thresholds[:-1][first_out], 1.0).astype(np.float32)
+    dt, dp = t - level, p - level
+    phi_t = 1 - dt * (dt >= 0.15)
+    phi_p = 1 - dp * (dp >= 0.15)
+    return float(np.abs(phi_t - phi_p).sum(dtype=np.float64))
+
+
+def pha_conn(pred: Any, true: Any, step: float = 0.1) -> np.ndarray:
+    """Connectivity error per frame, /1e3."""
+    p, t = alpha_frames(pred), alpha_frames(true)
+    _check_same(p, t, "pha_conn")
+    return np.array([_conn_frame(p[i], t[i], step) for i in range(len(p))]) / 1e3
+
+
+def pha_dtssd(pred: Any, true: Any) -> np.ndarray:
+    """Temporal coherence error per frame, x1e2; frame 0 scores 0 (no predecessor)."""
+    p, t = alpha_frames(pred), alpha_frames(true)
+    _check_same(p, t, "pha_dtssd")
+    d = np.diff(p, axis=0) - np.diff(t, axis=0)
+    per = np.sqrt(np.square(d).mean(axis=(1, 2), dtype=np.float64))
+    return np.concatenate([[0.0], per]) * 1e2
+
+
+def _fgr_errors(pred_fgr: Any, true_fgr: Any, true_pha: Any, power: int) -> np.ndarray:
+    pf, tf = colour_frames(pred_fgr), colour_frames(true_fgr)
+    _check_same(pf, tf, "foreground")
+    mask = alpha_frames(true_pha) > 0
+    if mask.shape != tf.shape[:3]:
+        raise ValueError(f"foreground: alpha shape {mask.shape} does not match foreground {tf.shape}")
+    err = np.abs(pf - tf).sum(axis=-1, dtype=np.float64) if power == 1 else np.square(pf - tf).sum(axis=-1, dtype=np.float64)
+    count = mask.sum(axis=(1, 2)) * 3
+    total = np.where(mask, err, 0.0).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan) * 1e3
+
+
+def fgr_mad(pred_fgr: Any, true_fgr: Any, true_pha: Any) -> np.ndarray:
+    """Foreground mean absolute difference over pixels with true alpha > 0, x1e3 (NaN: no such pixel)."""
+    return _fgr_errors(pred_fgr, true_fgr, true_pha, 1)
+
+
+def fgr_mse(pred_fgr: Any, true_fgr: Any, true_pha: Any) -> np.ndarray:
+    """Foreground mean squared difference over pixels with true alpha > 0, x1e3 (NaN: no such pixel)."""
+    return _fgr_errors(pred_fgr, true_fgr, true_pha, 2)
+
+
+_ALPHA_FUNCS: dict[str, Callable[[Any, Any], np.ndarray]] = {
+    "pha_mad": pha_mad,
+    "pha_mse": pha_mse,
+    "pha_grad": pha_grad,
+    "pha_conn": pha_conn,
+    "pha_dtssd": pha_dtssd,
+}
+_FGR_FUNCS: dict[str, Callable[[Any, Any, Any], np.ndarray]] = {"fgr_mad": fgr_mad, "fgr_mse": fgr_mse}
+
+
+def check_metric_names(metrics: Iterable[str]) -> tuple[str, ...]:
+    names = tuple(metrics)
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+    return names
+
+
+def frame_metrics(
+    pred_pha: Any,
+    true_pha: Any,
+    pred_fgr: Any = None,
+    true_fgr: Any = None,
+    metrics: Sequence[str] = METRICS,
+) -> dict[str, np.ndarray]:
+    """Per-frame values of the chosen metrics for one clip; foreground metrics only when both fgr are given."""
+    names = check_metric_names(metrics)
+    p, t = alpha_frames(pred_pha), alpha_frames(true_pha)
+    out = {m: _ALPHA_FUNCS[m](p, t) for m in names if m in _ALPHA_FUNCS}
+    if pred_fgr is not None and true_fgr is not None:
+        pf, tf = colour_frames(pred_fgr), colour_frames(true_fgr)
+        out.update({m: _FGR_FUNCS[m](pf, tf, t) for m in names if m in _FGR_FUNCS})
+    return out
+
+
+def _nanmean(values: np.ndarray) -> float:
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else math.nan
+
+
+def clip_metrics(
+    pred_pha: Any,
+    true_pha: Any,
+    pred_fgr: Any = None,
+    true_fgr: Any = None,
+    metrics: Sequence[str] = METRICS,
+) -> dict[str, float]:
+    """One clip's metrics: the mean over its frames of each per-frame value."""
+    return {m: _nanmean(v) for m, v in frame_metrics(pred_pha, true_pha, pred_fgr, true_fgr, metrics).items()}
+
+
+def batch_metrics(
+    pred_pha: Any,
+    true_pha: Any,
+    pred_fgr: Any = None,
+    true_fgr: Any = None,
+    metrics: Sequence[str] = METRICS,
+) -> dict[str, float]:
+    """Mean over a batch of clips (B x T x C x H x W tensors or arrays), for the trainer's validation."""
+    n = len(pred_pha)
+    if len(true_pha) != n:
+        raise ValueError(f"batch sizes differ: prediction {n}, ground truth {len(true_pha)}")
+    per_clip = [
+        clip_metrics(
+            pred_pha[b],
+            true_pha[b],
+            None if pred_fgr is None else pred_fgr[b],
+            None if true_fgr is None else true_fgr[b],
+            metrics,
+        )
+        for b in range(n)
+    ]
+    return summarise(per_clip)
+
+
+def summarise(per_clip: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Mean over clips of each metric, ignoring clips where a metric is NaN."""
+    names = list(dict.fromkeys(k for d in per_clip for k in d))
+    return {m: _nanmean(np.array([d.get(m, math.nan) for d in per_clip])) for m in names}
+
+
+# ---------------------------------------------------------------- clips on disk
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip to score: uint8 frames, and the frame names when they came from files."""
+
+    name: str
+    pha: np.ndarray  # T x H x W x 1 or T x H x W
+    fgr: np.ndarray | None = None  # T x H x W x 3 RGB
+    frames: tuple[str, ...] | None = None
+
+    def select(self, frames: Sequence[str]) -> Clip:
+        """The sub-clip of the named frames (a prediction may cover only some of the frames)."""
+        index = {f: i for i, f in enumerate(self.frames or ())}
+        idx = [index[f] for f in frames]
+        return Clip(self.name, self.pha[idx], None if self.fgr is None else self.fgr[idx], tuple(frames))
+
+
+def _natural_key(path: Path) -> tuple:
+    stem = path.stem
+    return (0, int(stem), stem) if stem.isdigit() else (1, 0, stem)
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """Image files of a frame folder in frame order (numeric names sorted as numbers)."""
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+
+
+def read_image(path: Path, colour: bool) -> np.ndarray:
+    """One frame as stored (uint8/uint16): H x W x 3 RGB when colour, else H x W."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ValueError(f"cannot read image {path}")
+    if colour:
+        if img.ndim == 2:
+            return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    if img.ndim == 3:
+        img = img[..., 0] if img.shape[2] < 3 else cv2.cvtColor(np.ascontiguousarray(img[..., :3]), cv2.COLOR_BGR2GRAY)
+    return img
+
+
+def find_frame_clips(root: Path) -> dict[str, Path]:
+    """Clip name -> folder, for every folder under ``root`` (root included) that has a ``pha/`` subfolder.
+
+    Covers ``<root>/pha/`` (one clip, named after root), ``<root>/<clip>/pha/`` and deeper layouts such
+    as RVM's ``<root>/<dataset>/<clip>/pha/`` (clip named ``dataset/clip``).
+    """
+    found = {}
+    for pha in sorted(root.rglob("pha")):
+        if pha.is_dir() and list_frames(pha):
+            folder = pha.parent
+            found[folder.name if folder == root else folder.relative_to(root).as_posix()] = folder
+    return found
+
+
+def read_frame_folder(folder: Path, name: str) -> Clip:
+    """A clip from ``folder/pha/*`` and, when that folder exists, ``folder/fgr/*`` (matched by file stem)."""
+    pha_paths = list_frames(folder / "pha")
+    pha = np.stack([read_image(p, colour=False) for p in pha_paths])
+    fgr = None
+    if (folder / "fgr").is_dir():
+        by_stem = {p.stem: p for p in list_frames(folder / "fgr")}
+        missing = [p.stem for p in pha_paths if p.stem not in by_stem]
+        if missing:
+            raise ValueError(f"{folder / 'fgr'}: no foreground frame for {', '.join(missing[:3])}")
+        fgr = np.stack([read_image(by_stem[p.stem], colour=True) for p in pha_paths])
+    return Clip(name, pha, fgr, tuple(p.stem for p in pha_paths))
+
+
+def is_shard_source(path: Path) -> bool:
+    """A shard build folder (manifest.json), a split folder of ``.tar`` shards or one ``.tar``."""
+    return path.suffix == ".tar" or (path / "manifest.json").is_file() or any(path.glob("*.tar"))
+
+
+def _frames_last(x: Any) -> np.ndarray:
+    """T x C x H x W tensor/array (C = 1 or 3) -> T x H x W x C numpy."""
+    a = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+    return np.ascontiguousarray(np.moveaxis(a, -3, -1))
+
+
+def iter_shard_clips(source: Path, split: str | None = None) -> Iterator[Clip]:
+    """Matting samples of shards as clips named ``<split>/<index:09d>`` (the name the export gives them)."""
+    from rvm_data.shards import ShardDataset  # only needed when scoring shards
+
+    dataset = ShardDataset(str(source), split=split, shuffle=False, decode="uint8", with_spec=True)
+    for sample in dataset:
+        spec = sample["spec"]
+        name = shard_clip_name(spec)
+        fgr = _frames_last(sample["fgr"]) if "fgr" in sample else None
+        yield Clip(name, _frames_last(sample["pha"]), fgr)
+
+
+def shard_clip_name(spec: dict) -> str:
+    """The clip name of a shard sample: ``<split>/<index:09d>``, or the key alone without a split."""
+    key = f"{int(spec['index']):09d}"
+    return f"{spec['split']}/{key}" if spec.get("split") else key
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class ClipResult:
+    name: str
+    frames: int
+    metrics: dict[str, float]
+
+
+@dataclass
+class Evaluation:
+    """Per-clip results and their mean, printable as a table and writable as CSV."""
+
+    clips: list[ClipResult] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        present = {m for c in self.clips for m in c.metrics}
+        return [m for m in METRICS if m in present]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        return summarise([c.metrics for c in self.clips])
+
+    def rows(self) -> list[list[str]]:
+        """Header, one row per clip, and the mean over clips."""
+        names, mean = self.names, self.mean
+
+        def fmt(v: float) -> str:
+            return "nan" if math.isnan(v) else f"{v:.4f}"
+
+        rows = [["clip", "frames", *names]]
+        rows += [[c.name, str(c.frames), *(fmt(c.metrics.get(m, math.nan)) for m in names)] for c in self.clips]
+        rows.append(["mean", str(sum(c.frames for c in self.clips)), *(fmt(mean.get(m, math.nan)) for m in names)])
+        return rows
+
+    def table(self) -> str:
+        rows = self.rows()
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+        def line(r: list[str]) -> str:
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+        return "\n".join([line(rows[0]), "  ".join("-" * w for w in widths), *map(line, rows[1:])])
+
+    def write_csv(self, path: str | Path) -> None:
+        with open(path, "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(self.rows())
+
+
+def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS) -> ClipResult:
+    """Pair the frames (by name when the prediction's names are among the truth's, else in order) and score."""
+    if pred.frames is not None and true.frames is not None and set(pred.frames) <= set(true.frames):
+        true = true.select(pred.frames)
+    if len(pred.pha) != len(true.pha):
+        raise ValueError(f"clip {true.name}: {len(pred.pha)} predicted frames, {len(true.pha)} true frames")
+    if pred.pha.shape[1:3] != true.pha.shape[1:3]:
+        raise ValueError(f"clip {true.name}: prediction is {pred.pha.shape[1:3]}, ground truth {true.pha.shape[1:3]}")
+    return ClipResult(true.name, len(true.pha), clip_metrics(pred.pha, true.pha, pred.fgr, true.fgr, metrics))
+
+
+# ---------------------------------------------------------------- evaluate folders or shards
+
+ClipPair = tuple[Callable[[], Clip], Callable[[], Clip]]
+
+
+def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
+    """(pred loader, true loader) per clip; shards stream, folders load on demand."""
+    pred_shards, true_shards = is_shard_source(pred), is_shard_source(true)
+    if pred_shards and true_shards:
+        truth = iter_shard_clips(true, split)
+        for p in iter_shard_clips(pred, split):
+            t = next((t for t in truth if t.name == p.name), None)
+            if t is None:
+                raise ValueError(f"{true}: no ground truth for predicted clip {p.name} (shards must be in the same order)")
+            yield (lambda p=p: p), (lambda t=t: t)
+        return
+    pred_folders = {} if pred_shards else find_frame_clips(pred)
+    if true_shards:
+        for t in iter_shard_clips(true, split):
+            if t.name in pred_folders:
+                yield (lambda f=pred_folders.pop(t.name), n=t.name: read_frame_folder(f, n)), (lambda t=t: t)
+        if pred_folders:
+            raise ValueError(f"{true}: no ground truth for predicted clip(s) {', '.join(sorted(pred_folders)[:5])}")
+        return
+    true_folders = find_frame_clips(true)
+    if pred_shards:
+        for p in iter_shard_clips(pred, split):
+            if p.name not in true_folders:
+                raise ValueError(f"{true}: no ground truth for predicted clip {p.name}")
+            yield (lambda p=p: p), (lambda f=true_folders[p.name], n=p.name: read_frame_folder(f, n))
+        return
+    if len(pred_folders) == 1 and len(true_folders) == 1:  # one clip each: match whatever the folder names
+        (_, pf), (name, tf) = next(iter(pred_folders.items())), next(iter(true_folders.items()))
+        yield (lambda: read_frame_folder(pf, name)), (lambda: read_frame_folder(tf, name))
+        return
+    missing = [n for n in pred_folders if n not in true_folders]
+    if missing:
+        raise ValueError(f"{true}: no ground truth for predicted clip(s) {', '.join(missing[:5])}")
+    for name, pf in pred_folders.items():
+        yield (lambda pf=pf, n=name: read_frame_folder(pf, n)), (lambda tf=true_folders[name], n=name: read_frame_folder(tf, n))
+
+
+def _ordered_map(fn: Callable[[ClipPair], ClipResult], items: Iterable[ClipPair], workers: int) -> Iterator[ClipResult]:
+    """``map`` on a thread pool with at most ``2 * workers`` clips in memory, results in order."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # cv2 and numpy release the GIL
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def evaluate(
+    pred: str | Path,
+    true: str | Path,
+    *,
+    metrics: Sequence[str] = METRICS,
+    split: str | None = None,
+    workers: int = 1,
+) -> Evaluation:
+    """Score every predicted clip against the ground-truth clip of the same name.
+
+    ``pred`` and ``true`` are each a frame-folder tree (``pha/`` and optionally ``fgr/`` per clip) or
+    shards; one clip on each side is matched whatever the folder names. Ground-truth clips without a
+    prediction are skipped, predictions without ground truth are an error. Foreground metrics are
+    computed when both sides have foregrounds.
+    """
+    names = check_metric_names(metrics)
+    pred, true = Path(pred), Path(true)
+    for path in (pred, true):
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    results = list(_ordered_map(lambda pair: score_clip(pair[0](), pair[1](), names), _pairs(pred, true, split), workers))
+    if not results:
+        raise ValueError(f"{pred}: no clips to evaluate (expected <clip>/pha/*.png, pha/*.png or shards)")
+    return Evaluation(results)
