@@ -1,0 +1,146 @@
+"""The trajectory plot: every time-varying parameter of a sample against its frame index.
+
+Plain data in (:class:`Panel` of :class:`Series`, :class:`TimeEvents`), a matplotlib ``Figure`` out.
+The figure is made without pyplot (no global state, Agg canvas), and each plotted parameter is one
+``Line2D`` whose ``gid`` is ``"<group>/<panel>/<series>"`` so tests read the plotted values back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+EVENT_STYLE = {
+    "reversal": dict(color="tab:red", linestyle="--", linewidth=1.2),
+    "skip": dict(color="tab:orange", linestyle=":", linewidth=1.4),
+}
+PAUSE_COLOUR = "0.85"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One parameter over the T output frames; ``easing`` names the curve that interpolates it."""
+
+    name: str
+    values: np.ndarray
+    easing: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.easing is None else f"{self.name} ({self.easing})"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One subplot: series sharing a unit, in the column of their ``group`` (a stream)."""
+
+    group: str
+    title: str
+    series: tuple[Series, ...]
+
+
+@dataclass(frozen=True)
+class TimeEvents:
+    """The temporal augmentation on the time axis: which source frame each output frame shows, and the
+    output frames where playback pauses (repeats), reverses, or skips source frames."""
+
+    source_index: np.ndarray
+    pauses: tuple[int, ...] = ()
+    reversals: tuple[int, ...] = ()
+    skips: tuple[int, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def events_from_source_index(source_index: Sequence[int], notes: Sequence[str] = ()) -> TimeEvents:
+    """Derive pauses (same source frame as before), reversals (direction flips) and skips (a step longer
+    than the clip's usual step) from the per-frame source indices alone."""
+    src = np.asarray(source_index, dtype=np.int64)
+    step = np.diff(src)
+    moving = step[step != 0]
+    usual = int(np.median(np.abs(moving))) if moving.size else 0
+    pauses = tuple(int(t) + 1 for t in np.flatnonzero(step == 0))
+    direction = np.sign(moving)
+    moving_at = np.flatnonzero(step != 0) + 1
+    reversals = tuple(int(moving_at[k]) for k in range(1, len(direction)) if direction[k] != direction[k - 1])
+    skips = tuple(int(t) + 1 for t in np.flatnonzero(np.abs(step) > max(usual, 1)))
+    return TimeEvents(src, pauses=pauses, reversals=reversals, skips=skips, notes=tuple(notes))
+
+
+def _mark_events(ax, events: TimeEvents) -> None:
+    for t in events.pauses:
+        ax.axvspan(t - 0.5, t + 0.5, color=PAUSE_COLOUR, zorder=0, gid="event/pause")
+    for kind, frames in (("reversal", events.reversals), ("skip", events.skips)):
+        for t in frames:
+            ax.axvline(t - 0.5, gid=f"event/{kind}", **EVENT_STYLE[kind])
+
+
+def _source_axis(ax, events: TimeEvents) -> None:
+    t = np.arange(len(events.source_index))
+    ax.plot(t, events.source_index, marker="o", markersize=3, drawstyle="default", color="black",
+            gid="time/source frame/source_index", label="source frame index")
+    _mark_events(ax, events)
+    # legend entries for the event markers, drawn off-axis so they add no data
+    ax.axvspan(np.nan, np.nan, color=PAUSE_COLOUR, label="pause")
+    for kind, style in EVENT_STYLE.items():
+        ax.plot([], [], label=kind, **style)
+    title = "temporal: source frame index"
+    if events.notes:
+        title += "   (" + ", ".join(events.notes) + ")"
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.legend(fontsize=7, loc="upper left", ncol=4, frameon=False)
+
+
+def trajectory_figure(panels: Sequence[Panel], events: TimeEvents, *, title: str = "") -> Figure:
+    """A figure with the source-frame panel on top (spanning all columns) and one column per group of
+    panels below; the time events are marked on every subplot's time axis."""
+    groups: dict[str, list[Panel]] = {}
+    for panel in panels:
+        groups.setdefault(panel.group, []).append(panel)
+    cols = max(1, len(groups))
+    rows = max((len(p) for p in groups.values()), default=0)
+    fig = Figure(figsize=(4.2 * cols, 1.9 * (rows + 1) + 0.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(rows + 1, cols)
+    top = fig.add_subplot(grid[0, :])
+    _source_axis(top, events)
+    t = np.arange(len(events.source_index))
+    for c, (group, group_panels) in enumerate(groups.items()):
+        for r, panel in enumerate(group_panels):
+            ax = fig.add_subplot(grid[r + 1, c], sharex=top)
+            _mark_events(ax, events)
+            for series in panel.series:
+                values = np.asarray(series.values, dtype=np.float64)
+                if values.shape != t.shape:
+                    raise ValueError(f"{group}/{panel.title}/{series.name}: {values.shape[0]} values for "
+                                     f"{t.shape[0]} frames")
+                ax.plot(t, values, marker="o", markersize=2.5, linewidth=1.2, label=series.label,
+                        gid=f"{group}/{panel.title}/{series.name}")
+            ax.set_title(f"{group}: {panel.title}", fontsize=9, loc="left")
+            ax.legend(fontsize=7, frameon=False, loc="best")
+            ax.tick_params(labelsize=7)
+            if r == len(group_panels) - 1:
+                ax.set_xlabel("frame", fontsize=8)
+    top.tick_params(labelsize=7)
+    top.set_xlim(-0.5, max(len(t) - 0.5, 0.5))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 80) -> Path:
+    """Save as PNG (dpi kept low so README images stay small)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, format="png")
+    return path
+
+
+def plotted_series(fig: Figure) -> dict[str, np.ndarray]:
+    """gid -> y data of every parameter line in a figure made by :func:`trajectory_figure`."""
+    return {line.get_gid(): np.asarray(line.get_ydata(), dtype=np.float64)
+            for ax in fig.axes for line in ax.get_lines()
+            if line.get_gid() and not line.get_gid().startswith("event/")}
