@@ -1,0 +1,260 @@
+"""Index sources once into a small, picklable Catalog of clips (names, frame counts, sizes, locations).
+
+Layouts read (the VideoMatte240K / RVM conventions):
+
+- videomatte: ``<foreground>/fgr/<clip>/<frame>.jpg|png`` + ``<foreground>/pha/<clip>/<frame>.jpg|png``
+  frame folders, or video files ``<foreground>/fgr/<clip>.mp4`` + ``<foreground>/pha/<clip>.mp4``.
+- imagematte: ``<foreground>/fgr/<name>.<ext>`` + ``<foreground>/pha/<name>.<ext>`` stills; a foreground
+  with its own alpha channel and no matte file uses that alpha.
+- background videos: ``<background_videos>/<clip>/<frame>.jpg`` frame folders or ``<clip>.mp4`` files.
+- background images: every image under ``<background_images>`` (sub-folders included).
+
+Only headers are read: frame counts come from folder listings or the video container, sizes from
+the first frame's header, so thousands of clips index in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import SourceError
+from .imageio import is_image, probe_image
+from .video import is_video, probe_video
+
+StreamKind = Literal["frames", "video", "image"]
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    """Where the sources are. Paths are plain strings; only the foreground is required."""
+
+    foreground: str
+    foreground_kind: Literal["videomatte", "imagematte"] = "videomatte"
+    background_videos: str | None = None
+    background_images: str | None = None
+    on_bad_clip: Literal["error", "skip"] = "error"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.foreground, str) or not self.foreground:
+            raise ValueError("sources.foreground must be a non-empty path string")
+        if self.foreground_kind not in ("videomatte", "imagematte"):
+            raise ValueError(f"sources.foreground_kind must be 'videomatte' or 'imagematte', got {self.foreground_kind!r}")
+        if self.on_bad_clip not in ("error", "skip"):
+            raise ValueError(f"sources.on_bad_clip must be 'error' or 'skip', got {self.on_bad_clip!r}")
+        for key in ("background_videos", "background_images"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"sources.{key} must be a non-empty path string or null")
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Where one stream of a clip lives: a frame folder, a video file, or a single image.
+
+    Frame folders whose files are numbered consecutively with one padding and extension keep only
+    ``pattern`` and ``first`` (so a catalog of 240k frames stays small); others list ``files``.
+    """
+
+    kind: StreamKind
+    path: str
+    frames: int
+    height: int
+    width: int
+    pattern: str = ""
+    first: int = 0
+    files: tuple[str, ...] = ()
+
+    def frame_path(self, index: int) -> str:
+        if self.kind != "frames":
+            return self.path
+        name = self.files[index] if self.files else self.pattern.format(self.first + index)
+        return os.path.join(self.path, name)
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """One clip: ``color`` (foreground or background) and, for mattes, ``alpha``.
+
+    ``alpha`` is None for backgrounds and for foregrounds whose alpha is their own fourth channel
+    (``alpha_in_color``). ``frames`` is 1 for a still image.
+    """
+
+    name: str
+    frames: int
+    height: int
+    width: int
+    color: Stream
+    alpha: Stream | None = None
+    alpha_in_color: bool = False
+
+
+@dataclass
+class Catalog:
+    foregrounds: list[ClipInfo] = field(default_factory=list)
+    background_videos: list[ClipInfo] = field(default_factory=list)
+    background_images: list[ClipInfo] = field(default_factory=list)
+    skipped: int = 0
+    skipped_names: list[str] = field(default_factory=list)
+
+
+_NATURAL = re.compile(r"(\d+)")
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(part) if part.isdigit() else part for part in _NATURAL.split(name)]
+
+
+def _listdir(path: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: _natural_key(e.name))
+    except OSError as exc:
+        raise SourceError(path, f"cannot list folder ({exc.strerror or exc})") from exc
+
+
+def _require_dir(path: str, what: str) -> None:
+    if not os.path.isdir(path):
+        raise SourceError(path, f"{what} folder does not exist")
+
+
+def _frame_folder(path: str) -> Stream:
+    names = [e.name for e in _listdir(path) if is_image(e.name)]
+    if not names:
+        raise SourceError(path, "frame folder has no images")
+    header = probe_image(os.path.join(path, names[0]))
+    stems = [os.path.splitext(n) for n in names]
+    ext = stems[0][1]
+    width = len(stems[0][0])
+    if all(s.isdigit() and len(s) == width and e == ext for s, e in stems):
+        first = int(stems[0][0])
+        if all(int(s) == first + i for i, (s, _) in enumerate(stems)):
+            return Stream("frames", path, len(names), header.height, header.width,
+                          pattern=f"{{:0{width}d}}{ext}", first=first)
+    return Stream("frames", path, len(names), header.height, header.width, files=tuple(names))
+
+
+def _video_file(path: str) -> Stream:
+    header = probe_video(path)
+    return Stream("video", path, header.frames, header.height, header.width)
+
+
+def _image_file(path: str) -> tuple[Stream, bool]:
+    header = probe_image(path)
+    return Stream("image", path, 1, header.height, header.width), header.has_alpha
+
+
+def _clip_entries(folder: str, *, stills: bool) -> dict[str, os.DirEntry[str]]:
+    """Clip name -> entry: sub-folders and video files, or image files for still sets."""
+    clips: dict[str, os.DirEntry[str]] = {}
+    for entry in _listdir(folder):
+        if stills:
+            if entry.is_file() and is_image(entry.name):
+                clips.setdefault(os.path.splitext(entry.name)[0], entry)
+        elif entry.is_dir():
+            clips[entry.name] = entry  # a frame folder wins over a video of the same name: cheaper to read
+        elif entry.is_file() and is_video(entry.name):
+            clips.setdefault(os.path.splitext(entry.name)[0], entry)
+    return clips
+
+
+def _stream(entry: os.DirEntry[str]) -> Stream:
+    return _frame_folder(entry.path) if entry.is_dir() else _video_file(entry.path)
+
+
+def _matte_clip(name: str, color_entry: os.DirEntry[str], alpha_entry: os.DirEntry[str] | None,
+                stills: bool) -> ClipInfo:
+    if stills:
+        color, has_alpha = _image_file(color_entry.path)
+        if alpha_entry is None:
+            if not has_alpha:
+                raise SourceError(color_entry.path, "foreground has no matte in pha/ and no alpha channel")
+            return ClipInfo(name, 1, color.height, color.width, color, None, alpha_in_color=True)
+        alpha, _ = _image_file(alpha_entry.path)
+        return ClipInfo(name, 1, color.height, color.width, color, alpha)
+    if alpha_entry is None:
+        raise SourceError(color_entry.path, "foreground clip has no matte clip of the same name in pha/")
+    color, alpha = _stream(color_entry), _stream(alpha_entry)
+    frames = min(color.frames, alpha.frames)
+    if color.frames != alpha.frames:
+        warnings.warn(f"{color.path}: {color.frames} foreground frames but {alpha.frames} matte frames in "
+                      f"{alpha.path}; using the first {frames}", stacklevel=4)
+    return ClipInfo(name, frames, color.height, color.width, color, alpha)
+
+
+def _index(names_and_makers: list[tuple[str, Callable[[], ClipInfo]]], on_bad_clip: str,
+           catalog: Catalog) -> list[ClipInfo]:
+    clips = []
+    for name, make in names_and_makers:
+        try:
+            clips.append(make())
+        except SourceError as exc:
+            if on_bad_clip == "error":
+                raise
+            warnings.warn(f"skipping clip {name!r}: {exc}", stacklevel=3)
+            catalog.skipped += 1
+            catalog.skipped_names.append(name)
+    return clips
+
+
+def _foregrounds(sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
+    root = sources.foreground
+    stills = sources.foreground_kind == "imagematte"
+    _require_dir(root, "foreground")
+    _require_dir(os.path.join(root, "fgr"), "foreground colour (fgr)")
+    color = _clip_entries(os.path.join(root, "fgr"), stills=stills)
+    alpha_dir = os.path.join(root, "pha")
+    alpha = _clip_entries(alpha_dir, stills=stills) if os.path.isdir(alpha_dir) else {}
+    if not color:
+        raise SourceError(os.path.join(root, "fgr"), f"no {'images' if stills else 'clips'} found")
+    makers = [(name, lambda n=name, e=entry: _matte_clip(n, e, alpha.get(n), stills))
+              for name, entry in color.items()]
+    return _index(makers, sources.on_bad_clip, catalog)
+
+
+def _background_videos(folder: str, sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
+    _require_dir(folder, "background video")
+
+    def make(name: str, entry: os.DirEntry[str]) -> ClipInfo:
+        stream = _stream(entry)
+        return ClipInfo(name, stream.frames, stream.height, stream.width, stream)
+
+    entries = _clip_entries(folder, stills=False)
+    if not entries:
+        raise SourceError(folder, "no background video clips found")
+    return _index([(n, lambda n=n, e=e: make(n, e)) for n, e in entries.items()], sources.on_bad_clip, catalog)
+
+
+def _background_images(folder: str, sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
+    _require_dir(folder, "background image")
+    paths = []
+    for parent, dirs, files in os.walk(folder):
+        dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=_natural_key)
+        paths += [os.path.join(parent, f) for f in sorted(files, key=_natural_key)
+                  if is_image(f) and not f.startswith(".")]
+    if not paths:
+        raise SourceError(folder, "no background images found")
+
+    def make(path: str) -> ClipInfo:
+        stream, _ = _image_file(path)
+        name = os.path.splitext(os.path.relpath(path, folder))[0].replace(os.sep, "/")
+        return ClipInfo(name, 1, stream.height, stream.width, stream)
+
+    return _index([(p, lambda p=p: make(p)) for p in paths], sources.on_bad_clip, catalog)
+
+
+def build_catalog(sources: SourcesConfig) -> Catalog:
+    """Index every source named in ``sources``; bad clips raise or, with on_bad_clip='skip', warn."""
+    catalog = Catalog()
+    catalog.foregrounds = _foregrounds(sources, catalog)
+    if sources.background_videos is not None:
+        catalog.background_videos = _background_videos(sources.background_videos, sources, catalog)
+    if sources.background_images is not None:
+        catalog.background_images = _background_images(sources.background_images, sources, catalog)
+    if not catalog.foregrounds:
+        raise SourceError(sources.foreground, "no usable foreground clips (all were skipped)")
+    return catalog

@@ -1,0 +1,109 @@
+"""Pixel reads for catalogued clips: each distinct frame decoded once, results in the order asked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from .catalog import ClipInfo, Stream
+from .errors import SourceError
+from .imageio import read_alpha, read_color, read_color_and_alpha, reduction_for
+from .video import VideoReader, frame_to_gray, frame_to_rgb
+
+
+def _distinct(clip: ClipInfo, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct indices and, for each asked index, its position among them."""
+    asked = np.asarray(indices)
+    if asked.ndim != 1 or asked.size == 0 or not np.issubdtype(asked.dtype, np.integer):
+        raise ValueError(f"clip {clip.name!r}: indices must be a non-empty 1-D sequence of integers, got {indices!r}")
+    if asked.min() < 0 or asked.max() >= clip.frames:
+        raise SourceError(clip.color.path, f"frame indices {asked.min()}..{asked.max()} out of range for "
+                          f"clip {clip.name!r} with {clip.frames} frames")
+    return np.unique(asked, return_inverse=True)
+
+
+def _in_order(frames: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    if inverse.size == frames.shape[0] and np.array_equal(inverse, np.arange(inverse.size)):
+        return frames
+    return frames[inverse]
+
+
+def _fit(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Resize a frame whose size differs from the rest of its window (mixed-size folders, fgr vs pha)."""
+    if image.shape[:2] == shape[:2]:
+        return image
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA if image.shape[0] > shape[0]
+                      else cv2.INTER_LINEAR)
+
+
+def _video_size(stream: Stream, reduction: int) -> tuple[int, int] | None:
+    return None if reduction == 1 else (max(stream.height // reduction, 1), max(stream.width // reduction, 1))
+
+
+def _read_color(stream: Stream, wanted: np.ndarray, reduction: int) -> np.ndarray:
+    out: np.ndarray | None = None
+    if stream.kind == "video":
+        size = _video_size(stream, reduction)
+        with VideoReader(stream.path) as reader:
+            for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
+                image = frame_to_rgb(frame, size)
+                if out is None:
+                    out = np.empty((wanted.size, *image.shape), np.uint8)
+                out[i] = image
+        assert out is not None
+        return out
+    for i, index in enumerate(wanted.tolist()):
+        path = stream.frame_path(index)
+        if out is None:
+            image = read_color(path, reduction)
+            out = np.empty((wanted.size, *image.shape), np.uint8)
+            out[0] = image
+            continue
+        image = read_color(path, reduction, out=out[i])
+        if image.shape != out.shape[1:]:
+            out[i] = _fit(image, out.shape[1:])
+    assert out is not None
+    return out
+
+
+def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Alpha frames at ``shape`` (N×h×w×3 of the colour), decoded as small as that allows."""
+    reduction = reduction_for(stream.height, stream.width, shape[1:3])
+    out = np.empty((*shape[:3], 1), np.uint8)
+    if stream.kind == "video":
+        size = _video_size(stream, reduction)
+        with VideoReader(stream.path) as reader:
+            for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
+                out[i, :, :, 0] = _fit(frame_to_gray(frame, size), shape[1:3])
+        return out
+    for i, index in enumerate(wanted.tolist()):
+        out[i, :, :, 0] = _fit(read_alpha(stream.frame_path(index), reduction), shape[1:3])
+    return out
+
+
+def load_matte(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
+               min_size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground RGB N×h×w×3 and alpha N×h×w×1 (uint8, same size) for source frames ``indices``.
+
+    Each distinct index is decoded once; duplicates and any order are allowed. With ``min_size``
+    (h, w) frames may be decoded reduced by 2, 4 or 8 while staying at least that big.
+    """
+    wanted, inverse = _distinct(clip, indices)
+    reduction = reduction_for(clip.height, clip.width, min_size)
+    if clip.alpha_in_color:
+        rgb, alpha = read_color_and_alpha(clip.color.path, reduction)
+        return _in_order(rgb[None], inverse), _in_order(alpha[None, :, :, None], inverse)
+    if clip.alpha is None:
+        raise SourceError(clip.color.path, f"clip {clip.name!r} has no alpha; it is not a foreground")
+    color = _read_color(clip.color, wanted, reduction)
+    alpha = _read_alpha(clip.alpha, wanted, color.shape)
+    return _in_order(color, inverse), _in_order(alpha, inverse)
+
+
+def load_background(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
+                    min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Background RGB N×h×w×3 uint8 for source frames ``indices`` (rules as in :func:`load_matte`)."""
+    wanted, inverse = _distinct(clip, indices)
+    return _in_order(_read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size)), inverse)

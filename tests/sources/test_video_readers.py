@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sources_helpers import alpha_frames, smooth_frames, videomatte, write_video
+
+from rvm_data.sources import SourceError, SourcesConfig, build_catalog, load_background, load_matte
+from rvm_data.sources.video import VideoReader
+
+T, H, W = 24, 48, 64
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return {"walk": (smooth_frames(T, H, W, 5), alpha_frames(T, H, W))}
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory, clips):
+    base = tmp_path_factory.mktemp("vm")
+    return videomatte(base / "video", clips, video=True), videomatte(base / "frames", clips, fgr_ext=".png")
+
+
+def _mad(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def test_video_catalog_matches_frame_folder(roots):
+    video = build_catalog(SourcesConfig(str(roots[0]))).foregrounds[0]
+    frames = build_catalog(SourcesConfig(str(roots[1]))).foregrounds[0]
+    assert video.color.kind == "video" and frames.color.kind == "frames"
+    assert (video.name, video.frames, video.height, video.width) == (frames.name, frames.frames, frames.height, frames.width)
+
+
+def test_video_window_equals_frame_folder_within_codec_tolerance(roots):
+    video = build_catalog(SourcesConfig(str(roots[0]))).foregrounds[0]
+    frames = build_catalog(SourcesConfig(str(roots[1]))).foregrounds[0]
+    order = [20, 3, 3, 17, 0, 23]
+    vf, vp = load_matte(video, order)
+    ff, fp = load_matte(frames, order)
+    assert vf.shape == ff.shape and vp.shape == fp.shape
+    assert _mad(vf, ff) < 2.0 and _mad(vp, fp) < 2.0
+    # each frame is matched to the right index: the neighbours differ by much more than the codec error
+    assert _mad(vf[0], ff[3]) > 5 * _mad(vf[0], ff[0])
+
+
+def test_video_read_seeks_instead_of_decoding_from_start(roots):
+    path = str(roots[0] / "fgr" / "walk.mp4")
+    with VideoReader(path) as reader:
+        got = [index for index, _ in reader.frames([18, 19, 21])]
+        assert got == [18, 19, 21]
+        assert reader.decoded <= 21 - 16 + 1 + 2  # from the keyframe at 16 (gop 4), not from 0
+        before = reader.decoded
+        assert [index for index, _ in reader.frames([2])] == [2]  # backwards: seek again
+        assert reader.decoded - before <= 3 + 2
+
+
+def test_video_reduced_decode_and_background(roots):
+    clip = build_catalog(SourcesConfig(str(roots[1]), background_videos=str(roots[0] / "fgr"))).background_videos[0]
+    assert clip.color.kind == "video"
+    full = load_background(clip, [5, 6])
+    small = load_background(clip, [5, 6], min_size=(24, 32))
+    assert full.shape == (2, H, W, 3) and small.shape == (2, 24, 32, 3)
+
+
+def test_video_past_end_names_file(tmp_path):
+    path = write_video(tmp_path / "short.mp4", smooth_frames(4, 32, 32))
+    with VideoReader(str(path)) as reader, pytest.raises(SourceError, match="short.mp4"):
+        list(reader.frames([2, 9]))
+
+
+def test_unreadable_video_names_file(tmp_path):
+    (tmp_path / "fg" / "fgr").mkdir(parents=True)
+    (tmp_path / "fg" / "pha").mkdir()
+    (tmp_path / "fg" / "fgr" / "bad.mp4").write_bytes(b"not a video")
+    (tmp_path / "fg" / "pha" / "bad.mp4").write_bytes(b"not a video")
+    with pytest.raises(SourceError, match="bad.mp4"):
+        build_catalog(SourcesConfig(str(tmp_path / "fg")))
