@@ -1,0 +1,120 @@
+"""TrainConfig: the `train:` section of a recipe, with RVM's four stages as presets.
+
+Fields left at ``None`` take the value of the chosen ``stage`` (the values of RVM's
+train.py), so ``train: {stage: 3}`` alone reproduces the paper's stage 3, while every
+learning rate, epoch count and pass setting can still be set one by one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+GROUPS = ("backbone", "aspp", "decoder", "project", "refiner")
+"""Parameter groups; ``project`` holds ``project_mat.`` and ``project_seg.``."""
+
+
+@dataclass(frozen=True)
+class StagePreset:
+    """What one of RVM's stages sets (learning rates per group, epochs, high-res pass)."""
+
+    lr: dict[str, float]
+    epochs: int
+    hr_pass: bool
+
+
+# RVM's release train.py leaves project_mat/project_seg out of Adam (so they never
+# train there); here they are a group of their own with the decoder's rate.
+STAGES: dict[int, StagePreset] = {
+    1: StagePreset({"backbone": 1e-4, "aspp": 2e-4, "decoder": 2e-4, "project": 2e-4, "refiner": 0.0}, 20, False),
+    2: StagePreset({"backbone": 5e-5, "aspp": 1e-4, "decoder": 1e-4, "project": 1e-4, "refiner": 0.0}, 2, False),
+    3: StagePreset({"backbone": 1e-5, "aspp": 1e-5, "decoder": 1e-5, "project": 1e-5, "refiner": 2e-4}, 1, True),
+    4: StagePreset({"backbone": 1e-5, "aspp": 1e-5, "decoder": 5e-5, "project": 5e-5, "refiner": 2e-4}, 5, True),
+}
+
+
+@dataclass
+class LearningRates:
+    """Adam learning rate per parameter group; ``None`` = the stage's value, 0 = frozen."""
+
+    backbone: float | None = None
+    aspp: float | None = None
+    decoder: float | None = None
+    project: float | None = None
+    refiner: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in GROUPS:
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"lr.{name} must be a finite number >= 0 or null, got {value!r}")
+
+
+@dataclass
+class TrainConfig:
+    """How ``rvm-data train`` trains MattingNetwork on a recipe's shards."""
+
+    stage: int = 1
+    epochs: int | None = None
+    max_steps: int | None = None
+    lr: LearningRates = field(default_factory=LearningRates)
+    batch_size: int = 1
+    lr_output: str | None = None
+    hr_output: str = "hr"
+    hr_pass: bool | None = None
+    downsample_ratio: float = 0.25
+    random_crop: bool = True
+    segmentation: bool = True
+    seg_image_output: str = "seg_image"
+    seg_video_output: str = "seg_video"
+    amp: bool = True
+    sync_batchnorm: bool = True
+    variant: str = "mobilenetv3"
+    pretrained_backbone: str | None = None
+    workers: int = 2
+    seed: int = 0
+    log_interval: int = 20
+    image_interval: int = 500
+    checkpoint_interval: int = 500
+    validate: bool = True
+    valid_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lr, dict):
+            self.lr = LearningRates(**self.lr)
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {sorted(STAGES)}, got {self.stage!r}")
+        positive = {"batch_size": self.batch_size, "log_interval": self.log_interval,
+                    "image_interval": self.image_interval, "checkpoint_interval": self.checkpoint_interval}
+        positive.update({k: v for k, v in (("epochs", self.epochs), ("max_steps", self.max_steps),
+                                          ("valid_batches", self.valid_batches)) if v is not None})
+        for name, value in positive.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"workers must be an integer >= 0, got {self.workers!r}")
+        if not (isinstance(self.downsample_ratio, (int, float)) and 0 < self.downsample_ratio <= 1):
+            raise ValueError(f"downsample_ratio must be in (0, 1], got {self.downsample_ratio!r}")
+        if self.variant != "mobilenetv3":
+            raise ValueError(f"variant must be 'mobilenetv3', got {self.variant!r}")
+
+    @property
+    def preset(self) -> StagePreset:
+        return STAGES[self.stage]
+
+    def learning_rates(self) -> dict[str, float]:
+        """Every group's rate, the stage's value where the config leaves it unset."""
+        return {g: float(self.preset.lr[g] if getattr(self.lr, g) is None else getattr(self.lr, g)) for g in GROUPS}
+
+    def total_epochs(self) -> int:
+        return self.preset.epochs if self.epochs is None else self.epochs
+
+    def uses_hr_pass(self) -> bool:
+        return self.preset.hr_pass if self.hr_pass is None else self.hr_pass
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
