@@ -6,7 +6,7 @@ The figure is made without pyplot (no global state, Agg canvas), and each plotte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -19,6 +19,7 @@ EVENT_STYLE = {
     "skip": dict(color="tab:orange", linestyle=":", linewidth=1.4),
 }
 PAUSE_COLOUR = "0.85"
+STREAM_COLOURS = ("black", "tab:purple", "tab:brown", "tab:gray")
 
 
 @dataclass(frozen=True)
@@ -44,54 +45,69 @@ class Panel:
 
 
 @dataclass(frozen=True)
-class TimeEvents:
-    """The temporal augmentation on the time axis: which source frame each output frame shows, and the
-    output frames where playback pauses (repeats), reverses, or skips source frames."""
+class StreamTime:
+    """Which source frame one video stream (fgr, bgr) shows at each output frame, the output frames
+    where it skips source frames or turns around, and a note (speed, reversed, boundary ...)."""
 
+    name: str
     source_index: np.ndarray
-    pauses: tuple[int, ...] = ()
-    reversals: tuple[int, ...] = ()
     skips: tuple[int, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    reversals: tuple[int, ...] = ()
+    note: str = ""
 
 
-def events_from_source_index(source_index: Sequence[int], notes: Sequence[str] = ()) -> TimeEvents:
-    """Derive pauses (same source frame as before), reversals (direction flips) and skips (a step longer
-    than the clip's usual step) from the per-frame source indices alone."""
-    src = np.asarray(source_index, dtype=np.int64)
-    step = np.diff(src)
+@dataclass(frozen=True)
+class TimeEvents:
+    """The temporal augmentation on the time axis: the streams' source frames and the output frames
+    held by a pause (they repeat the frame before)."""
+
+    streams: tuple[StreamTime, ...]
+    pauses: tuple[int, ...] = ()
+
+    @property
+    def frames(self) -> int:
+        return len(self.streams[0].source_index) if self.streams else 0
+
+
+def direction_changes(source_index: Sequence[int]) -> tuple[int, ...]:
+    """Output frames where playback turns around (a bounce, or a reversal in the middle of a clip)."""
+    step = np.diff(np.asarray(source_index, dtype=np.int64))
+    moving_at = np.flatnonzero(step != 0)
+    direction = np.sign(step[moving_at])
+    return tuple(int(moving_at[k]) + 1 for k in np.flatnonzero(direction[1:] != direction[:-1]) + 1)
+
+
+def longer_steps(source_index: Sequence[int]) -> tuple[int, ...]:
+    """Output frames reached by a step longer than the stream's usual one (skipped source frames),
+    for specs that do not record their skips."""
+    step = np.abs(np.diff(np.asarray(source_index, dtype=np.int64)))
     moving = step[step != 0]
-    usual = int(np.median(np.abs(moving))) if moving.size else 0
-    pauses = tuple(int(t) + 1 for t in np.flatnonzero(step == 0))
-    direction = np.sign(moving)
-    moving_at = np.flatnonzero(step != 0) + 1
-    reversals = tuple(int(moving_at[k]) for k in range(1, len(direction)) if direction[k] != direction[k - 1])
-    skips = tuple(int(t) + 1 for t in np.flatnonzero(np.abs(step) > max(usual, 1)))
-    return TimeEvents(src, pauses=pauses, reversals=reversals, skips=skips, notes=tuple(notes))
+    usual = int(np.median(moving)) if moving.size else 0
+    return tuple(int(t) + 1 for t in np.flatnonzero(step > max(usual, 1)))
 
 
 def _mark_events(ax, events: TimeEvents) -> None:
     for t in events.pauses:
         ax.axvspan(t - 0.5, t + 0.5, color=PAUSE_COLOUR, zorder=0, gid="event/pause")
-    for kind, frames in (("reversal", events.reversals), ("skip", events.skips)):
-        for t in frames:
-            ax.axvline(t - 0.5, gid=f"event/{kind}", **EVENT_STYLE[kind])
+    for stream in events.streams:
+        for kind, frames in (("reversal", stream.reversals), ("skip", stream.skips)):
+            for t in frames:
+                ax.axvline(t - 0.5, gid=f"event/{kind}/{stream.name}", **EVENT_STYLE[kind])
 
 
 def _source_axis(ax, events: TimeEvents) -> None:
-    t = np.arange(len(events.source_index))
-    ax.plot(t, events.source_index, marker="o", markersize=3, drawstyle="default", color="black",
-            gid="time/source frame/source_index", label="source frame index")
+    t = np.arange(events.frames)
+    for k, stream in enumerate(events.streams):
+        label = f"{stream.name} source frame" + (f" ({stream.note})" if stream.note else "")
+        ax.plot(t, stream.source_index, marker="os^v"[k % 4], markersize=3.5, color=STREAM_COLOURS[k % 4],
+                gid=f"time/source frame/{stream.name}", label=label)
     _mark_events(ax, events)
-    # legend entries for the event markers, drawn off-axis so they add no data
-    ax.axvspan(np.nan, np.nan, color=PAUSE_COLOUR, label="pause")
+    # legend entries for the event markers, drawn with no data
+    ax.axvspan(np.nan, np.nan, color=PAUSE_COLOUR, label="pause (frame held)")
     for kind, style in EVENT_STYLE.items():
         ax.plot([], [], label=kind, **style)
-    title = "temporal: source frame index"
-    if events.notes:
-        title += "   (" + ", ".join(events.notes) + ")"
-    ax.set_title(title, fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="upper left", ncol=4, frameon=False)
+    ax.set_title("temporal: source frame index per stream", fontsize=9, loc="left")
+    ax.legend(fontsize=7, loc="best", ncol=3, frameon=False)
 
 
 def trajectory_figure(panels: Sequence[Panel], events: TimeEvents, *, title: str = "") -> Figure:
@@ -107,7 +123,7 @@ def trajectory_figure(panels: Sequence[Panel], events: TimeEvents, *, title: str
     grid = fig.add_gridspec(rows + 1, cols)
     top = fig.add_subplot(grid[0, :])
     _source_axis(top, events)
-    t = np.arange(len(events.source_index))
+    t = np.arange(events.frames)
     for c, (group, group_panels) in enumerate(groups.items()):
         for r, panel in enumerate(group_panels):
             ax = fig.add_subplot(grid[r + 1, c], sharex=top)
