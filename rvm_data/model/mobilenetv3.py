@@ -179,4 +179,4 @@ def load_torchvision_weights(encoder: MobileNetV3LargeEncoder, path: str | Path)
     try:
         encoder.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise ValueError(f"{path}: not a torchvision MobileNetV3-Large state dict: {error}") from None
+        raise ValueError(f"{path}: not a torchvision MobileNetV3-Large state dict: {' '.join(str(error).split())}") from None

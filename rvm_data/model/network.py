@@ -128,7 +128,7 @@ def load_checkpoint(model: MattingNetwork, path: str | Path) -> MattingNetwork:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise ValueError(f"{path}: does not match MattingNetwork: {error}") from None
+        raise ValueError(f"{path}: does not match MattingNetwork: {' '.join(str(error).split())}") from None
     return model
 
 
