@@ -137,7 +137,7 @@ def matte_clip(
     downsample_ratio: float | None = None,
     fmt: str = "video",
     background: str = "green",
-    chunk: int = 4,
+    chunk: int = 1,
     rate: Fraction | None = None,
     device: str | torch.device = "cpu",
 ) -> MatteResult:
