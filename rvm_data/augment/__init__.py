@@ -1,0 +1,8 @@
+"""Augmentation building blocks: easing curves, temporal sampling, parameter trajectories (plan
+side) and pixel operations (render side). :mod:`rvm_data.compose` puts them together."""
+
+from rvm_data.augment.easing import EASINGS, ease
+from rvm_data.augment.params import IMAGEMATTE, AugmentConfig
+from rvm_data.augment.temporal import TemporalConfig
+
+__all__ = ["EASINGS", "IMAGEMATTE", "AugmentConfig", "TemporalConfig", "ease"]

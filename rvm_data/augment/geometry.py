@@ -1,0 +1,65 @@
+"""Affine matrices (3x3, homogeneous, pixel-centre coordinates) shared by plan and render.
+
+Plan composes, per stream and frame, one forward matrix from source pixels to output pixels
+(static affine, eased motion, aspect crop + resize, flip, camera move); render applies it with a
+single ``cv2.warpAffine``. Pixel centres sit at integer coordinates, as in OpenCV.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def affine(
+    center: tuple[float, float],
+    angle: float = 0.0,
+    translate: tuple[float, float] = (0.0, 0.0),
+    scale: float = 1.0,
+    shear: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """Rotate (degrees, counter-clockwise on screen), shear (degrees) and scale about ``center``
+    (x, y), then translate by ``translate`` pixels."""
+    cx, cy = center
+    a = math.radians(angle)
+    rot = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
+    shx = np.array([[1.0, math.tan(math.radians(shear[0]))], [0.0, 1.0]])
+    shy = np.array([[1.0, 0.0], [math.tan(math.radians(shear[1])), 1.0]])
+    lin = rot @ shx @ shy * scale
+    m = np.eye(3)
+    m[:2, :2] = lin
+    m[:2, 2] = np.array([cx + translate[0], cy + translate[1]]) - lin @ np.array([cx, cy])
+    return m
+
+
+def resize(src_hw: tuple[float, float], dst_hw: tuple[float, float], offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Map the box of size ``src_hw`` starting at pixel ``offset`` (x, y) onto an image of
+    size ``dst_hw``, pixel edges to pixel edges (OpenCV's resize convention)."""
+    sx = dst_hw[1] / src_hw[1]
+    sy = dst_hw[0] / src_hw[0]
+    return np.array(
+        [[sx, 0.0, (0.5 - offset[0]) * sx - 0.5], [0.0, sy, (0.5 - offset[1]) * sy - 0.5], [0.0, 0.0, 1.0]]
+    )
+
+
+def hflip(width: int) -> np.ndarray:
+    """Mirror an image of ``width`` pixels left to right."""
+    return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def center_crop(src_hw: tuple[int, int], aspect: float) -> tuple[float, float, float, float]:
+    """Largest centred box (x0, y0, h, w) of width/height ratio ``aspect`` inside ``src_hw``."""
+    h, w = src_hw
+    if w / h > aspect:
+        ch, cw = float(h), h * aspect
+    else:
+        ch, cw = w / aspect, float(w)
+    return (w - cw) / 2.0, (h - ch) / 2.0, ch, cw
+
+
+def max_scale(matrices: np.ndarray) -> float:
+    """Largest magnification (output pixels per source pixel) over a stack of N x 2 x 3 or
+    N x 3 x 3 matrices: the largest singular value of their linear parts."""
+    lin = np.asarray(matrices)[:, :2, :2]
+    return float(np.linalg.svd(lin, compute_uv=False).max())

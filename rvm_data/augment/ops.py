@@ -1,0 +1,142 @@
+"""Pixel operations (render side): each applies per-frame values fixed by the plan.
+
+They work on whole T x H x W x C uint8 stacks in place, one OpenCV call per frame, and never
+touch alpha unless the operation is geometric (warp, blur, sharpen). Colour jitter and grayscale
+are linear in RGB, so a frame's brightness, contrast, saturation, hue and grayscale fold into one
+3 x 4 matrix applied in a single ``cv2.transform`` pass (albumentations' functional colour ops
+would make one full pass and one clamp per adjustment).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "nearest": cv2.INTER_NEAREST}
+BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
+
+LUMA = np.array([0.2989, 0.587, 0.114])  # torchvision's rgb_to_grayscale weights
+_GRAY = np.tile(LUMA, (3, 1))
+_SHARPEN_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=np.float32) / 13.0  # torchvision's smoothing
+
+
+def warp_stack(
+    sources: np.ndarray,
+    which: np.ndarray,
+    matrices: np.ndarray,
+    out: np.ndarray,
+    *,
+    interpolation: str,
+    border: str,
+) -> None:
+    """``out[t] = warp(sources[which[t]], matrices[t])`` for every frame, one warp each; a frame
+    whose source and matrix equal an earlier frame's is copied instead of warped again."""
+    height, width = out.shape[1:3]
+    flags = INTERPOLATIONS[interpolation]
+    mode = BORDERS[border]
+    done: dict[bytes, int] = {}
+    for t in range(out.shape[0]):
+        key = bytes(np.int64(which[t])) + matrices[t].tobytes()
+        if key in done:
+            out[t] = out[done[key]]
+            continue
+        done[key] = t
+        src = sources[which[t]]
+        dst = out[t]
+        if src.shape[-1] == 1:
+            src, dst = src[..., 0], dst[..., 0]
+        cv2.warpAffine(src, matrices[t], (width, height), dst=dst, flags=flags, borderMode=mode, borderValue=0)
+
+
+def hue_rotation(turns: float) -> np.ndarray:
+    """Rotate RGB about the gray axis by ``turns`` of a full circle (positive: red towards green);
+    greys stay grey and the channel mean is kept."""
+    a = 2.0 * np.pi * turns
+    k = np.full(3, 1.0 / np.sqrt(3.0))
+    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.cos(a) * np.eye(3) + np.sin(a) * cross + (1.0 - np.cos(a)) * np.outer(k, k)
+
+
+def frame_means(stack: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """Mean gray level of each frame (inside ``alpha > 0`` when given), the pivot of contrast."""
+    means = np.empty(stack.shape[0])
+    for t in range(stack.shape[0]):
+        mask = None if alpha is None else (alpha[t, ..., 0] > 0).astype(np.uint8)
+        if mask is not None and not mask.any():
+            means[t] = 127.5
+            continue
+        means[t] = float(np.dot(cv2.mean(stack[t], mask=mask)[:3], LUMA))
+    return means
+
+
+def color_matrices(
+    frames: int,
+    color: dict[str, list[float]] | None,
+    grayscale: bool,
+    means: np.ndarray | None,
+) -> np.ndarray:
+    """One 3 x 4 RGB matrix per frame doing brightness, contrast (about the frame's mean gray),
+    saturation, hue, then grayscale, in torchvision's order (without its clamps in between)."""
+    mats = np.zeros((frames, 3, 4))
+    for t in range(frames):
+        lin, offset = np.eye(3), 0.0
+        if color is not None:
+            b, c = color["brightness"][t], color["contrast"][t]
+            s, h = color["saturation"][t], color["hue"][t]
+            sat = s * np.eye(3) + (1.0 - s) * _GRAY
+            lin = hue_rotation(h) @ sat * (b * c)
+            offset = (1.0 - c) * b * means[t]  # greys are fixed points of saturation and hue
+        if grayscale:
+            lin = _GRAY @ lin
+        mats[t, :, :3] = lin
+        mats[t, :, 3] = offset
+    return mats
+
+
+def apply_color(stack: np.ndarray, matrices: np.ndarray) -> None:
+    for t in range(stack.shape[0]):
+        cv2.transform(stack[t], matrices[t], dst=stack[t])
+
+
+def add_noise(
+    stacks: list[np.ndarray],
+    clock: list[int],
+    grain: list[float],
+    strength: list[float],
+    monochrome: bool,
+    seed: int,
+) -> None:
+    """Add Gaussian grain (std ``strength`` of full scale, blobs of ``grain`` pixels) to each
+    stack, independent noise per stack; a paused frame repeats the noise of the frame it holds."""
+    rng = np.random.default_rng(seed)
+    height, width = stacks[0].shape[1:3]
+    for t in range(len(clock)):
+        if t > 0 and clock[t] == clock[t - 1]:
+            for stack in stacks:
+                stack[t] = stack[t - 1]
+            continue
+        small = (max(1, round(height / grain[t])), max(1, round(width / grain[t])))
+        for stack in stacks:
+            noise = rng.standard_normal((*small, 1 if monochrome else 3), dtype=np.float32)
+            noise *= np.float32(strength[t] * 255.0)
+            if small != (height, width):
+                noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
+            noise = noise.reshape(height, width, -1)
+            stack[t] = np.clip(stack[t] + noise, 0.0, 255.0).round()
+
+
+def sharpen(stack: np.ndarray, factor: float) -> None:
+    """torchvision's ``adjust_sharpness``: blend each frame with its 3 x 3 smoothed copy."""
+    for t in range(stack.shape[0]):
+        frame = stack[t] if stack.shape[-1] > 1 else stack[t, ..., 0]
+        smooth = cv2.filter2D(frame, -1, _SHARPEN_KERNEL, borderType=cv2.BORDER_REPLICATE)
+        cv2.addWeighted(frame, factor, smooth, 1.0 - factor, 0.0, dst=frame)
+
+
+def blur(stack: np.ndarray, sigma: np.ndarray) -> None:
+    """Gaussian blur of frame t with ``sigma[t]`` pixels (0: unchanged)."""
+    for t in range(stack.shape[0]):
+        if sigma[t] <= 0:
+            continue
+        frame = stack[t] if stack.shape[-1] > 1 else stack[t, ..., 0]
+        cv2.GaussianBlur(frame, (0, 0), float(sigma[t]), dst=frame)

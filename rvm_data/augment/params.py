@@ -1,0 +1,240 @@
+"""Augmentation settings and their parameter sampling (plan side, no pixels).
+
+A motion augmentation draws two parameter sets A and B and an easing curve; its value at output
+frame t is ``lerp(A, B, easing(progress[t]))``, so the whole trajectory is fixed at plan time
+and written into the sample's spec. Defaults are RVM's training values
+(``VideoMatteTrainAugmentation`` / ``MotionAugmentation``); ``IMAGEMATTE`` holds RVM's values
+for still foregrounds (``ImageMatteAugmentation``).
+
+Differences from RVM's code, on purpose:
+- colour jitter really travels from A to B over the clip (RVM scales the way by a random
+  strength below 0.2, so a clip moves at most a fifth of the way from A);
+- saturation uses its own A/B values (RVM passes the brightness values to its saturation change);
+- noise grain and strength are eased from A to B too (RVM keeps them fixed per clip);
+- blur is a true Gaussian of the given sigma (RVM cuts its kernel at about one sigma).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+import numpy as np
+
+from rvm_data.augment.easing import EASINGS, ease
+
+
+def check_prob(value: float, path: str) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{path} must be in [0, 1], got {value}")
+
+
+def check_range(value: tuple[float, float], path: str, lo: float | None = None) -> None:
+    if len(value) != 2 or value[0] > value[1]:
+        raise ValueError(f"{path} must be a (low, high) pair with low <= high, got {value}")
+    if lo is not None and value[0] < lo:
+        raise ValueError(f"{path} must be >= {lo}, got {value}")
+
+
+def validate_tree(obj: Any, path: str) -> None:
+    """Call ``validate(path)`` on every nested settings dataclass below ``obj``."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            sub = f"{path}.{f.name}" if path else f.name
+            validate_tree(value, sub)
+            value.validate(sub)
+
+
+@dataclass
+class AffineRange:
+    """Ranges of a random affine, torchvision ``RandomAffine`` style: rotation in degrees,
+    translation as a fraction of the image width/height, scale factor, x shear in degrees."""
+
+    degrees: tuple[float, float] = (-10.0, 10.0)
+    translate: tuple[float, float] = (0.1, 0.1)
+    scale: tuple[float, float] = (0.9, 1.1)
+    shear: tuple[float, float] = (-5.0, 5.0)
+
+    def validate(self, path: str) -> None:
+        check_range(self.degrees, f"{path}.degrees")
+        check_range(self.scale, f"{path}.scale", lo=1e-3)
+        check_range(self.shear, f"{path}.shear", lo=-80.0)
+        if self.shear[1] > 80.0:
+            raise ValueError(f"{path}.shear must be within (-80, 80) degrees, got {self.shear}")
+        if len(self.translate) != 2 or min(self.translate) < 0:
+            raise ValueError(f"{path}.translate must be two fractions >= 0, got {self.translate}")
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {
+            "angle": float(rng.uniform(*self.degrees)),
+            "translate_x": float(rng.uniform(-self.translate[0], self.translate[0])),
+            "translate_y": float(rng.uniform(-self.translate[1], self.translate[1])),
+            "scale": float(rng.uniform(*self.scale)),
+            "shear_x": float(rng.uniform(*self.shear)),
+            "shear_y": 0.0,
+        }
+
+
+@dataclass
+class MotionAffineConfig:
+    """An affine that moves over the clip from parameter set A to B."""
+
+    prob: float = 0.3
+    range: AffineRange = field(default_factory=AffineRange)
+
+    def validate(self, path: str) -> None:
+        check_prob(self.prob, f"{path}.prob")
+
+
+@dataclass
+class ColorJitterConfig:
+    """Eased colour drift. Brightness, contrast and saturation factors are ``1 + N(0, std)``
+    (floored at ``min_factor``); hue shift is ``N(0, std) * hue_scale`` turns of the colour wheel."""
+
+    prob: float = 0.3
+    std: float = 0.1
+    hue_scale: float = 0.1
+    min_factor: float = 0.1
+
+    def validate(self, path: str) -> None:
+        check_prob(self.prob, f"{path}.prob")
+        if self.std < 0 or self.hue_scale < 0 or self.min_factor < 0:
+            raise ValueError(f"{path}: std, hue_scale and min_factor must be >= 0")
+
+    def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
+        a, b = (
+            {
+                "brightness": 1.0 + float(rng.normal(0.0, self.std)),
+                "contrast": 1.0 + float(rng.normal(0.0, self.std)),
+                "saturation": 1.0 + float(rng.normal(0.0, self.std)),
+                "hue": float(rng.normal(0.0, self.std)) * self.hue_scale,
+            }
+            for _ in range(2)
+        )
+        return a, b
+
+    def clamp(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = {k: np.maximum(values[k], self.min_factor) for k in ("brightness", "contrast", "saturation")}
+        out["hue"] = np.clip(values["hue"], -0.5, 0.5)
+        return out
+
+
+@dataclass
+class NoiseConfig:
+    """Gaussian grain added to foreground and background (not alpha): grain size in output
+    pixels, standard deviation ``U(0, strength) / grain`` (in units of full scale), one channel
+    (monochrome) with ``mono_prob``, else independent per colour channel."""
+
+    prob: float = 0.1
+    grain: tuple[float, float] = (1.0, 4.0)
+    strength: float = 0.2
+    mono_prob: float = 0.5
+
+    def validate(self, path: str) -> None:
+        check_prob(self.prob, f"{path}.prob")
+        check_prob(self.mono_prob, f"{path}.mono_prob")
+        check_range(self.grain, f"{path}.grain", lo=1.0)
+        if self.strength < 0:
+            raise ValueError(f"{path}.strength must be >= 0, got {self.strength}")
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        grain = float(rng.uniform(*self.grain))
+        return {"grain": grain, "strength": float(rng.uniform(0.0, self.strength)) / grain}
+
+
+@dataclass
+class BlurConfig:
+    """Eased Gaussian blur with sigma (output pixels) from ``sigma``. As in RVM, ``prob`` is split
+    into three equal independent chances: foreground only (with alpha), background only, both."""
+
+    prob: float = 0.02
+    sigma: tuple[float, float] = (0.0, 10.0)
+
+    def validate(self, path: str) -> None:
+        check_prob(self.prob, f"{path}.prob")
+        check_range(self.sigma, f"{path}.sigma", lo=0.0)
+
+
+@dataclass
+class SharpenConfig:
+    """torchvision-style ``adjust_sharpness`` on fgr, pha and bgr with a per-clip factor
+    (0 = smoothed, 1 = unchanged, > 1 sharper)."""
+
+    prob: float = 0.1
+    factor: tuple[float, float] = (0.0, 8.0)
+
+    def validate(self, path: str) -> None:
+        check_prob(self.prob, f"{path}.prob")
+        check_range(self.factor, f"{path}.factor", lo=0.0)
+
+
+NONLINEAR_EASINGS: tuple[str, ...] = tuple(sorted(k for k in EASINGS if k != "linear"))
+
+
+@dataclass
+class EasingConfig:
+    """How a motion augmentation picks its curve: ``linear`` with ``linear_prob``, otherwise
+    uniformly among ``curves`` (RVM: 0.2, then one of 30 in/out curves and a step)."""
+
+    linear_prob: float = 0.2
+    curves: tuple[str, ...] = NONLINEAR_EASINGS
+
+    def validate(self, path: str) -> None:
+        check_prob(self.linear_prob, f"{path}.linear_prob")
+        unknown = [c for c in self.curves if c not in EASINGS]
+        if unknown:
+            raise ValueError(f"{path}.curves: unknown easing {unknown[0]!r}; known: {', '.join(sorted(EASINGS))}")
+        if not self.curves and self.linear_prob < 1.0:
+            raise ValueError(f"{path}.curves is empty but linear_prob < 1")
+
+    def draw(self, rng: np.random.Generator) -> str:
+        if not self.curves or rng.random() < self.linear_prob:
+            return "linear"
+        return self.curves[int(rng.integers(len(self.curves)))]
+
+
+@dataclass
+class AugmentConfig:
+    """Random augmentation of a training sample; every default is RVM's (VideoMatte training).
+
+    RVM's single background-affine probability 0.3 is split, as its code does, into a background
+    -only move (``bgr_affine``) and a move of foreground and background together (``camera_affine``,
+    applied here in output space so both layers move as one, like a real camera).
+    """
+
+    static_affine: bool = True
+    fgr_static: AffineRange = field(default_factory=lambda: AffineRange(scale=(0.5, 1.0)))
+    bgr_static: AffineRange = field(default_factory=lambda: AffineRange(scale=(1.0, 1.5)))
+    aspect_ratio: tuple[float, float] = (0.9, 1.1)
+    fgr_affine: MotionAffineConfig = field(default_factory=MotionAffineConfig)
+    bgr_affine: MotionAffineConfig = field(default_factory=lambda: MotionAffineConfig(prob=0.15))
+    camera_affine: MotionAffineConfig = field(default_factory=lambda: MotionAffineConfig(prob=0.15))
+    fgr_color: ColorJitterConfig = field(default_factory=ColorJitterConfig)
+    bgr_color: ColorJitterConfig = field(default_factory=ColorJitterConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    blur: BlurConfig = field(default_factory=BlurConfig)
+    sharpen: SharpenConfig = field(default_factory=SharpenConfig)
+    grayscale_prob: float = 0.02
+    hflip_prob: float = 0.5
+    easing: EasingConfig = field(default_factory=EasingConfig)
+
+    def validate(self, path: str) -> None:
+        check_range(self.aspect_ratio, f"{path}.aspect_ratio", lo=1e-3)
+        check_prob(self.grayscale_prob, f"{path}.grayscale_prob")
+        check_prob(self.hflip_prob, f"{path}.hflip_prob")
+
+
+IMAGEMATTE = AugmentConfig(
+    fgr_affine=MotionAffineConfig(prob=0.95),
+    noise=NoiseConfig(prob=0.05),
+    grayscale_prob=0.03,
+    sharpen=SharpenConfig(prob=0.05),
+)
+"""RVM's values for still foregrounds (``ImageMatteAugmentation``): they get artificial motion."""
+
+
+def trajectory(a: dict[str, float], b: dict[str, float], easing: str, progress: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-frame values ``lerp(a, b, easing(progress))`` for every key of ``a``."""
+    w = ease(easing, progress)
+    return {k: a[k] + (b[k] - a[k]) * w for k in a}

@@ -1,0 +1,375 @@
+"""plan() and render(): turn catalogued sources into one reproducible matting sample.
+
+``plan_sample`` draws every random choice of sample ``index`` (sources, temporal augmentation,
+the A/B parameters and easing of each motion augmentation, the switches) from generators seeded
+by ``(seed, split, index)`` and one name per decision, and records the outcome, frame by frame,
+in a JSON-serialisable :class:`SampleSpec`. It touches no pixels. ``render_sample`` is a pure
+function of that spec and the sources: the same spec gives the same bytes in any process.
+
+Geometry is fused: per stream and frame, the static per-clip affine, the eased motion affine,
+the aspect-ratio crop with the resize to the output size, the horizontal flip and the camera move
+are one 2 x 3 matrix (source pixels -> output pixels), applied with one ``cv2.warpAffine``;
+foreground colour and alpha share that matrix and interpolation, so they can never drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rvm_data.augment import geometry, ops
+from rvm_data.augment.params import AugmentConfig, check_prob, trajectory, validate_tree
+from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
+from rvm_data.sources import Catalog, ClipInfo, load_background, load_matte
+
+SPEC_VERSION = 1
+_COLLECTIONS = ("foregrounds", "background_videos", "background_images")
+
+
+@dataclass
+class ComposeConfig:
+    """How samples of one output are composed. Defaults are RVM's stage-1 training values."""
+
+    size: tuple[int, int] = (512, 512)
+    frames: int = 15
+    bgr_video_prob: float = 0.5
+    fgr_sampling: str = "frames"
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    interpolation: str = "linear"
+    bgr_border: str = "reflect"
+
+    def __post_init__(self) -> None:
+        self.size = tuple(self.size)  # type: ignore[assignment]
+        if len(self.size) != 2 or min(self.size) < 1 or not all(isinstance(v, int) for v in self.size):
+            raise ValueError(f"size must be two positive integers (height, width), got {self.size}")
+        if not isinstance(self.frames, int) or self.frames < 1:
+            raise ValueError(f"frames must be a positive integer, got {self.frames}")
+        check_prob(self.bgr_video_prob, "bgr_video_prob")
+        if self.fgr_sampling not in ("frames", "uniform"):
+            raise ValueError(f"fgr_sampling must be 'frames' or 'uniform', got {self.fgr_sampling!r}")
+        if self.interpolation not in ops.INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {tuple(ops.INTERPOLATIONS)}, got {self.interpolation!r}")
+        if self.bgr_border not in ops.BORDERS:
+            raise ValueError(f"bgr_border must be one of {tuple(ops.BORDERS)}, got {self.bgr_border!r}")
+        validate_tree(self, "")
+
+
+@dataclass
+class StreamSpec:
+    """One stream (foreground or background) of a planned sample.
+
+    ``source`` names the clip (collection, index and name in the catalog, its size);
+    ``source_frames[t]`` is the source frame shown at output frame t; ``matrices[t]`` maps source
+    pixels (of the catalogued size) to output pixels.
+    """
+
+    source: dict[str, Any]
+    source_frames: list[int]
+    temporal: dict[str, Any] | None
+    hflip: bool
+    static: dict[str, float] | None
+    aspect: float
+    matrices: list[list[list[float]]]
+
+
+@dataclass
+class SampleSpec:
+    """Everything render needs, and everything a viewer plots, as plain data.
+
+    ``clock[t]`` is the tick shown at output frame t (a pause repeats a tick), ``progress[t]`` the
+    fraction of the clip's time elapsed (0 -> 1) that every easing curve is evaluated at.
+    ``motion`` maps each motion augmentation that fired to ``{"easing", "a", "b", "values"}``
+    (``values``: per-frame lists per parameter); absent ones are not listed.
+    """
+
+    seed: int
+    split: str
+    index: int
+    augment: bool
+    size: list[int]
+    frames: int
+    clock: list[int]
+    progress: list[float]
+    pause: dict[str, int] | None
+    fgr: StreamSpec
+    bgr: StreamSpec
+    motion: dict[str, dict[str, Any]]
+    grayscale: bool
+    sharpen: float | None
+    interpolation: str
+    bgr_border: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    version: int = SPEC_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SampleSpec":
+        where = f"sample spec (split {d.get('split')!r}, index {d.get('index')!r})"
+        if d.get("version") != SPEC_VERSION:
+            raise ValueError(f"{where}: version {d.get('version')!r} is not {SPEC_VERSION}")
+        _check_keys(d, cls, where)
+        streams = {}
+        for name in ("fgr", "bgr"):
+            _check_keys(d[name], StreamSpec, f"{where}.{name}")
+            streams[name] = StreamSpec(**d[name])
+        return cls(**{**d, **streams})
+
+
+def _check_keys(d: dict[str, Any], cls: type, where: str) -> None:
+    names = {f.name for f in dataclasses.fields(cls)}
+    required = {f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    if unknown := sorted(set(d) - names):
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}")
+    if missing := sorted(required - set(d)):
+        raise ValueError(f"{where}: missing key {missing[0]!r}")
+
+
+# ----------------------------------------------------------------------------------------- plan
+
+
+def _rng(seed: int, split: str, index: int, decision: str) -> np.random.Generator:
+    """The generator of one decision of one sample: independent of every other decision, so
+    changing one setting never reshuffles the others."""
+    entropy = [int(seed), zlib.crc32(split.encode()), int(index), zlib.crc32(decision.encode())]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def _source(collection: str, index: int, clip: ClipInfo) -> dict[str, Any]:
+    return {"collection": collection, "index": index, "name": clip.name, "frames": clip.frames,
+            "height": clip.height, "width": clip.width}
+
+
+def _pick_sources(cfg: ComposeConfig, catalog: Catalog, rng: np.random.Generator) -> tuple[dict, dict]:
+    fgs = catalog.foregrounds
+    if not fgs:
+        raise ValueError("catalog has no foreground clips")
+    if cfg.fgr_sampling == "frames":  # like RVM's epoch over clip chunks: long clips more often
+        weights = np.array([c.frames for c in fgs], dtype=np.float64)
+        i = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
+        i = min(i, len(fgs) - 1)
+    else:
+        i = int(rng.integers(len(fgs)))
+    videos, images = catalog.background_videos, catalog.background_images
+    if not videos and not images:
+        raise ValueError("catalog has no background videos or images")
+    use_video = bool(videos) and (not images or rng.random() < cfg.bgr_video_prob)
+    collection = "background_videos" if use_video else "background_images"
+    pool = videos if use_video else images
+    j = int(rng.integers(len(pool)))
+    return _source("foregrounds", i, fgs[i]), _source(collection, j, pool[j])
+
+
+def _motion(rng: np.random.Generator, cfg: ComposeConfig, prob: float, draw, progress: np.ndarray) -> dict | None:
+    if rng.random() >= prob:
+        return None
+    easing = cfg.augment.easing.draw(rng)
+    a, b = draw(rng)
+    values = trajectory(a, b, easing, progress)
+    return {"easing": easing, "a": a, "b": b, "values": values}
+
+
+def _affine_values(motion: dict | None, t: int) -> dict[str, float] | None:
+    return None if motion is None else {k: float(v[t]) for k, v in motion["values"].items()}
+
+
+def _affine_matrix(params: dict[str, float] | None, height: int, width: int) -> np.ndarray:
+    if params is None:
+        return np.eye(3)
+    return geometry.affine(
+        ((width - 1) / 2.0, (height - 1) / 2.0),
+        angle=params["angle"],
+        translate=(params["translate_x"] * width, params["translate_y"] * height),
+        scale=params["scale"],
+        shear=(params["shear_x"], params["shear_y"]),
+    )
+
+
+def _stream_matrices(
+    cfg: ComposeConfig, source: dict, static: dict | None, aspect: float, hflip: bool,
+    motion: dict | None, camera: dict | None,
+) -> list[list[list[float]]]:
+    height, width = source["height"], source["width"]
+    out_h, out_w = cfg.size
+    x0, y0, ch, cw = geometry.center_crop((height, width), aspect * out_w / out_h)
+    fixed = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0)) @ _affine_matrix(static, height, width)
+    if hflip:
+        fixed = geometry.hflip(out_w) @ fixed
+    mats = []
+    for t in range(cfg.frames):
+        m = _affine_matrix(_affine_values(camera, t), out_h, out_w) @ fixed
+        m = m @ _affine_matrix(_affine_values(motion, t), height, width)
+        mats.append([[float(v) for v in row] for row in m[:2]])
+    return mats
+
+
+def _blur_draw(sigma: tuple[float, float]):
+    return lambda rng: ({"sigma": float(rng.uniform(*sigma))}, {"sigma": float(rng.uniform(*sigma))})
+
+
+def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: str, index: int,
+                augment: bool) -> SampleSpec:
+    """Plan sample ``index`` of ``split``: pure, cheap, no pixels. ``augment=False`` (validation)
+    turns off every random augmentation: only the sources and start frames are drawn."""
+    if index < 0 or seed < 0:
+        raise ValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
+
+    def rng(decision: str) -> np.random.Generator:
+        return _rng(seed, split, index, decision)
+
+    cfg, aug, T = config, config.augment, config.frames
+    fgr_src, bgr_src = _pick_sources(cfg, catalog, rng("sources"))
+
+    clock, pause = plan_clock(rng("pause"), T, cfg.temporal.pause_prob if augment else 0.0)
+    ticks = clock[-1] + 1
+    progress = np.asarray(clock, dtype=np.float64) / max(clock[-1], 1)
+    streams_time = {}
+    for name, src in (("fgr", fgr_src), ("bgr", bgr_src)):
+        per_tick, record = plan_stream_frames(rng(f"{name}.time"), cfg.temporal, ticks, src["frames"], augment)
+        streams_time[name] = ([per_tick[c] for c in clock], record)
+
+    motion: dict[str, dict | None] = {}
+    if augment:
+        for name in ("fgr_affine", "bgr_affine", "camera_affine"):
+            sub = getattr(aug, name)
+            motion[name] = _motion(rng(name), cfg, sub.prob, lambda r, s=sub: (s.range.draw(r), s.range.draw(r)),
+                                   progress)
+        for name in ("fgr_color", "bgr_color"):
+            sub = getattr(aug, name)
+            motion[name] = _motion(rng(name), cfg, sub.prob, sub.draw, progress)
+            if motion[name] is not None:
+                motion[name]["values"] = sub.clamp(motion[name]["values"])
+        r = rng("noise")
+        motion["noise"] = _motion(r, cfg, aug.noise.prob, lambda g: (aug.noise.draw(g), aug.noise.draw(g)), progress)
+        if motion["noise"] is not None:
+            motion["noise"]["monochrome"] = bool(r.random() < aug.noise.mono_prob)
+            motion["noise"]["seed"] = int(r.integers(2**63))
+        for name in ("fgr_blur", "bgr_blur", "both_blur"):
+            motion[name] = _motion(rng(name), cfg, aug.blur.prob / 3.0, _blur_draw(aug.blur.sigma), progress)
+
+    switches = rng("switches")
+    hflip = {name: bool(augment and switches.random() < aug.hflip_prob) for name in ("fgr", "bgr")}
+    grayscale = bool(augment and switches.random() < aug.grayscale_prob)
+    sharpen = float(switches.uniform(*aug.sharpen.factor)) if augment and switches.random() < aug.sharpen.prob else None
+
+    static_rng = rng("static")
+    streams = {}
+    for name, src in (("fgr", fgr_src), ("bgr", bgr_src)):
+        static = aspect = None
+        if augment and aug.static_affine:
+            static = getattr(aug, f"{name}_static").draw(static_rng)
+        if augment:
+            lo, hi = aug.aspect_ratio
+            aspect = math.exp(static_rng.uniform(math.log(lo), math.log(hi)))
+        aspect = 1.0 if aspect is None else float(aspect)
+        matrices = _stream_matrices(cfg, src, static, aspect, hflip[name], motion.get(f"{name}_affine"),
+                                    motion.get("camera_affine"))
+        frames, record = streams_time[name]
+        streams[name] = StreamSpec(source=src, source_frames=frames, temporal=record, hflip=hflip[name],
+                                   static=static, aspect=aspect, matrices=matrices)
+
+    fired = {k: _plain(v) for k, v in motion.items() if v is not None}
+    return SampleSpec(
+        seed=int(seed), split=split, index=int(index), augment=bool(augment), size=list(cfg.size), frames=T,
+        clock=clock, progress=[float(p) for p in progress], pause=pause, fgr=streams["fgr"], bgr=streams["bgr"],
+        motion=fired, grayscale=grayscale, sharpen=sharpen, interpolation=cfg.interpolation,
+        bgr_border=cfg.bgr_border,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars -> lists and Python numbers, for JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [float(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------------------- render
+
+
+def _clip(catalog: Catalog, source: dict[str, Any]) -> ClipInfo:
+    collection, index, name = source["collection"], source["index"], source["name"]
+    if collection not in _COLLECTIONS:
+        raise ValueError(f"spec names unknown collection {collection!r}")
+    pool = getattr(catalog, collection)
+    if not 0 <= index < len(pool) or pool[index].name != name:
+        raise ValueError(f"catalog has no {collection} clip {name!r} at index {index}; "
+                         "was the spec planned against another catalog?")
+    return pool[index]
+
+
+def _fit_matrices(matrices: np.ndarray, source: dict, decoded_hw: tuple[int, int]) -> np.ndarray:
+    """Matrices from the catalogued source size to the size the reader actually decoded."""
+    to_source = geometry.resize(decoded_hw, (source["height"], source["width"]))
+    full = np.concatenate([matrices, np.tile([[[0.0, 0.0, 1.0]]], (len(matrices), 1, 1))], axis=1)
+    return np.ascontiguousarray((full @ to_source)[:, :2])
+
+
+def _min_size(matrices: np.ndarray, source: dict) -> tuple[int, int] | None:
+    scale = geometry.max_scale(matrices)
+    if scale >= 1.0:
+        return None
+    return math.ceil(source["height"] * scale), math.ceil(source["width"] * scale)
+
+
+def _blur_sigma(motion: dict, names: tuple[str, ...], frames: int) -> np.ndarray | None:
+    """Blurs applied one after another add up as sqrt(sum of sigma^2)."""
+    fired = [np.asarray(motion[n]["values"]["sigma"]) for n in names if n in motion]
+    return np.sqrt(sum(s**2 for s in fired)) if fired else None
+
+
+def render_sample(spec: SampleSpec, catalog: Catalog) -> dict[str, Any]:
+    """Pixels of a planned sample: ``fgr`` T×H×W×3, ``pha`` T×H×W×1, ``bgr`` T×H×W×3 (uint8, RGB)."""
+    (height, width), T = spec.size, spec.frames
+    fgr = np.empty((T, height, width, 3), np.uint8)
+    pha = np.empty((T, height, width, 1), np.uint8)
+    bgr = np.empty((T, height, width, 3), np.uint8)
+
+    clip = _clip(catalog, spec.fgr.source)
+    distinct, which = np.unique(spec.fgr.source_frames, return_inverse=True)
+    mats = np.asarray(spec.fgr.matrices, dtype=np.float64)
+    src_fgr, src_pha = load_matte(clip, distinct, min_size=_min_size(mats, spec.fgr.source))
+    mats = _fit_matrices(mats, spec.fgr.source, src_fgr.shape[1:3])
+    ops.warp_stack(src_fgr, which, mats, fgr, interpolation=spec.interpolation, border="replicate")
+    ops.warp_stack(src_pha, which, mats, pha, interpolation=spec.interpolation, border="constant")
+    del src_fgr, src_pha
+
+    clip = _clip(catalog, spec.bgr.source)
+    distinct, which = np.unique(spec.bgr.source_frames, return_inverse=True)
+    mats = np.asarray(spec.bgr.matrices, dtype=np.float64)
+    src_bgr = load_background(clip, distinct, min_size=_min_size(mats, spec.bgr.source))
+    mats = _fit_matrices(mats, spec.bgr.source, src_bgr.shape[1:3])
+    ops.warp_stack(src_bgr, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
+    del src_bgr
+
+    motion = spec.motion
+    if "noise" in motion:
+        n = motion["noise"]
+        ops.add_noise([fgr, bgr], spec.clock, n["values"]["grain"], n["values"]["strength"], n["monochrome"],
+                      n["seed"])
+    for stack, name, alpha in ((fgr, "fgr_color", pha), (bgr, "bgr_color", None)):
+        color = motion.get(name, {}).get("values")
+        if color is not None or spec.grayscale:
+            means = ops.frame_means(stack, alpha) if color is not None else None
+            ops.apply_color(stack, ops.color_matrices(T, color, spec.grayscale, means))
+    if spec.sharpen is not None:
+        for stack in (fgr, pha, bgr):
+            ops.sharpen(stack, spec.sharpen)
+    for stacks, names in (((fgr, pha), ("fgr_blur", "both_blur")), ((bgr,), ("bgr_blur", "both_blur"))):
+        sigma = _blur_sigma(motion, names, T)
+        if sigma is not None:
+            for stack in stacks:
+                ops.blur(stack, sigma)
+    return {"fgr": fgr, "pha": pha, "bgr": bgr, "spec": spec.to_dict()}
