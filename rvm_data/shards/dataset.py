@@ -1,0 +1,374 @@
+"""ShardDataset: shards -> batches of tensors, split over DDP ranks and DataLoader workers, resumable.
+
+The order of an epoch is a pure function of (seed, epoch, rank, world size):
+1. the shards are permuted by (seed, epoch) and concatenated into one sequence of S samples, which is
+   rotated by a (seed, epoch) offset;
+2. rank r takes the contiguous slice [r·M, (r+1)·M) of it, M = S // world_size: whole shards where there
+   are many, parts of shards (by sample index) where there are few, never a sample twice;
+3. a shuffle buffer seeded by (seed, epoch, rank) mixes that slice; it is cut into batches.
+DataLoader worker w of W decodes the batches n with n % W == w (n counted from where the iteration
+starts), which is the order in which the DataLoader hands them out, so the batches the trainer sees do
+not depend on the number of workers. Every rank yields the same number of batches: the S mod world_size
+samples left after the slice are dropped for this epoch (different ones each epoch), and so is a partial
+last batch when ``drop_last``. Resuming needs only (epoch, batches delivered): the scan of the skipped
+part reads tar headers, not data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest
+from rvm_data.shards.reader import SampleRef, ShardError, count_samples, decode_sample_into, decode_spec, parse_sample, scan_shard
+
+SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced in this batch
+
+
+@dataclass(frozen=True)
+class ShardFile:
+    """One shard and its sample count (from the manifest, or from a header scan)."""
+
+    path: str
+    samples: int
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """Placeholder for a sample of a shard that could not be scanned (skip mode)."""
+
+    error: str
+
+
+def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.PathLike],
+                   split: str | None = None, root: str | os.PathLike | None = None) -> list[ShardFile]:
+    """Shards of a build folder / manifest.json (one split) or of an explicit list of .tar paths."""
+    if isinstance(source, Manifest):
+        if root is None:
+            raise ValueError("a Manifest object needs root= (its build folder)")
+        return _split_shards(source, split, Path(root), "manifest")
+    if isinstance(source, (list, tuple)):
+        return [ShardFile(str(p), count_samples(str(p))) for p in source]
+    path = Path(source)
+    if path.is_dir() or path.name == MANIFEST_NAME:
+        manifest = read_manifest(path)
+        return _split_shards(manifest, split, path if path.is_dir() else path.parent, str(path))
+    if path.suffix == ".tar":
+        return [ShardFile(str(path), count_samples(str(path)))]
+    raise ValueError(f"{path}: not a build folder, manifest.json or .tar shard")
+
+
+def _split_shards(manifest: Manifest, split: str | None, root: Path, where: str) -> list[ShardFile]:
+    if split is None:
+        if len(manifest.splits) != 1:
+            raise ValueError(f"{where}: pass split= (one of {sorted(manifest.splits)})")
+        split = next(iter(manifest.splits))
+    if split not in manifest.splits:
+        raise ValueError(f"{where}: no split {split!r} (has {sorted(manifest.splits)})")
+    return [ShardFile(str(root / e.path), e.samples) for e in manifest.splits[split]]
+
+
+def _dist_rank_world() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class ShardDataset(IterableDataset):
+    """Batches (dicts of B×T×C×H×W tensors) or single samples (T×C×H×W) from shards.
+
+    Fields are whatever the shards hold (fgr, pha, bgr or img, seg). ``decode="float"`` gives float32
+    in [0, 1]; ``with_src`` adds ``src = fgr·pha + bgr·(1−pha)``; ``with_spec`` adds ``spec`` (a list of
+    dicts per batch). ``resample=True`` is an endless stream of epochs, each reshuffled.
+    ``on_error="skip"`` replaces an unreadable sample by a readable one of the same batch (so shapes
+    and batch counts stay equal across ranks), warns and counts it in ``skipped``/``skip_messages``.
+    ``rank``/``world_size`` default to torch.distributed's when it is initialised, else 0/1.
+    Use ``loader(num_workers=...)`` rather than a bare DataLoader so that ``state_dict()`` knows how
+    many batches the trainer has received.
+    """
+
+    def __init__(self, source: str | os.PathLike | Manifest | Sequence[str | os.PathLike], *,
+                 split: str | None = None, root: str | os.PathLike | None = None,
+                 batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
+                 shuffle_buffer: int = 1000, decode: str = "uint8", with_spec: bool = False,
+                 with_src: bool = False, resample: bool = False, drop_last: bool = True,
+                 on_error: str = "raise", rank: int | None = None, world_size: int | None = None) -> None:
+        super().__init__()
+        if decode not in ("uint8", "float"):
+            raise ValueError(f"decode must be 'uint8' or 'float', got {decode!r}")
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+        if seed < 0 or shuffle_buffer < 1:
+            raise ValueError("seed must be >= 0 and shuffle_buffer >= 1")
+        self.shards = resolve_shards(source, split, root)
+        if (rank is None) != (world_size is None):
+            raise ValueError("pass both rank and world_size, or neither")
+        self.rank, self.world_size = (rank, world_size) if rank is not None else _dist_rank_world()
+        if not 0 <= self.rank < self.world_size:
+            raise ValueError(f"rank {self.rank} is not in [0, {self.world_size})")
+        self.batch_size, self.shuffle, self.seed, self.shuffle_buffer = batch_size, shuffle, seed, shuffle_buffer
+        self.decode, self.with_spec, self.with_src = decode, with_spec, with_src
+        self.resample, self.drop_last, self.on_error = resample, drop_last, on_error
+        self.total = sum(s.samples for s in self.shards)
+        self.per_rank = self.total // self.world_size
+        unit = batch_size or 1
+        self.num_batches = self.per_rank // unit if drop_last else -(-self.per_rank // unit)
+        if self.num_batches == 0:
+            raise ValueError(f"{self.total} samples over {self.world_size} rank(s) give {self.per_rank} per rank, "
+                             f"not one batch of {unit}")
+        self.epoch = 0
+        self.batches = 0  # batches of self.epoch delivered to the trainer
+        self.skipped = 0
+        self.skip_messages: list[str] = []
+
+    # ----- state -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Batches (or samples when batch_size is None) per rank and epoch."""
+        if self.resample:
+            raise TypeError("a resampled ShardDataset is endless and has no len()")
+        return self.num_batches
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch`` from its beginning (its order depends on seed and epoch)."""
+        self.epoch, self.batches = int(epoch), 0
+
+    def _fingerprint(self) -> dict[str, Any]:
+        shards = hashlib.sha256(json.dumps([(Path(s.path).name, s.samples) for s in self.shards]).encode())
+        return {"seed": self.seed, "world_size": self.world_size, "batch_size": self.batch_size,
+                "shuffle": self.shuffle, "shuffle_buffer": self.shuffle_buffer, "drop_last": self.drop_last,
+                "shards": shards.hexdigest()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the trainer is: epoch and batches received, plus what the order depends on."""
+        return {"epoch": self.epoch, "batches": self.batches, **self._fingerprint()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue after the batches recorded in ``state`` (same shards, seed, world size, batch size)."""
+        for key, value in self._fingerprint().items():
+            if state.get(key) != value:
+                raise ValueError(f"cannot resume: state has {key}={state.get(key)!r}, this dataset {value!r}")
+        self.epoch, self.batches = int(state["epoch"]), int(state["batches"])
+        if self.batches >= self.num_batches:
+            self.epoch, self.batches = self.epoch + 1, 0
+
+    def _delivered(self, messages: list[str]) -> None:
+        """Main process: one more batch reached the trainer."""
+        self.batches += 1
+        if self.batches == self.num_batches:
+            self.epoch, self.batches = self.epoch + 1, 0
+        self.skipped += len(messages)
+        self.skip_messages.extend(messages)
+
+    def loader(self, num_workers: int = 0, **kwargs: Any) -> "ShardLoader":
+        """A DataLoader over this dataset that keeps ``state_dict()`` current (kwargs go to DataLoader)."""
+        return ShardLoader(self, num_workers, **kwargs)
+
+    # ----- order -------------------------------------------------------------------------------
+    def _rank_slice(self, epoch: int) -> list[tuple[ShardFile, int, int]]:
+        """(shard, first, end) sample ranges making up this rank's slice of the epoch, in order."""
+        if self.shuffle:
+            rng = np.random.default_rng([self.seed, epoch, 0])
+            order = rng.permutation(len(self.shards))
+            pos = int(rng.integers(self.total)) + self.rank * self.per_rank
+        else:
+            order, pos = np.arange(len(self.shards)), self.rank * self.per_rank
+        counts = np.array([self.shards[i].samples for i in order])
+        ends = np.cumsum(counts)
+        out, left = [], self.per_rank
+        while left:
+            pos %= self.total
+            k = int(np.searchsorted(ends, pos, side="right"))
+            first = pos - int(ends[k] - counts[k])
+            take = min(left, int(counts[k]) - first)
+            if take:
+                out.append((self.shards[int(order[k])], first, first + take))
+            left -= take
+            pos += take
+        return out
+
+    def _refs(self, epoch: int) -> Iterator[SampleRef | _Missing]:
+        """This rank's samples of the epoch, shuffled."""
+        refs = (ref for shard, first, end in self._rank_slice(epoch) for ref in self._shard_refs(shard, first, end))
+        if not self.shuffle:
+            yield from refs
+            return
+        rng = np.random.default_rng([self.seed, epoch, 1, self.rank])
+        buf: list[SampleRef | _Missing] = []
+        for ref in refs:
+            if len(buf) < self.shuffle_buffer:
+                buf.append(ref)
+                continue
+            i = int(rng.integers(len(buf)))
+            yield buf[i]
+            buf[i] = ref
+        rng.shuffle(buf)
+        yield from buf
+
+    def _shard_refs(self, shard: ShardFile, first: int, end: int) -> Iterator[SampleRef | _Missing]:
+        """Samples [first, end) of a shard; when ``end`` is its last sample the whole tail is checked.
+
+        In skip mode a shard that stops being readable gives placeholders for its missing samples.
+        """
+        seen = 0
+        try:
+            for ref in scan_shard(shard.path):
+                if seen >= shard.samples:
+                    raise ShardError(shard.path, ref.members[0][0], f"more samples than the {shard.samples} listed")
+                seen += 1
+                if seen > end:
+                    return
+                if seen > first:
+                    yield ref
+            if seen < end:
+                raise ShardError(shard.path, None, f"has {seen} samples, {shard.samples} listed (truncated?)")
+        except (ShardError, OSError) as exc:
+            if self.on_error == "raise":
+                raise
+            missing = end - max(seen, first)
+            if missing <= 0:
+                warnings.warn(f"shard problem after the samples read: {exc}", RuntimeWarning, stacklevel=2)
+            for _ in range(missing):
+                yield _Missing(str(exc))
+
+    def _batches(self, epoch: int) -> Iterator[list[SampleRef | _Missing]]:
+        unit = self.batch_size or 1
+        refs = self._refs(epoch)
+        for _ in range(self.num_batches):
+            batch = [ref for _, ref in zip(range(unit), refs)]
+            yield batch
+
+    # ----- iteration ---------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        info = get_worker_info()
+        workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
+        epoch, start = self.epoch, self.batches
+        files = _FileCache()
+        last_good: dict[str, Any] | None = None
+        n = 0  # batches of this iteration (the DataLoader hands them out round robin)
+        try:
+            while True:
+                for j, refs in enumerate(self._batches(epoch)):
+                    if j < start:
+                        continue
+                    mine, n = n % workers == worker, n + 1
+                    if not mine:
+                        continue
+                    batch, messages, last_good = self._load(refs, files, last_good)
+                    if info is None:
+                        self._delivered(messages)
+                    elif messages:
+                        batch[SKIPPED_KEY] = messages
+                    yield batch
+                if not self.resample:
+                    return
+                epoch, start = epoch + 1, 0
+        finally:
+            files.close()
+
+    def _load(self, refs: list[SampleRef | _Missing], files: "_FileCache",
+              last_good: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
+        """Decode one batch; in skip mode, rows that fail are filled with a readable row."""
+        arrays: dict[str, np.ndarray] = {}
+        specs: list[Any] = [None] * len(refs)
+        bad: dict[int, str] = {}
+        for b, ref in enumerate(refs):
+            if isinstance(ref, _Missing):
+                bad[b] = ref.error
+                continue
+            try:
+                data = ref.read(files.get(ref.shard))
+                decode_sample_into(ref, data, arrays, b, len(refs), set(arrays) if b > len(bad) else None)
+                if self.with_spec:
+                    specs[b] = decode_spec(ref, data, parse_sample(ref)[1])
+            except ShardError as exc:
+                if self.on_error == "raise":
+                    raise
+                bad[b] = str(exc)
+        good = [b for b in range(len(refs)) if b not in bad]
+        for message in bad.values():
+            warnings.warn(f"skipping unreadable sample: {message}", RuntimeWarning, stacklevel=2)
+        if good:
+            for b in bad:
+                for arr in arrays.values():
+                    arr[b] = arr[good[0]]
+                specs[b] = specs[good[0]]
+            last_good = {"arrays": arrays, "row": good[0], "spec": specs[good[0]]}
+        elif last_good is None:
+            raise ShardError(next(iter(bad.values())), None, "no readable sample yet to stand in for it")
+        else:
+            row = last_good["row"]
+            arrays = {k: np.repeat(v[row:row + 1], len(refs), axis=0) for k, v in last_good["arrays"].items()}
+            specs = [last_good["spec"]] * len(refs)
+        return self._to_tensors(arrays, specs), list(bad.values()), last_good
+
+    def _to_tensors(self, arrays: dict[str, np.ndarray], specs: list[Any]) -> dict[str, Any]:
+        batch: dict[str, Any] = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        if self.with_src:
+            missing = {"fgr", "pha", "bgr"} - set(batch)
+            if missing:
+                raise ValueError(f"with_src needs fgr, pha and bgr; the shards lack {sorted(missing)}")
+            alpha = batch["pha"].float() / 255
+            src = batch["bgr"].float() + (batch["fgr"].float() - batch["bgr"].float()) * alpha
+            batch["src"] = src.round_().to(torch.uint8) if self.decode == "uint8" else src.div_(255)
+        if self.decode == "float":
+            batch = {k: v if k == "src" else v.float().div_(255) for k, v in batch.items()}
+        if self.batch_size is None:
+            batch = {k: v[0] for k, v in batch.items()}
+        if self.with_spec:
+            batch["spec"] = specs if self.batch_size is not None else specs[0]
+        return batch
+
+
+class _FileCache:
+    """A few open shard files per worker (reads jump between the shards the shuffle buffer spans)."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.files: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, path: str):
+        f = self.files.pop(path, None)
+        if f is None:
+            f = open(path, "rb", buffering=0)
+            if len(self.files) >= self.size:
+                self.files.popitem(last=False)[1].close()
+        self.files[path] = f
+        return f
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+        self.files.clear()
+
+
+class ShardLoader:
+    """Iterates a ShardDataset through a DataLoader (``batch_size=None``: the dataset batches) and tells
+    the dataset each batch the trainer receives, so ``dataset.state_dict()`` is right with workers too.
+    Each ``iter()`` starts the workers afresh from the dataset's current epoch and position."""
+
+    def __init__(self, dataset: ShardDataset, num_workers: int = 0, **kwargs: Any) -> None:
+        self.dataset, self.num_workers, self.kwargs = dataset, num_workers, kwargs
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.num_workers == 0:
+            yield from self.dataset
+            return
+        loader = DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers, **self.kwargs)
+        for batch in loader:
+            self.dataset._delivered(batch.pop(SKIPPED_KEY, []))
+            yield batch

@@ -1,0 +1,176 @@
+"""Reading shards without extracting them: a header scan gives sample references, a batch decoder
+reads each sample's bytes with one seek + read and decodes its frames straight into batch arrays.
+
+Member names are parsed (key, field, frame, extension) but never used as paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from rvm_data.shards.codec import IMAGE_EXTS, VIDEO_EXTS, CodecError, copy_frame, decode_image, decode_video
+
+
+class ShardError(RuntimeError):
+    """A shard (and, where known, a member of it) that cannot be read."""
+
+    def __init__(self, shard: str, member: str | None, problem: str) -> None:
+        self.shard, self.member, self.problem = shard, member, problem
+        where = f"{shard}: member {member}" if member else shard
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class SampleRef:
+    """Where one sample's members lie in its shard: (name, data offset, size) each, in tar order."""
+
+    shard: str
+    key: str
+    members: tuple[tuple[str, int, int], ...]
+
+    def read(self, f) -> dict[str, memoryview]:
+        """Member name -> bytes, with one read of the sample's span of the (open, binary) shard file."""
+        start = self.members[0][1]
+        end = max(off + size for _, off, size in self.members)
+        f.seek(start)
+        blob = memoryview(f.read(end - start))
+        if len(blob) != end - start:
+            raise ShardError(self.shard, self.members[-1][0], "truncated: member data ends past the end of the file")
+        return {name: blob[off - start: off - start + size] for name, off, size in self.members}
+
+
+def scan_shard(path: str) -> Iterator[SampleRef]:
+    """The samples of a shard in file order, from the tar headers only (data is skipped by seeking).
+
+    Raises ShardError naming the last good member when a header is corrupt, a member's data runs past
+    the end of the file, a member is not a regular file, or a sample's members are not adjacent.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        try:
+            tar = tarfile.open(fileobj=f, mode="r:")
+        except tarfile.TarError as exc:
+            raise ShardError(path, None, f"not a readable tar file ({exc})") from None
+        last: str | None = None
+        key: str | None = None
+        members: list[tuple[str, int, int]] = []
+        seen: set[str] = set()
+        while True:
+            try:
+                info = tar.next()
+            except tarfile.TarError as exc:
+                raise ShardError(path, last, f"corrupt or truncated after this member ({exc})") from None
+            if info is None:
+                break
+            if not info.isfile():
+                raise ShardError(path, info.name, "not a regular file member")
+            if info.offset_data + info.size > size:
+                raise ShardError(path, info.name, "truncated: member data ends past the end of the file")
+            name_key, dot, _ = info.name.partition(".")
+            if not dot or not name_key:
+                raise ShardError(path, info.name, "member name is not <key>.<field>...")
+            if name_key != key:
+                if key is not None:
+                    yield SampleRef(path, key, tuple(members))
+                if name_key in seen:
+                    raise ShardError(path, info.name, f"members of sample {name_key} are not adjacent")
+                seen.add(name_key)
+                key, members = name_key, []
+            members.append((info.name, info.offset_data, info.size))
+            last = info.name
+            tar.members.clear()  # headers are not kept: a shard is scanned once, in order
+        f.seek(tar.offset)
+        while chunk := f.read(1 << 20):
+            if chunk.count(0) != len(chunk):
+                raise ShardError(path, last, "corrupt tar header after this member")
+        if key is not None:
+            yield SampleRef(path, key, tuple(members))
+
+
+def count_samples(path: str) -> int:
+    """Samples in a shard (a full header scan, which also checks the tar structure)."""
+    return sum(1 for _ in scan_shard(path))
+
+
+@dataclass
+class _Field:
+    ext: str
+    names: list[str]  # one member per frame, or one video member
+
+
+def parse_sample(ref: SampleRef) -> tuple[dict[str, _Field], str | None]:
+    """Group a sample's members by field, checking frame numbers run 0..T-1; also the spec member."""
+    fields: dict[str, dict[int, str]] = {}
+    exts: dict[str, str] = {}
+    spec = None
+    for name, _, _ in ref.members:
+        parts = name.split(".")
+        if parts[1:] == ["spec", "json"]:
+            spec = name
+            continue
+        if len(parts) == 4 and parts[2].isdigit() and parts[3] in IMAGE_EXTS:
+            field, t, ext = parts[1], int(parts[2]), parts[3]
+        elif len(parts) == 3 and parts[2] in VIDEO_EXTS:
+            field, t, ext = parts[1], -1, parts[2]
+        else:
+            raise ShardError(ref.shard, name, "unknown member (expected <key>.<field>.<t>.<ext> or .spec.json)")
+        if exts.setdefault(field, ext) != ext:
+            raise ShardError(ref.shard, name, f"field {field} mixes {exts[field]} and {ext} members")
+        fields.setdefault(field, {})[t] = name
+    out = {}
+    for field, frames in fields.items():
+        ts = sorted(frames)
+        if ts != [-1] and ts != list(range(len(ts))):
+            raise ShardError(ref.shard, frames[ts[-1]], f"field {field} frames are not numbered 0..{len(ts) - 1}")
+        out[field] = _Field(exts[field], [frames[t] for t in ts])
+    return out, spec
+
+
+def decode_spec(ref: SampleRef, data: dict[str, memoryview], spec_name: str | None) -> dict[str, Any]:
+    if spec_name is None:
+        raise ShardError(ref.shard, f"{ref.key}.spec.json", "missing")
+    try:
+        return json.loads(bytes(data[spec_name]))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ShardError(ref.shard, spec_name, f"invalid JSON ({exc})") from None
+
+
+def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[str, np.ndarray], b: int,
+                       batch_size: int, fields_expected: set[str] | None) -> None:
+    """Decode all frame fields of one sample into row ``b`` of the B×T×C×H×W arrays in ``out``.
+
+    The first sample of a batch allocates the arrays; every later one must match them.
+    """
+    fields, _ = parse_sample(ref)
+    if fields_expected is not None and set(fields) != fields_expected:
+        raise ShardError(ref.shard, ref.members[0][0],
+                         f"sample {ref.key} has fields {sorted(fields)}, the batch has {sorted(fields_expected)}")
+    for field, info in fields.items():
+        video = info.ext in VIDEO_EXTS
+        name = info.names[0]
+        try:
+            seq = decode_video(data[name]) if video else None
+            count = len(seq) if seq is not None else len(info.names)
+            for t in range(count):
+                if seq is None:
+                    name = info.names[t]
+                frame = seq[t] if seq is not None else decode_image(data[name], info.ext)
+                arr = _target(out, field, batch_size, count, frame.shape)
+                if arr.shape[1] != count:
+                    raise CodecError(f"{count} frames, the batch has {arr.shape[1]}")
+                copy_frame(frame, arr[b, t])
+        except CodecError as exc:
+            raise ShardError(ref.shard, name, str(exc)) from None
+
+
+def _target(out: dict[str, np.ndarray], field: str, batch_size: int, frames: int,
+            hwc: tuple[int, ...]) -> np.ndarray:
+    if field not in out:
+        out[field] = np.empty((batch_size, frames, hwc[2], hwc[0], hwc[1]), np.uint8)
+    return out[field]
