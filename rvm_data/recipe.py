@@ -1,0 +1,432 @@
+"""Recipe: one YAML file -> validated, hashed dataclasses that say what a build makes.
+
+Validation is generic: the YAML is walked against the dataclasses' type hints (nested
+dataclasses, tuples, lists, dicts, Literal, Optional/Union, int/float/str/bool), so a new field
+in ComposeConfig, CodecConfig or SourcesConfig is accepted and checked without touching this
+module. The dataclasses' own ``__post_init__`` range checks (probabilities, ranges, T >= 1 ...)
+run as they are built; every error, theirs or ours, becomes one :class:`RecipeError` that names
+the file and the key path (``outputs.main.compose.frames``).
+
+Paths are kept as written (``${RVM_DATA_ROOT}/VideoMatte240K_JPEG_SD/train``) and expanded only
+when a build resolves its sources, so a recipe loads (and hashes) the same on every machine and
+missing data is reported at build time with a message that says how to point at it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import importlib
+import json
+import os
+import re
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from rvm_data.compose import ComposeConfig
+from rvm_data.shards.codec import CodecConfig
+from rvm_data.sources import SourcesConfig
+
+# Optional sections owned by other parts of the package: (module, class). Imported only when a
+# recipe has the section, so plain data builds never import the trainer.
+OPTIONAL_SECTIONS: dict[str, tuple[str, str]] = {
+    "train": ("rvm_data.train.config", "TrainConfig"),
+    "segmentation": ("rvm_data.segmentation.config", "SegmentationConfig"),
+}
+
+BUILTIN_VAR = "RVM_DATA_BUILTIN"
+_VAR = re.compile(r"\$\{([^}]*)\}")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class RecipeError(ValueError):
+    """A recipe problem, as one line naming the file and the key path."""
+
+    def __init__(self, origin: str, key: str, message: str):
+        self.origin, self.key, self.message = origin, key, message
+        where = f"{origin}: {key}" if key else origin
+        super().__init__(f"{where}: {message}")
+
+
+class _Invalid(Exception):
+    """Raised while walking the YAML; load_recipe turns it into a RecipeError with the file."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key, self.message = key, message
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic parsing of plain YAML data into typed values
+# ---------------------------------------------------------------------------------------------
+
+
+def _join(key: str, child: str | int) -> str:
+    if isinstance(child, int):
+        return f"{key}[{child}]"
+    return f"{key}.{child}" if key else child
+
+
+def _describe(tp: Any) -> str:
+    """A short human name for a type hint, used in 'expected ...' messages."""
+    origin, args = get_origin(tp), get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return f"a mapping ({tp.__name__})"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else _describe(a) for a in args)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_describe(args[0])}"
+        return f"a list of {len(args)} items ({', '.join(_describe(a) for a in args)})"
+    if origin in (list, Sequence):
+        return f"a list of {_describe(args[0])}" if args else "a list"
+    if origin in (dict, Mapping):
+        return f"a mapping of {_describe(args[1])}" if args else "a mapping"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_value(tp: Any, value: Any, key: str = "") -> Any:
+    """Check ``value`` (plain YAML data) against type hint ``tp`` and build the typed value.
+
+    Raises ``_Invalid(key, message)`` naming the deepest key that is wrong.
+    """
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _parse_dataclass(tp, value, key)
+    if origin is Literal:
+        if value in args and type(value) in {type(a) for a in args}:
+            return value
+        raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
+    if origin in (Union, types.UnionType):
+        return _parse_union(tp, args, value, key)
+    if origin is tuple:
+        return _parse_tuple(tp, args, value, key)
+    if origin in (list, Sequence) or tp is list:
+        if not isinstance(value, (list, tuple)):
+            raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
+        item = args[0] if args else Any
+        return [parse_value(item, v, _join(key, i)) for i, v in enumerate(value)]
+    if origin in (dict, Mapping) or tp is dict:
+        if not isinstance(value, Mapping):
+            raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
+        ktype, vtype = args if args else (Any, Any)
+        return {
+            parse_value(ktype, k, key): parse_value(vtype, v, _join(key, str(k)))
+            for k, v in value.items()
+        }
+    return _parse_scalar(tp, value, key)
+
+
+def _parse_scalar(tp: Any, value: Any, key: str) -> Any:
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }
+    if tp not in ok:
+        raise TypeError(f"recipe field {key!r} has a type hint the loader does not know: {tp!r}")
+    if not ok[tp]:
+        raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
+    return float(value) if tp is float else value
+
+
+def _parse_union(tp: Any, args: tuple, value: Any, key: str) -> Any:
+    if value is None and type(None) in args:
+        return None
+    failures = []
+    for arm in (a for a in args if a is not type(None)):
+        try:
+            return parse_value(arm, value, key)
+        except _Invalid as error:
+            failures.append(error)
+    deepest = max(failures, key=lambda e: len(e.key))
+    if deepest.key != key or len(failures) == 1:
+        raise deepest
+    raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
+
+
+def _parse_tuple(tp: Any, args: tuple, value: Any, key: str) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        items = [args[0]] * len(value)
+    elif not args:
+        items = [Any] * len(value)
+    else:
+        items = list(args)
+        if len(items) != len(value):
+            raise _Invalid(key, f"expected {_describe(tp)}, got {len(value)} items")
+    return tuple(parse_value(t, v, _join(key, i)) for i, (t, v) in enumerate(zip(items, value)))
+
+
+def _yaml_fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("yaml", True)}
+
+
+def _parse_dataclass(cls: type, value: Any, key: str) -> Any:
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise _Invalid(key, f"expected {_describe(cls)}, got {_show(value)}")
+    fields = _yaml_fields(cls)
+    for name in value:
+        if name not in fields:
+            close = difflib.get_close_matches(str(name), list(fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(fields)}"
+            raise _Invalid(_join(key, str(name)), f"unknown key{hint}")
+    for name, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in value:
+            raise _Invalid(_join(key, name), "missing (required)")
+    hints = get_type_hints(cls)
+    kwargs = {name: parse_value(hints[name], v, _join(key, name)) for name, v in value.items()}
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as error:
+        raise _Invalid(*_locate(key, str(error), fields)) from None
+
+
+_LEADING_PATH = re.compile(r"^([A-Za-z_]\w*)((?:\.\w+)*):? (.*)$", re.S)
+
+
+def _locate(key: str, message: str, fields: Mapping[str, Any]) -> tuple[str, str]:
+    """Move a field path that starts a dataclass's own message into the key path.
+
+    ``outputs.main.compose`` + "augment.noise.prob must be in [0, 1]" ->
+    ``outputs.main.compose.augment.noise.prob`` + "must be in [0, 1]".
+    """
+    match = _LEADING_PATH.match(message)
+    if match and match.group(1) in fields:
+        return _join(key, match.group(1) + match.group(2)), match.group(3)
+    return key, message
+
+
+# ---------------------------------------------------------------------------------------------
+# The recipe's own dataclasses
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_name(what: str, name: str) -> None:
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"{what} {name!r} must be letters, digits, '_', '.', '-' (it names files)")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """One set of shards: how its samples are composed and how many each split gets."""
+
+    compose: ComposeConfig
+    samples: dict[str, int]
+    augment: tuple[str, ...] = ("train",)
+
+    def __post_init__(self) -> None:
+        for split, count in self.samples.items():
+            _check_name("split", split)
+            if count < 0:
+                raise ValueError(f"samples.{split} must be >= 0, got {count}")
+
+
+@dataclass(frozen=True)
+class ShardsConfig:
+    """How samples are packed: the codecs and how many samples one shard (= one build job) holds."""
+
+    codec: CodecConfig = field(default_factory=CodecConfig)
+    samples_per_shard: int = 64
+
+    def __post_init__(self) -> None:
+        if self.samples_per_shard < 1:
+            raise ValueError(f"samples_per_shard must be >= 1, got {self.samples_per_shard}")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe. ``hash`` identifies its content; ``origin`` is where it was read from."""
+
+    name: str
+    sources: dict[str, SourcesConfig]
+    outputs: dict[str, OutputConfig]
+    seed: int = 0
+    shards: ShardsConfig = field(default_factory=ShardsConfig)
+    train: Any = None
+    segmentation: Any = None
+    origin: str = field(default="<recipe>", compare=False, metadata={"yaml": False})
+
+    def __post_init__(self) -> None:
+        _check_name("name", self.name)
+        if not self.outputs:
+            raise ValueError("outputs: a recipe needs at least one output")
+        known = ", ".join(self.sources) or "none"
+        for out_name, out in self.outputs.items():
+            _check_name("output name", out_name)
+            for split in [*out.samples, *out.augment]:
+                if split not in self.sources:
+                    raise ValueError(
+                        f"outputs.{out_name}: split {split!r} has no sources (sources has: {known})"
+                    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able content (what the manifest records and the hash covers)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("yaml", True)}
+        return json.loads(json.dumps(_plain(data)))
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of the validated content (defaults filled in)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.sources)
+
+    def output_seed(self, output: str) -> int:
+        """The seed plan_sample gets for one output: independent streams for lr and hr outputs."""
+        digest = hashlib.sha256(f"{self.seed}:{output}".encode()).digest()
+        return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+    def resolve_sources(self, split: str) -> SourcesConfig:
+        """The split's SourcesConfig with ``${VARS}`` expanded and every named path checked."""
+        config = self.sources[split]
+        changes = {}
+        for f in dataclasses.fields(config):
+            value = getattr(config, f.name)
+            if isinstance(value, str) and "${" in value:
+                key = f"sources.{split}.{f.name}"
+                path = expand_vars(value, self.origin, key)
+                if not Path(path).exists():
+                    raise RecipeError(self.origin, key, f"{path} does not exist; {data_hint(value)}")
+                changes[f.name] = path
+        return dataclasses.replace(config, **changes)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Variables, overrides, loading
+# ---------------------------------------------------------------------------------------------
+
+
+def data_hint(raw_path: str) -> str:
+    """What to do when a dataset path is missing: point RVM_DATA_ROOT at it or try the built-in set."""
+    names = sorted(set(_VAR.findall(raw_path)))
+    how = " and ".join(f"${{{n}}}" for n in names) or "the path"
+    return (
+        f"set {how} so that it names your copy (the recipe expects {raw_path}; dataset layouts are in "
+        "rvm_data/sources), or try `rvm-data build recipes/quickstart.yaml`, which uses the built-in "
+        "sample set"
+    )
+
+
+def expand_vars(text: str, origin: str = "<recipe>", key: str = "") -> str:
+    """Expand ``${NAME}`` from the environment; ``${RVM_DATA_BUILTIN}`` defaults to the built-in set."""
+
+    def one(match: re.Match) -> str:
+        name = match.group(1)
+        if name in os.environ:
+            return os.environ[name]
+        if name == BUILTIN_VAR:
+            from rvm_data.sources.builtin import ensure_sample_set
+
+            return str(ensure_sample_set())
+        raise RecipeError(origin, key, f"${{{name}}} is not set; {data_hint(text)}")
+
+    return _VAR.sub(one, text)
+
+
+def apply_override(data: dict[str, Any], text: str) -> None:
+    """Apply one ``key.path=value`` (value parsed as YAML) to the raw recipe data, in place."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set {text!r}: expected KEY.PATH=VALUE")
+    parts = key.strip().split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        here = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            node = node[_index(part, node, here, text)]
+            continue
+        child = node.setdefault(part, {})
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, (dict, list)):
+            raise ValueError(f"--set {text!r}: {here} is {_show(child)}, not a mapping")
+        node = child
+    value = yaml.safe_load(raw)
+    if isinstance(node, list):
+        node[_index(parts[-1], node, key, text)] = value
+    else:
+        node[parts[-1]] = value
+
+
+def _index(part: str, node: list, here: str, text: str) -> int:
+    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+        raise ValueError(f"--set {text!r}: {here} is not an index of a list of {len(node)}")
+    return int(part)
+
+
+def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
+    """Validate plain data (a loaded YAML document, or a manifest's recipe) into a Recipe."""
+    if not isinstance(data, Mapping):
+        raise RecipeError(origin, "", f"expected a mapping at the top level, got {_show(data)}")
+    data = dict(data)
+    sections = {}
+    for name, (module, cls_name) in OPTIONAL_SECTIONS.items():
+        if data.get(name) is not None:
+            cls = getattr(importlib.import_module(module), cls_name)
+            try:
+                sections[name] = parse_value(cls, data.pop(name), name)
+            except _Invalid as error:
+                raise RecipeError(origin, error.key, error.message) from None
+    try:
+        recipe = parse_value(Recipe, data, "")
+    except _Invalid as error:
+        raise RecipeError(origin, error.key, error.message) from None
+    return dataclasses.replace(recipe, origin=origin, **sections)
+
+
+def load_recipe(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recipe:
+    """Read a recipe YAML file, apply ``--set`` overrides, validate. Errors name file and key."""
+    origin = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise RecipeError(origin, "", f"cannot read recipe: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise RecipeError(origin, "", f"not valid YAML: {error}") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise RecipeError(origin, "", f"expected a mapping at the top level, got {_show(data)}")
+    for text_override in overrides:
+        try:
+            apply_override(data, text_override)
+        except ValueError as error:
+            raise RecipeError(origin, "", str(error)) from None
+    return parse_recipe(data, origin)
