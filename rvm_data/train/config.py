@@ -66,6 +66,7 @@ class TrainConfig:
     downsample_ratio: float = 0.25
     random_crop: bool = True
     segmentation: bool = True
+    seg_shards: str | None = None
     seg_image_output: str = "seg_image"
     seg_video_output: str = "seg_video"
     amp: bool = True

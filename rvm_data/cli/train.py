@@ -1,0 +1,37 @@
+"""``rvm-data train RECIPE``: train MattingNetwork on the shards the recipe built (its ``train:`` section)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", help="recipe YAML file with a train: section, e.g. recipes/quickstart.yaml")
+    parser.add_argument("--out", metavar="DIR", help="run folder: checkpoints, log.jsonl, images (default: runs/<recipe name>)")
+    parser.add_argument("--shards", metavar="DIR", help="build folder to train on (default: shards/<recipe name>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--init", metavar="CKPT",
+                        help="start from these weights: a stage's checkpoint/model.pth or an original RVM .pth")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
+                        help="override a recipe value (YAML), e.g. --set train.max_steps=200")
+    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rvm_data.recipe import RecipeError, load_recipe
+    from rvm_data.train.run import train
+
+    try:
+        recipe = load_recipe(args.recipe, args.overrides)
+        result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
+                       device=args.device, progress=not args.no_progress)
+    except (RecipeError, ValueError, FileNotFoundError) as error:
+        print(f"rvm-data train: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nrvm-data train: interrupted (use --resume to continue from the last checkpoint)", file=sys.stderr)
+        return 130
+    print(result.line())
+    return 0

@@ -1,0 +1,119 @@
+"""The trainer's batch streams, read from a build folder's shards with SHARDS' ShardDataset.
+
+Every training stream is endless (``resample``): RVM restarts its high-res and segmentation
+loaders when they run out, and the main loader is treated the same way, so an epoch of the
+trainer is ``steps_per_epoch`` batches of the low-res stream and a stream's position is the
+loader's own (epoch, batches) state, which resumes without decoding what it skips.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rvm_data.shards.dataset import ShardDataset
+from rvm_data.shards.manifest import Manifest, read_manifest
+from rvm_data.train.config import TrainConfig
+from rvm_data.train.distributed import Placement
+from rvm_data.train.trainer import TrainData
+
+
+class Stream:
+    """Endless batches of one output's train split, for this rank; resumable via ``state_dict``."""
+
+    def __init__(self, name: str, dataset: ShardDataset, workers: int, pin_memory: bool):
+        self.name, self.dataset = name, dataset
+        self._loader = dataset.loader(num_workers=workers, pin_memory=pin_memory)
+        self._it: Iterator[dict[str, Any]] | None = None
+
+    def __iter__(self) -> Stream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        if self._it is None:
+            self._it = iter(self._loader)
+        return next(self._it)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.dataset.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.dataset.load_state_dict(state)
+        self._it = None
+
+
+def output_shards(manifest: Manifest, build_dir: Path, output: str, split: str) -> list[str]:
+    """Paths of one output's shards of a split (``<split>/<output>-NNNNNN.tar``), in manifest order."""
+    return [str(build_dir / e.path) for e in manifest.splits.get(split, [])
+            if Path(e.path).name.rsplit("-", 1)[0] == output]
+
+
+def recipe_outputs(manifest: Manifest) -> dict[str, Any]:
+    outputs = manifest.recipe.get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        raise ValueError("the build's manifest records no recipe outputs")
+    return outputs
+
+
+def choose_lr_output(config: TrainConfig, outputs: dict[str, Any], where: str) -> str:
+    """The configured low-res output, else the one output that is not high-res or segmentation."""
+    if config.lr_output is not None:
+        if config.lr_output not in outputs:
+            raise ValueError(f"{where}: train.lr_output {config.lr_output!r} is not an output (has {sorted(outputs)})")
+        return config.lr_output
+    others = {config.hr_output, config.seg_image_output, config.seg_video_output}
+    candidates = [name for name in outputs if name not in others]
+    if len(candidates) != 1:
+        raise ValueError(f"{where}: set train.lr_output to one of {sorted(outputs)}")
+    return candidates[0]
+
+
+def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement) -> TrainData:
+    """Low-res (+ high-res, + segmentation) streams of the train split and the valid split's loader."""
+    build_dir = Path(build_dir)
+    manifest = read_manifest(build_dir)
+    outputs = recipe_outputs(manifest)
+    lr_name = choose_lr_output(config, outputs, str(build_dir))
+    pin = place.device.type == "cuda"
+
+    def stream(name: str, folder: Path, found: Manifest, output: str, batch_size: int) -> Stream | None:
+        shards = output_shards(found, folder, output, "train")
+        if not shards:
+            return None
+        dataset = ShardDataset(shards, batch_size=batch_size, seed=config.seed, resample=True,
+                               rank=place.rank, world_size=place.world)
+        return Stream(name, dataset, config.workers, pin)
+
+    lr = stream("lr", build_dir, manifest, lr_name, config.batch_size)
+    if lr is None:
+        raise ValueError(f"{build_dir}: no train shards of output {lr_name!r} (build the recipe first)")
+    hr = None
+    if config.uses_hr_pass():
+        hr = stream("hr", build_dir, manifest, config.hr_output, config.batch_size)
+        if hr is None:
+            raise ValueError(f"{build_dir}: stage {config.stage} trains a high-res pass but the build has no "
+                             f"train shards of output {config.hr_output!r} (or set train.hr_pass: false)")
+    seg_image = seg_video = None
+    if config.segmentation:
+        seg_dir = Path(config.seg_shards) if config.seg_shards else build_dir
+        seg_manifest = manifest if seg_dir == build_dir else read_manifest(seg_dir)
+        frames = int(outputs[lr_name]["compose"]["frames"])
+        seg_image = stream("seg_image", seg_dir, seg_manifest, config.seg_image_output, config.batch_size * frames)
+        seg_video = stream("seg_video", seg_dir, seg_manifest, config.seg_video_output, config.batch_size)
+        if seg_image is None and seg_video is None:
+            warnings.warn(f"{seg_dir}: no {config.seg_image_output!r} or {config.seg_video_output!r} shards, "
+                          "training without the segmentation pass", stacklevel=2)
+    valid_shards = output_shards(manifest, build_dir, lr_name, "valid")
+
+    def valid():
+        # Validation runs on the main rank alone, over the whole split, in order.
+        return ShardDataset(valid_shards, batch_size=config.batch_size, shuffle=False, drop_last=False,
+                            rank=0, world_size=1).loader(num_workers=min(config.workers, 1), pin_memory=pin)
+
+    if not valid_shards and config.validate:
+        warnings.warn(f"{build_dir}: no valid shards of output {lr_name!r}, training without validation", stacklevel=2)
+    return TrainData(lr=lr, steps_per_epoch=lr.dataset.num_batches, hr=hr, seg_image=seg_image,
+                     seg_video=seg_video, valid=valid if valid_shards else None)
+

@@ -1,0 +1,68 @@
+"""Where a run's numbers and pictures go: a JSONL file, TensorBoard when it is installed, PNGs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+try:  # optional: needs the tensorboard package, which rvm-data does not depend on
+    from torch.utils.tensorboard import SummaryWriter
+except ImportError:
+    SummaryWriter = None
+
+
+class RunLog:
+    """Appends one JSON object per event to ``log.jsonl`` (kept across resumes)."""
+
+    def __init__(self, out_dir: str | Path, tensorboard: bool = True):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.out_dir / "log.jsonl"
+        self._file = self.path.open("a", encoding="utf-8")
+        self._tb = SummaryWriter(str(self.out_dir / "tensorboard")) if tensorboard and SummaryWriter else None
+
+    def write(self, kind: str, step: int, epoch: int, values: dict[str, float]) -> None:
+        record = {"kind": kind, "step": step, "epoch": epoch, "time": round(time.time(), 3)}
+        record.update({k: (float(v) if isinstance(v, (int, float, np.floating)) else v) for k, v in values.items()})
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for k, v in values.items():
+                if isinstance(v, (int, float, np.floating)):
+                    self._tb.add_scalar(f"{kind}/{k}", float(v), step)
+
+    def image(self, name: str, step: int, rows: list[Tensor], frames: int = 4) -> Path:
+        """Save rows (each T×C×H×W in [0, 1], C = 1 or 3) of up to ``frames`` frames as one PNG."""
+        grid = image_grid(rows, frames)
+        path = self.out_dir / "images" / f"{name}-{step:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"cannot write image {path}")
+        if self._tb is not None:
+            self._tb.add_image(name, grid, step, dataformats="HWC")
+        return path
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def image_grid(rows: list[Tensor], frames: int) -> np.ndarray:
+    """Rows of frames side by side as an H×W×3 uint8 RGB array (grey rows repeated to RGB)."""
+    tiles = []
+    for row in rows:
+        row = row[:frames].detach().float().cpu().clamp(0, 1)
+        if row.shape[1] == 1:
+            row = row.expand(-1, 3, -1, -1)
+        tiles.append(torch.cat(list(row), dim=-1))
+    width = max(t.shape[-1] for t in tiles)
+    tiles = [torch.nn.functional.pad(t, (0, width - t.shape[-1])) for t in tiles]
+    return (torch.cat(tiles, dim=-2).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)

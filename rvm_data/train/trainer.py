@@ -1,0 +1,287 @@
+"""The training loop: RVM's matting pass (+ high-res DGF pass) and interleaved segmentation,
+Adam per parameter group, AMP on CUDA, DDP, checkpoints that resume exactly, validation.
+
+Every random choice the trainer itself makes (the per-batch crop) is drawn from a generator
+seeded by (seed, rank, step, pass), so there is no random state to carry across a resume.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from rvm_data.metrics import batch_metrics
+from rvm_data.train.batch import composite, random_crop, to_device
+from rvm_data.train.checkpoint import load_checkpoint, save_checkpoint
+from rvm_data.train.config import TrainConfig
+from rvm_data.train.distributed import Placement, barrier
+from rvm_data.train.losses import matting_loss, segmentation_loss
+from rvm_data.train.optim import make_optimizer
+from rvm_data.train.runlog import RunLog
+
+if TYPE_CHECKING:
+    from rvm_data.train.data import Stream
+
+VALID_METRICS = ("pha_mad", "pha_mse", "pha_grad", "pha_dtssd", "fgr_mad")
+LAST = "checkpoints/last.pt"
+
+
+@dataclass
+class TrainData:
+    """The batch streams one process trains on (each already split for its rank)."""
+
+    lr: Stream
+    steps_per_epoch: int
+    hr: Stream | None = None
+    seg_image: Stream | None = None
+    seg_video: Stream | None = None
+    valid: Callable[[], Iterable[dict]] | None = None
+
+    def streams(self) -> dict[str, Stream]:
+        named = {"lr": self.lr, "hr": self.hr, "seg_image": self.seg_image, "seg_video": self.seg_video}
+        return {k: v for k, v in named.items() if v is not None}
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    out_dir: Path
+    train_losses: list[dict[str, float]] = field(default_factory=list)
+    valid: list[dict[str, float]] = field(default_factory=list)
+    data_seconds: float = 0.0
+    step_seconds: float = 0.0
+
+    def line(self) -> str:
+        """One summary line for the command line."""
+        text = f"trained to step {self.steps} in {self.out_dir}"
+        if self.valid and "pha_mad" in self.valid[0]:
+            first, last = self.valid[0], self.valid[-1]
+            text += (f"; valid alpha MAD x1e3 {first['pha_mad']:.1f} (step {first['step']})"
+                     f" -> {last['pha_mad']:.1f} (step {last['step']})")
+        if self.step_seconds > 0:
+            text += f"; waiting for data {100 * self.data_seconds / self.step_seconds:.1f}% of step time"
+        return text
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+class Trainer:
+    """Trains ``model`` on ``data`` into ``out_dir``; one instance per process."""
+
+    def __init__(self, config: TrainConfig, model: nn.Module, data: TrainData, out_dir: str | Path,
+                 place: Placement, *, progress: bool = True):
+        self.config, self.data, self.place = config, data, place
+        self.out_dir = Path(out_dir)
+        self.progress = progress and place.main
+        cuda = place.device.type == "cuda"
+        if place.distributed and cuda and config.sync_batchnorm:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.model = model.to(place.device)
+        self.optimizer = make_optimizer(self.model, config.learning_rates())
+        self.net: nn.Module = self.model
+        if place.distributed:
+            self.net = DistributedDataParallel(
+                self.model, device_ids=[place.device.index] if cuda else None,
+                broadcast_buffers=False, find_unused_parameters=True)
+        self.amp = config.amp and cuda
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.step = 0
+        self.log = RunLog(self.out_dir) if place.main else None
+        self.result = TrainResult(0, self.out_dir)
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "streams": {k: s.state_dict() for k, s in self.data.streams().items()},
+            "step": self.step,
+            "epoch": self.step // self.data.steps_per_epoch,
+            "world": self.place.world,
+            "config": self.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        for name, stream in self.data.streams().items():
+            if name not in state["streams"]:
+                raise ValueError(f"checkpoint has no position for the {name!r} stream (was it trained without it?)")
+            stream.load_state_dict(state["streams"][name])
+        self.step = int(state["step"])
+
+    def resume(self, path: str | Path | None = None) -> None:
+        """Continue from ``path`` (default: this run's last checkpoint)."""
+        path = Path(path) if path else self.out_dir / LAST
+        state = load_checkpoint(path, map_location=self.place.device)
+        if int(state.get("world", 1)) != self.place.world:
+            raise ValueError(f"{path} was written by {state['world']} processes, now {self.place.world}: "
+                             "the data split differs, start a new run with --init instead")
+        self.load_state_dict(state)
+
+    def save(self, name: str = LAST) -> None:
+        """Checkpoint on the main rank (all ranks hold the same weights under DDP)."""
+        if self.place.main:
+            save_checkpoint(self.out_dir / name, self.state_dict())
+        barrier(self.place)
+
+    def save_model(self, name: str) -> None:
+        """The weights alone, keyed like the original RVM checkpoints (for --init and inference)."""
+        if self.place.main:
+            save_checkpoint(self.out_dir / name, self.model.state_dict())
+
+    # ------------------------------------------------------------------ passes
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
+
+    def _update(self, loss: Tensor) -> None:
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def _crop(self, tensors: list[Tensor], pass_index: int) -> list[Tensor]:
+        if not self.config.random_crop:
+            return tensors
+        gen = torch.Generator().manual_seed(_seed(self.config.seed, self.place.rank, self.step, pass_index))
+        return random_crop(tensors, gen)
+
+    def train_mat(self, batch: dict, downsample_ratio: float, pass_index: int) -> tuple[dict[str, Tensor], list[Tensor]]:
+        fgr, pha, bgr = self._crop(to_device(batch, ("fgr", "pha", "bgr"), self.place.device), pass_index)
+        src = composite(fgr, pha, bgr)
+        with self._autocast():
+            pred_fgr, pred_pha = self.net(src, downsample_ratio=downsample_ratio)[:2]
+        loss = matting_loss(pred_fgr.float(), pred_pha.float(), fgr, pha)
+        self._update(loss["total"])
+        return loss, [src[0], pha[0], pred_pha[0].detach(), pred_fgr[0].detach()]
+
+    def train_seg(self, batch: dict, pass_index: int) -> Tensor:
+        img, seg = self._crop(to_device(batch, ("img", "seg"), self.place.device), pass_index)
+        with self._autocast():
+            pred = self.net(img, segmentation_pass=True)[0]
+        loss = segmentation_loss(pred.float(), seg)
+        self._update(loss)
+        return loss
+
+    def _next(self, stream: Stream) -> dict:
+        t0 = time.perf_counter()
+        batch = next(stream)
+        self.result.data_seconds += time.perf_counter() - t0
+        return batch
+
+    def train_step(self) -> dict[str, Tensor]:
+        """One step as RVM's: matting (low-res, then high-res), then one segmentation pass."""
+        losses, pictures = self.train_mat(self._next(self.data.lr), 1.0, 0)
+        out = {f"lr_{k}": v for k, v in losses.items()}
+        if self.data.hr is not None:
+            hr, _ = self.train_mat(self._next(self.data.hr), self.config.downsample_ratio, 1)
+            out.update({f"hr_{k}": v for k, v in hr.items()})
+        seg = self.data.seg_video if self.step % 2 == 0 else self.data.seg_image
+        if seg is not None:
+            out[f"{seg.name}_bce"] = self.train_seg(self._next(seg), 2)
+        if self.log is not None and (self.step + 1) % self.config.image_interval == 0:
+            self.log.image("train", self.step + 1, pictures)
+        self.step += 1
+        return out
+
+    # ------------------------------------------------------------------ validation
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float] | None:
+        """Loss and matting metrics over the valid split, on the main rank (others wait)."""
+        values = None
+        if self.place.main and self.data.valid is not None:
+            self.model.eval()
+            sums: dict[str, float] = {}
+            count = 0
+            for i, batch in enumerate(self.data.valid()):
+                if self.config.valid_batches is not None and i >= self.config.valid_batches:
+                    break
+                fgr, pha, bgr = to_device(batch, ("fgr", "pha", "bgr"), self.place.device)
+                src = composite(fgr, pha, bgr)
+                with self._autocast():
+                    pred_fgr, pred_pha = self.model(src)[:2]
+                pred_fgr, pred_pha = pred_fgr.float(), pred_pha.float()
+                n = src.shape[0]
+                batch_values = {k: v.item() for k, v in matting_loss(pred_fgr, pred_pha, fgr, pha).items()}
+                batch_values.update(batch_metrics(pred_pha, pha, pred_fgr, fgr, VALID_METRICS))
+                for k, v in batch_values.items():
+                    sums[k] = sums.get(k, 0.0) + v * n
+                if i == 0:
+                    self.log.image("valid", self.step, [src[0], pha[0], pred_pha[0], pred_fgr[0]])
+                count += n
+            self.model.train()
+            if count:
+                values = {k: v / count for k, v in sums.items()}
+                values["samples"] = count
+                self.log.write("valid", self.step, self._epoch(), values)
+                self.result.valid.append({"step": self.step, **values})
+        barrier(self.place)
+        return values
+
+    # ------------------------------------------------------------------ loop
+
+    def _epoch(self) -> int:
+        return max(self.step - 1, 0) // self.data.steps_per_epoch
+
+    def total_steps(self) -> int:
+        steps = self.config.total_epochs() * self.data.steps_per_epoch
+        return steps if self.config.max_steps is None else min(steps, self.config.max_steps)
+
+    def fit(self) -> TrainResult:
+        """Train until the configured epochs (or ``max_steps``) are done; validates first on a fresh run."""
+        cfg, spe, total = self.config, self.data.steps_per_epoch, self.total_steps()
+        self.model.train()
+        if self.step == 0 and cfg.validate:
+            self.validate()
+        while self.step < total:
+            epoch = self.step // spe
+            end = min((epoch + 1) * spe, total)
+            bar = tqdm(total=end - epoch * spe, initial=self.step - epoch * spe, desc=f"epoch {epoch}",
+                       disable=not self.progress, dynamic_ncols=True, leave=True)
+            mark = (self.step, time.perf_counter())
+            while self.step < end:
+                t0 = time.perf_counter()
+                losses = self.train_step()
+                self.result.step_seconds += time.perf_counter() - t0
+                if self.step % cfg.log_interval == 0 or self.step == end:
+                    now = time.perf_counter()
+                    values = {k: v.item() for k, v in losses.items()}
+                    values["samples_per_s"] = (self.step - mark[0]) * cfg.batch_size * self.place.world / (now - mark[1])
+                    mark = (self.step, now)
+                    if self.log is not None:
+                        self.log.write("train", self.step, self._epoch(), values)
+                    self.result.train_losses.append({"step": self.step, **values})
+                    bar.set_postfix(loss=f"{values['lr_total']:.4f}", sps=f"{values['samples_per_s']:.1f}")
+                if self.step % cfg.checkpoint_interval == 0:
+                    self.save()
+                bar.update(1)
+            bar.close()
+            if self.step % spe == 0:
+                self.save_model(f"checkpoints/epoch-{epoch}.pth")
+            if cfg.validate:
+                self.validate()
+        self.save()
+        self.save_model("model.pth")
+        self.result.steps = self.step
+        return self.result
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
