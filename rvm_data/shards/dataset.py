@@ -305,13 +305,29 @@ class ShardDataset(IterableDataset):
                     arr[b] = arr[good[0]]
                 specs[b] = specs[good[0]]
             last_good = {"arrays": arrays, "row": good[0], "spec": specs[good[0]]}
-        elif last_good is None:
-            raise ShardError(next(iter(bad.values())), None, "no readable sample yet to stand in for it")
         else:
+            last_good = last_good or self._stand_in(files, next(iter(bad.values())))
             row = last_good["row"]
             arrays = {k: np.repeat(v[row:row + 1], len(refs), axis=0) for k, v in last_good["arrays"].items()}
             specs = [last_good["spec"]] * len(refs)
         return self._to_tensors(arrays, specs), list(bad.values()), last_good
+
+    def _stand_in(self, files: "_FileCache", error: str) -> dict[str, Any]:
+        """The first readable sample of the shards (in their listed order), for a batch with none."""
+        for shard in self.shards:
+            try:
+                for ref in scan_shard(shard.path):
+                    arrays: dict[str, np.ndarray] = {}
+                    try:
+                        data = ref.read(files.get(ref.shard))
+                        decode_sample_into(ref, data, arrays, 0, 1, None)
+                        spec = decode_spec(ref, data, parse_sample(ref)[1]) if self.with_spec else None
+                    except ShardError:
+                        continue
+                    return {"arrays": arrays, "row": 0, "spec": spec}
+            except (ShardError, OSError):
+                continue
+        raise ShardError(error, None, "and no shard has a readable sample to stand in for it")
 
     def _to_tensors(self, arrays: dict[str, np.ndarray], specs: list[Any]) -> dict[str, Any]:
         batch: dict[str, Any] = {k: torch.from_numpy(v) for k, v in arrays.items()}
