@@ -67,7 +67,7 @@ def fit_height(frame: np.ndarray, height: int) -> np.ndarray:
 def text_strip(text: str, width: int, height: int, *, align: str = "center") -> np.ndarray:
     """A white height×width×3 strip with ``text`` written in it, shrunk to fit the width."""
     strip = np.full((height, width, 3), PAPER, np.uint8)
-    scale = min(height, 22) / 30.0
+    scale = min(height, 24) / 34.0
     (tw, th), _ = cv2.getTextSize(text, FONT, scale, 1)
     if tw > width - 2:
         scale *= (width - 2) / tw

@@ -14,12 +14,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-EVENT_STYLE = {
-    "reversal": dict(color="tab:red", linestyle="--", linewidth=1.2),
-    "skip": dict(color="tab:orange", linestyle=":", linewidth=1.4),
+EVENT_STYLE = {  # drawn in the colour of the stream they belong to
+    "turnaround": dict(linestyle="--", linewidth=1.2),
+    "skip": dict(linestyle=":", linewidth=1.6),
 }
 PAUSE_COLOUR = "0.85"
-STREAM_COLOURS = ("black", "tab:purple", "tab:brown", "tab:gray")
+STREAM_COLOURS = ("black", "tab:purple", "tab:brown", "tab:olive")
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,12 @@ class Panel:
 @dataclass(frozen=True)
 class StreamTime:
     """Which source frame one video stream (fgr, bgr) shows at each output frame, the output frames
-    where it skips source frames or turns around, and a note (speed, reversed, boundary ...)."""
+    where it skips source frames or turns around (``turnarounds``), and a note (speed, reversed, boundary ...)."""
 
     name: str
     source_index: np.ndarray
     skips: tuple[int, ...] = ()
-    reversals: tuple[int, ...] = ()
+    turnarounds: tuple[int, ...] = ()
     note: str = ""
 
 
@@ -89,10 +89,11 @@ def longer_steps(source_index: Sequence[int]) -> tuple[int, ...]:
 def _mark_events(ax, events: TimeEvents) -> None:
     for t in events.pauses:
         ax.axvspan(t - 0.5, t + 0.5, color=PAUSE_COLOUR, zorder=0, gid="event/pause")
-    for stream in events.streams:
-        for kind, frames in (("reversal", stream.reversals), ("skip", stream.skips)):
+    for k, stream in enumerate(events.streams):
+        for kind, frames in (("turnaround", stream.turnarounds), ("skip", stream.skips)):
             for t in frames:
-                ax.axvline(t - 0.5, gid=f"event/{kind}/{stream.name}", **EVENT_STYLE[kind])
+                ax.axvline(t - 0.5, gid=f"event/{kind}/{stream.name}", color=STREAM_COLOURS[k % 4],
+                           **EVENT_STYLE[kind])
 
 
 def _source_axis(ax, events: TimeEvents) -> None:
@@ -105,9 +106,9 @@ def _source_axis(ax, events: TimeEvents) -> None:
     # legend entries for the event markers, drawn with no data
     ax.axvspan(np.nan, np.nan, color=PAUSE_COLOUR, label="pause (frame held)")
     for kind, style in EVENT_STYLE.items():
-        ax.plot([], [], label=kind, **style)
+        ax.plot([], [], label=f"{kind} (stream colour)", color="0.3", **style)
     ax.set_title("temporal: source frame index per stream", fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="best", ncol=3, frameon=False)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
 def trajectory_figure(panels: Sequence[Panel], events: TimeEvents, *, title: str = "") -> Figure:

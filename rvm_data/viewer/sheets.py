@@ -21,7 +21,7 @@ class SheetLayout:
     gap: int = 2
     label_width: int = 100
     caption_height: int = 18
-    title_height: int = 22
+    title_height: int = 28
 
     def __post_init__(self) -> None:
         for name in ("tile_height", "label_width", "caption_height", "title_height"):

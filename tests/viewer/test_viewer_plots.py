@@ -15,7 +15,7 @@ def test_derived_events():
 def _events(fgr, bgr=None, pauses=()):
     streams = [StreamTime("fgr", np.array(fgr), skips=longer_steps(fgr), note="speed 1")]
     if bgr is not None:
-        streams.append(StreamTime("bgr", np.array(bgr), reversals=direction_changes(bgr)))
+        streams.append(StreamTime("bgr", np.array(bgr), turnarounds=direction_changes(bgr)))
     return TimeEvents(tuple(streams), pauses=pauses)
 
 
@@ -35,7 +35,7 @@ def test_figure_lines_hold_the_values_and_legend_names_easing(tmp_path):
     assert "tx (ease_in_sine)" in labels and "ty" in labels and "rotation (linear)" in labels
     assert "fgr source frame (speed 1)" in labels
     gids = [a.get_gid() for ax in fig.axes for a in ax.get_children() if a.get_gid()]
-    assert {"event/pause", "event/skip/fgr", "event/reversal/bgr"} <= set(gids)
+    assert {"event/pause", "event/skip/fgr", "event/turnaround/bgr"} <= set(gids)
     path = save_figure(fig, tmp_path / "t.png", dpi=50)
     w, h = fig.get_size_inches() * 50
     assert Image.open(path).size == (round(w), round(h))

@@ -1,0 +1,130 @@
+"""Where previewed samples come from: a recipe (plan + render on the spot, exactly as a build does)
+or a build folder (the frames and spec stored in its shards, nothing re-rendered)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from rvm_data.compose import plan_sample, render_sample
+from rvm_data.recipe import Recipe, load_recipe
+from rvm_data.shards import Manifest, ShardEntry, read_manifest, scan_shard
+from rvm_data.shards.reader import decode_sample_into, decode_spec, parse_sample
+
+
+class SampleSource(Protocol):
+    """One output and split of a recipe or a build; ``name`` is the recipe's, ``count`` the split size."""
+
+    name: str
+    output: str
+    split: str
+    count: int
+
+    def sample(self, index: int) -> dict[str, Any]: ...
+
+
+def _pick(what: str, choice: str | None, known: list[str], origin: str, flag: str) -> str:
+    if choice is None:
+        if len(known) == 1:
+            return known[0]
+        if what == "split" and "train" in known:
+            return "train"
+        raise ValueError(f"{origin} has {what}s {', '.join(known) or '(none)'}: choose one with {flag}")
+    if choice not in known:
+        raise ValueError(f"{origin} has no {what} {choice!r} (it has: {', '.join(known) or 'none'})")
+    return choice
+
+
+def _check_index(index: int, count: int, where: str) -> None:
+    if not 0 <= index < count:
+        raise IndexError(f"{where} has {count} samples; index {index} is out of range")
+
+
+@dataclass
+class RecipeSource:
+    """Samples planned and rendered from a recipe with the seed, split and augment switch a build uses."""
+
+    recipe: Recipe
+    output: str
+    split: str
+    name: str = field(init=False)
+    count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        from rvm_data.build import catalogs_for  # the build machinery only when a recipe is previewed
+
+        self.name = self.recipe.name
+        self.count = self.recipe.outputs[self.output].samples.get(self.split, 0)
+        self._catalog = catalogs_for(self.recipe, [self.split])[self.split]
+
+    def sample(self, index: int) -> dict[str, Any]:
+        _check_index(index, self.count, f"{self.recipe.origin}: outputs.{self.output}.samples.{self.split}")
+        out = self.recipe.outputs[self.output]
+        spec = plan_sample(out.compose, self._catalog, seed=self.recipe.output_seed(self.output), split=self.split,
+                           index=index, augment=self.split in out.augment)
+        return render_sample(spec, self._catalog)
+
+
+@dataclass
+class BuildSource:
+    """Samples read back from a build folder's shards (``<split>/<output>-NNNNNN.tar``, keys = indices)."""
+
+    root: Path
+    manifest: Manifest
+    output: str
+    split: str
+    name: str = field(init=False)
+    count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = str(self.manifest.recipe.get("name", self.root.name))
+        self._shards = [e for e in self.manifest.splits.get(self.split, [])
+                        if Path(e.path).name.rsplit("-", 1)[0] == self.output]
+        self.count = sum(e.samples for e in self._shards)
+
+    def _entry(self, index: int) -> ShardEntry:
+        start = 0
+        for entry in self._shards:
+            if index < start + entry.samples:
+                return entry
+            start += entry.samples
+        raise IndexError(f"{self.root}: split {self.split!r} output {self.output!r} has {self.count} samples; "
+                         f"index {index} is out of range")
+
+    def sample(self, index: int) -> dict[str, Any]:
+        _check_index(index, self.count, f"{self.root}: split {self.split!r} output {self.output!r}")
+        path = self.root / self._entry(index).path
+        key = f"{index:09d}"
+        for ref in scan_shard(str(path)):
+            if ref.key == key:
+                with open(path, "rb") as f:
+                    data = ref.read(f)
+                arrays: dict[str, np.ndarray] = {}
+                decode_sample_into(ref, data, arrays, 0, 1, None)
+                sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1)) for k, v in arrays.items()}
+                sample["spec"] = decode_spec(ref, data, parse_sample(ref)[1])
+                return sample
+        raise KeyError(f"{path}: no sample with key {key}")
+
+
+def open_source(target: str | Path, *, output: str | None = None, split: str | None = None,
+                overrides: tuple[str, ...] = ()) -> SampleSource:
+    """A recipe file or a build folder (a folder with ``manifest.json``) as a :class:`SampleSource`."""
+    path = Path(target)
+    if path.is_dir():
+        if overrides:
+            raise ValueError(f"{path}: --set overrides apply to recipes, not to a build folder")
+        manifest = read_manifest(path)
+        outputs = list(manifest.recipe.get("outputs", {}))
+        output = _pick("output", output, outputs, str(path), "--output")
+        split = _pick("split", split, list(manifest.splits), str(path), "--split")
+        return BuildSource(path, manifest, output, split)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such recipe file or build folder")
+    recipe = load_recipe(path, overrides)
+    output = _pick("output", output, list(recipe.outputs), str(path), "--output")
+    split = _pick("split", split, list(recipe.outputs[output].samples), str(path), "--split")
+    return RecipeSource(recipe, output, split)

@@ -1,0 +1,63 @@
+"""What ``rvm-data preview`` writes for a sample: trajectory plot, frame sheet, clips, count grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rvm_data.viewer.clips import write_clips
+from rvm_data.viewer.interactive import Browser, display_unavailable_reason, show
+from rvm_data.viewer.load import SampleSource, open_source
+from rvm_data.viewer.plots import save_figure
+from rvm_data.viewer.sheets import SheetLayout, count_grid, frame_sheet, write_png
+from rvm_data.viewer.spec_view import describe, frame_captions, parse_spec, spec_figure
+
+__all__ = ["open_source", "preview_files", "sample_stem", "show_window", "write_preview"]
+
+
+def sample_stem(source: SampleSource, index: int) -> str:
+    return f"{source.name}-{source.output}-{source.split}-{index:06d}"
+
+
+def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, name: str = "", fps: float = 10.0,
+                  clips: bool = True, layout: SheetLayout = SheetLayout(), dpi: int = 80) -> list[Path]:
+    """``<stem>_trajectory.png``, ``<stem>_sheet.png`` and (``clips``) the three MP4s of one sample."""
+    if "spec" not in sample:
+        raise ValueError(f"sample {stem} has no 'spec': the trajectory plot and captions need it")
+    out_dir = Path(out_dir)
+    spec = parse_spec(sample["spec"])
+    fig = spec_figure(sample["spec"], name)
+    paths = [save_figure(fig, out_dir / f"{stem}_trajectory.png", dpi=dpi)]
+    sheet = frame_sheet(sample, captions=frame_captions(spec), title=describe(spec, name), layout=layout)
+    paths.append(write_png(out_dir / f"{stem}_sheet.png", sheet))
+    if clips:
+        paths += write_clips(sample, out_dir, stem, fps=fps).values()
+    return paths
+
+
+def preview_files(source: SampleSource, index: int, out_dir: str | Path, *, fps: float = 10.0,
+                  count: int = 0) -> list[Path]:
+    """Everything for sample ``index``; with ``count`` K > 0 also the first/last-frame grid of samples
+    ``index .. index+K-1`` (fewer where the split ends)."""
+    sample = source.sample(index)
+    paths = write_preview(sample, out_dir, sample_stem(source, index), name=source.name, fps=fps)
+    if count > 0:
+        indices = range(index, min(index + count, source.count))
+        samples = [(f"#{i}", sample if i == index else source.sample(i)) for i in indices]
+        grid = count_grid(samples, title=f"{source.name} {source.output} {source.split}: samples "
+                                         f"{indices.start}..{indices.stop - 1}, first | last frame")
+        paths.append(write_png(Path(out_dir) / f"{sample_stem(source, index)}_grid{len(samples)}.png", grid))
+    return paths
+
+
+def show_window(source: SampleSource, index: int) -> str | None:
+    """Open the interactive window on sample ``index``; returns why not when no display exists."""
+    reason = display_unavailable_reason()
+    if reason is not None:
+        return reason
+
+    def caption(sample: dict[str, Any], t: int) -> str:
+        return frame_captions(parse_spec(sample["spec"]))[t]
+
+    show(Browser(load=source.sample, index=index, caption=caption))
+    return None
