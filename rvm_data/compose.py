@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -330,8 +331,24 @@ def _blur_sigma(motion: dict, names: tuple[str, ...], frames: int) -> np.ndarray
     return np.sqrt(sum(s**2 for s in fired)) if fired else None
 
 
-def render_sample(spec: SampleSpec, catalog: Catalog) -> dict[str, Any]:
-    """Pixels of a planned sample: ``fgr`` T×H×W×3, ``pha`` T×H×W×1, ``bgr`` T×H×W×3 (uint8, RGB)."""
+class _Stopwatch:
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[phase] = self.timings.get(phase, 0.0) + now - self.last
+            self.last = now
+
+
+def render_sample(spec: SampleSpec, catalog: Catalog, *, timings: dict[str, float] | None = None) -> dict[str, Any]:
+    """Pixels of a planned sample: ``fgr`` T×H×W×3, ``pha`` T×H×W×1, ``bgr`` T×H×W×3 (uint8, RGB).
+
+    ``timings``, when given, accumulates seconds spent in "decode", "warp" and "pixel_ops".
+    """
+    watch = _Stopwatch(timings)
     (height, width), T = spec.size, spec.frames
     fgr = np.empty((T, height, width, 3), np.uint8)
     pha = np.empty((T, height, width, 1), np.uint8)
@@ -341,18 +358,26 @@ def render_sample(spec: SampleSpec, catalog: Catalog) -> dict[str, Any]:
     distinct, which = np.unique(spec.fgr.source_frames, return_inverse=True)
     mats = np.asarray(spec.fgr.matrices, dtype=np.float64)
     src_fgr, src_pha = load_matte(clip, distinct, min_size=_min_size(mats, spec.fgr.source))
+    watch.lap("decode")
     mats = _fit_matrices(mats, spec.fgr.source, src_fgr.shape[1:3])
-    ops.warp_stack(src_fgr, which, mats, fgr, interpolation=spec.interpolation, border="replicate")
-    ops.warp_stack(src_pha, which, mats, pha, interpolation=spec.interpolation, border="constant")
+    # colour and alpha warped together as RGBA: outside the source both are 0 (transparent)
+    packed = ops.pack(src_fgr, src_pha)
     del src_fgr, src_pha
+    ops.warp_stack(packed, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
+    del packed
+    watch.lap("warp")
 
     clip = _clip(catalog, spec.bgr.source)
     distinct, which = np.unique(spec.bgr.source_frames, return_inverse=True)
     mats = np.asarray(spec.bgr.matrices, dtype=np.float64)
     src_bgr = load_background(clip, distinct, min_size=_min_size(mats, spec.bgr.source))
+    watch.lap("decode")
     mats = _fit_matrices(mats, spec.bgr.source, src_bgr.shape[1:3])
-    ops.warp_stack(src_bgr, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
+    packed = ops.pack(src_bgr)
     del src_bgr
+    ops.warp_stack(packed, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
+    del packed
+    watch.lap("warp")
 
     motion = spec.motion
     if "noise" in motion:
@@ -372,4 +397,5 @@ def render_sample(spec: SampleSpec, catalog: Catalog) -> dict[str, Any]:
         if sigma is not None:
             for stack in stacks:
                 ops.blur(stack, sigma)
+    watch.lap("pixel_ops")
     return {"fgr": fgr, "pha": pha, "bgr": bgr, "spec": spec.to_dict()}

@@ -20,32 +20,50 @@ _GRAY = np.tile(LUMA, (3, 1))
 _SHARPEN_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=np.float32) / 13.0  # torchvision's smoothing
 
 
+def pack(color: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """N x h x w x 4 copy of RGB frames (+ alpha): OpenCV warps four interleaved channels with
+    SIMD about twice as fast as three, and one warp of RGBA keeps colour and alpha on one grid."""
+    packed = np.empty((*color.shape[:3], 4), np.uint8)
+    for n in range(color.shape[0]):
+        if alpha is None:
+            cv2.cvtColor(color[n], cv2.COLOR_RGB2RGBA, dst=packed[n])
+        else:
+            cv2.mixChannels([color[n], alpha[n]], [packed[n]], [0, 0, 1, 1, 2, 2, 3, 3])
+    return packed
+
+
 def warp_stack(
     sources: np.ndarray,
     which: np.ndarray,
     matrices: np.ndarray,
-    out: np.ndarray,
+    color: np.ndarray,
+    alpha: np.ndarray | None = None,
     *,
     interpolation: str,
     border: str,
 ) -> None:
-    """``out[t] = warp(sources[which[t]], matrices[t])`` for every frame, one warp each; a frame
-    whose source and matrix equal an earlier frame's is copied instead of warped again."""
-    height, width = out.shape[1:3]
+    """``color[t], alpha[t] = warp(sources[which[t]], matrices[t])``: one warp per frame of the
+    packed RGBA ``sources`` (see :func:`pack`); a frame whose source and matrix equal an earlier
+    frame's is copied instead of warped again."""
+    height, width = color.shape[1:3]
     flags = INTERPOLATIONS[interpolation]
     mode = BORDERS[border]
+    warped = np.empty((height, width, 4), np.uint8)
     done: dict[bytes, int] = {}
-    for t in range(out.shape[0]):
+    for t in range(color.shape[0]):
         key = bytes(np.int64(which[t])) + matrices[t].tobytes()
         if key in done:
-            out[t] = out[done[key]]
+            color[t] = color[done[key]]
+            if alpha is not None:
+                alpha[t] = alpha[done[key]]
             continue
         done[key] = t
-        src = sources[which[t]]
-        dst = out[t]
-        if src.shape[-1] == 1:
-            src, dst = src[..., 0], dst[..., 0]
-        cv2.warpAffine(src, matrices[t], (width, height), dst=dst, flags=flags, borderMode=mode, borderValue=0)
+        cv2.warpAffine(sources[which[t]], matrices[t], (width, height), dst=warped, flags=flags, borderMode=mode,
+                       borderValue=0)
+        if alpha is None:
+            cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=color[t])
+        else:
+            cv2.mixChannels([warped], [color[t], alpha[t]], [0, 0, 1, 1, 2, 2, 3, 3])
 
 
 def hue_rotation(turns: float) -> np.ndarray:

@@ -34,8 +34,8 @@ def write_sources(root: Path, fg_frames: int = 8, bg_frames: int = 10, fg_size=(
         folder = root / "bgv" / f"video{v}"
         folder.mkdir(parents=True, exist_ok=True)
         for t in range(bg_frames):
-            # frame number written into the picture so tests can read which frame was used
-            image = np.full((*bg_size, 3), (10 * t + 5, 100 + v * 50, 200), np.uint8)
+            # frame number written into the red channel so tests can read which frame was used
+            image = np.full((*bg_size, 3), (200, 100 + v * 50, 10 * t + 5), np.uint8)  # BGR on disk
             cv2.imwrite(str(folder / f"{t:05d}.png"), image)
     folder = root / "bgi"
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,100 @@
+"""Render throughput of the composition engine, frames per second per core.
+
+Sources like the real ones, as JPEG frame folders in a temporary directory: foreground clips
+768x432 (colour and alpha), background video clips 1280x720, background images 1024x768.
+Samples are 512x512, T=15, planned with the default (RVM) augmentation. The measured loop runs in
+one worker process with OpenCV limited to one thread, so the numbers are per core.
+
+    python benchmarks/bench_render.py [--samples 40] [--size 512] [--frames 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rvm_data.compose import ComposeConfig, plan_sample, render_sample
+from rvm_data.sources import SourcesConfig, build_catalog
+
+
+def _picture(rng: np.random.Generator, height: int, width: int, t: int) -> np.ndarray:
+    """Smooth colour gradients plus fine texture: compresses and decodes like a photograph."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([128 + 100 * np.sin((x + 7 * t) / 97.0), 128 + 100 * np.cos((y - 5 * t) / 71.0),
+                     128 + 80 * np.sin((x + y) / 53.0)], axis=-1)
+    texture = cv2.GaussianBlur(rng.normal(0, 25, (height, width, 3)).astype(np.float32), (0, 0), 1.5)
+    return np.clip(base + texture, 0, 255).astype(np.uint8)
+
+
+def make_sources(root: Path, clips: int = 2, frames: int = 40, images: int = 4):
+    rng = np.random.default_rng(0)
+    for c in range(clips):
+        for t in range(frames):
+            fg = _picture(rng, 432, 768, t)
+            y, x = np.mgrid[0:432, 0:768]
+            alpha = np.clip((160 - np.hypot((x - 384 - 3 * t) / 1.5, y - 250)) * 8, 0, 255).astype(np.uint8)
+            for kind, image in (("fgr", fg), ("pha", alpha)):
+                folder = root / "fg" / kind / f"clip{c}"
+                folder.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(folder / f"{t:05d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            folder = root / "bgv" / f"video{c}"
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f"{t:05d}.jpg"), _picture(rng, 720, 1280, t), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    (root / "bgi").mkdir(exist_ok=True)
+    for i in range(images):
+        cv2.imwrite(str(root / "bgi" / f"image{i}.jpg"), _picture(rng, 768, 1024, i), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return build_catalog(SourcesConfig(foreground=str(root / "fg"), background_videos=str(root / "bgv"),
+                                       background_images=str(root / "bgi")))
+
+
+def measure(catalog, config: ComposeConfig, samples: int, augment: bool) -> dict[str, float]:
+    """Plan and render ``samples`` samples in this process, one OpenCV thread."""
+    cv2.setNumThreads(1)
+    plan_sample(config, catalog, seed=0, split="warmup", index=0, augment=augment)  # warm imports/caches
+    render_sample(plan_sample(config, catalog, seed=0, split="warmup", index=0, augment=augment), catalog)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    plan_time = 0.0
+    for i in range(samples):
+        t0 = time.perf_counter()
+        spec = plan_sample(config, catalog, seed=1, split="train", index=i, augment=augment)
+        plan_time += time.perf_counter() - t0
+        render_sample(spec, catalog, timings=timings)
+    total = time.perf_counter() - start
+    return {"total": total, "plan": plan_time, **timings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--frames", type=int, default=15)
+    args = parser.parse_args()
+    config = ComposeConfig(size=(args.size, args.size), frames=args.frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = make_sources(Path(tmp))
+        rows = []
+        with ProcessPoolExecutor(1) as pool:  # a fresh single worker: per-core numbers
+            for label, augment in (("train (augment=True)", True), ("valid (augment=False)", False)):
+                r = pool.submit(measure, catalog, config, args.samples, augment).result()
+                rows.append((label, r))
+    frames = args.samples * args.frames
+    print(f"render throughput, {args.size}x{args.size}, T={args.frames}, {args.samples} samples, 1 core "
+          f"(cpu count {os.cpu_count()})\n")
+    print("| mode | frames/s per core | ms per sample | plan ms | decode ms | warp ms | pixel ops ms |")
+    print("|---|---|---|---|---|---|---|")
+    for label, r in rows:
+        per = {k: 1000.0 * v / args.samples for k, v in r.items()}
+        print(f"| {label} | {frames / r['total']:.0f} | {per['total']:.1f} | {per['plan']:.2f} | "
+              f"{per.get('decode', 0):.1f} | {per.get('warp', 0):.1f} | {per.get('pixel_ops', 0):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
