@@ -1,0 +1,220 @@
+"""The built-in sample set: small, deterministic matting data generated on first use.
+
+It makes rvm-data usable on a machine with no dataset downloaded. Nothing is fetched: the
+foregrounds and scenes are procedural (:mod:`rvm_data.sources.synthetic`) and the photographs are
+crops of the Grace Hopper portrait that matplotlib ships inside its wheel.
+
+Layout under the root that :func:`ensure_sample_set` returns (``<cache>/sample-v1``), the same as the
+real datasets so the normal readers read it::
+
+    videomatte/{train,valid}/fgr/<clip>/<frame:05d>.jpg     foreground colour (JPEG, like VideoMatte240K)
+    videomatte/{train,valid}/pha/<clip>/<frame:05d>.png     alpha (PNG)
+    imagematte/{train,valid}/fgr/<name>.png                 still foreground colour
+    imagematte/{train,valid}/pha/<name>.png                 still alpha
+    backgrounds/videos/{train,valid}/<clip>/<frame:05d>.jpg background video frames
+    backgrounds/images/{train,valid}/<name>.jpg             background photographs and rendered scenes
+    sample-set.json                                         version, seed and contents (written last)
+
+Contents (train / valid): videomatte 4 / 2 clips of 48 frames (384x216 landscape and 216x384
+portrait, W x H): a half-body figure that walks, turns its head and waves, with hair strands,
+a translucent scarf (alpha about 0.4) and a patterned top; imagematte 6 / 2 stills (256x320);
+background videos 3 / 2 clips of 40 frames at 480x270 (landscapes and skylines with a panning,
+zooming camera, parallax and moving objects); background images 8 / 3 at 512x384 (photo crops
+and rendered scenes).
+
+The cache root is ``cache_dir`` if given, else ``$RVM_DATA_CACHE``, else ``~/.cache/rvm-data``.
+Generation writes into a temporary folder beside the root and renames it into place, under a file
+lock where the platform has one, so a crash leaves no half-made set and concurrent callers in
+several processes all get the one complete set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import matplotlib.cbook
+import numpy as np
+
+from .catalog import SourcesConfig
+from .synthetic import FigurePainter, ScenePainter, to_uint8
+
+NAME = "sample-v1"
+SEED = 20240611
+DONE_FILE = "sample-set.json"
+SPLITS = ("train", "valid")
+
+# (count per split, frames, height, width) of each part; portrait clips come every other clip
+VIDEOMATTE = {"train": 4, "valid": 2}
+VIDEOMATTE_FRAMES = 48
+VIDEOMATTE_SIZES = ((216, 384), (384, 216))
+IMAGEMATTE = {"train": 6, "valid": 2}
+IMAGEMATTE_SIZE = (320, 256)
+BACKGROUND_VIDEOS = {"train": 3, "valid": 2}
+BACKGROUND_FRAMES = 40
+BACKGROUND_SIZE = (270, 480)
+BACKGROUND_IMAGES = {"train": 8, "valid": 3}
+BACKGROUND_IMAGE_SIZE = (384, 512)
+
+_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 92]
+_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+_PART_IDS = {"videomatte": 0, "imagematte": 1, "background_videos": 2, "background_images": 3}
+
+
+def _rng(part: str, split: str, index: int) -> np.random.Generator:
+    """Each item gets its own stream, so adding items never changes the others."""
+    return np.random.default_rng([SEED, _PART_IDS[part], SPLITS.index(split), index])
+
+
+def _write(path: Path, rgb_or_gray: np.ndarray) -> None:
+    image = rgb_or_gray if rgb_or_gray.ndim == 2 else cv2.cvtColor(rgb_or_gray, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), image, _JPEG if path.suffix == ".jpg" else _PNG):
+        raise OSError(f"{path}: cannot write image")
+
+
+def _videomatte(root: Path, split: str) -> None:
+    for i in range(VIDEOMATTE[split]):
+        height, width = VIDEOMATTE_SIZES[i % 2]
+        painter = FigurePainter(_rng("videomatte", split, i), height, width, VIDEOMATTE_FRAMES)
+        name = f"{split}_{i:03d}"
+        fgr_dir, pha_dir = root / "videomatte" / split / "fgr" / name, root / "videomatte" / split / "pha" / name
+        fgr_dir.mkdir(parents=True)
+        pha_dir.mkdir(parents=True)
+        for t in range(VIDEOMATTE_FRAMES):
+            fgr, pha = painter.paint(t)
+            _write(fgr_dir / f"{t:05d}.jpg", to_uint8(fgr))
+            _write(pha_dir / f"{t:05d}.png", to_uint8(pha))
+
+
+def _imagematte(root: Path, split: str) -> None:
+    for folder in ("fgr", "pha"):
+        (root / "imagematte" / split / folder).mkdir(parents=True)
+    for i in range(IMAGEMATTE[split]):
+        rng = _rng("imagematte", split, i)
+        frames = 24
+        fgr, pha = FigurePainter(rng, *IMAGEMATTE_SIZE, frames).paint(int(rng.integers(frames)))
+        _write(root / "imagematte" / split / "fgr" / f"{split}_{i:03d}.png", to_uint8(fgr))
+        _write(root / "imagematte" / split / "pha" / f"{split}_{i:03d}.png", to_uint8(pha))
+
+
+def _background_videos(root: Path, split: str) -> None:
+    for i in range(BACKGROUND_VIDEOS[split]):
+        painter = ScenePainter(_rng("background_videos", split, i), *BACKGROUND_SIZE, BACKGROUND_FRAMES,
+                               ("landscape", "skyline")[i % 2])
+        folder = root / "backgrounds" / "videos" / split / f"{split}_{i:03d}"
+        folder.mkdir(parents=True)
+        for t in range(BACKGROUND_FRAMES):
+            _write(folder / f"{t:05d}.jpg", to_uint8(painter.paint(t)))
+
+
+def _photo_variant(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A crop of the photograph, possibly mirrored, rotated a little and colour graded."""
+    out_h, out_w = BACKGROUND_IMAGE_SIZE
+    h, w = photo.shape[:2]
+    scale = rng.uniform(out_w / w, 1.6 * out_w / w)
+    angle = rng.uniform(-8, 8)
+    cx, cy = rng.uniform(0.35, 0.65) * w, rng.uniform(0.3, 0.7) * h
+    m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, scale)
+    m[:, 2] += [out_w / 2 - cx, out_h / 2 - cy]
+    image = cv2.warpAffine(photo, m, (out_w, out_h), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT)
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+    grade = rng.uniform(0.8, 1.2, 3)
+    return np.clip(image.astype(np.float32) * grade, 0, 255).astype(np.uint8)
+
+
+def _background_images(root: Path, split: str) -> None:
+    folder = root / "backgrounds" / "images" / split
+    folder.mkdir(parents=True)
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        photo = cv2.cvtColor(cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    for i in range(BACKGROUND_IMAGES[split]):
+        rng = _rng("background_images", split, i)
+        if i % 2 == 0:
+            image = _photo_variant(photo, rng)
+        else:
+            painter = ScenePainter(rng, *BACKGROUND_IMAGE_SIZE, 2, ("landscape", "skyline")[(i // 2) % 2])
+            image = to_uint8(painter.paint(int(rng.integers(2))))
+        _write(folder / f"{split}_{i:03d}.jpg", image)
+
+
+def generate(root: Path) -> None:
+    """Write the whole sample set into the empty or missing folder ``root``."""
+    for split in SPLITS:
+        _videomatte(root, split)
+        _imagematte(root, split)
+        _background_videos(root, split)
+        _background_images(root, split)
+    info = {"name": NAME, "seed": SEED, "videomatte": VIDEOMATTE, "videomatte_frames": VIDEOMATTE_FRAMES,
+            "imagematte": IMAGEMATTE, "background_videos": BACKGROUND_VIDEOS,
+            "background_video_frames": BACKGROUND_FRAMES, "background_images": BACKGROUND_IMAGES}
+    (root / DONE_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    parent = cache_dir or os.environ.get("RVM_DATA_CACHE") or "~/.cache/rvm-data"
+    return Path(parent).expanduser() / NAME
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path``; yields False where the platform has no flock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield False
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_sample_set(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Root of the built-in sample set, generating it first if it is not there yet."""
+    root = cache_root(cache_dir)
+    if (root / DONE_FILE).is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(root.parent / f".{NAME}.lock") as exclusive:
+        if (root / DONE_FILE).is_file():
+            return root
+        if exclusive:  # nobody else is generating: leftovers of crashed runs can go
+            for stale in root.parent.glob(f".{NAME}-tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            if root.exists():
+                shutil.rmtree(root)
+        staging = Path(tempfile.mkdtemp(prefix=f".{NAME}-tmp-", dir=root.parent))
+        try:
+            generate(staging)
+            os.rename(staging, root)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (root / DONE_FILE).is_file():  # lost a lock-free race only if the winner finished
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return root
+
+
+def builtin_sources(split: str = "train", foreground_kind: str = "videomatte",
+                    cache_dir: str | os.PathLike[str] | None = None) -> SourcesConfig:
+    """A ready SourcesConfig over the built-in set for ``split`` (generating the set if needed)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if foreground_kind not in ("videomatte", "imagematte"):
+        raise ValueError(f"foreground_kind must be 'videomatte' or 'imagematte', got {foreground_kind!r}")
+    root = ensure_sample_set(cache_dir)
+    return SourcesConfig(foreground=str(root / foreground_kind / split), foreground_kind=foreground_kind,
+                         background_videos=str(root / "backgrounds" / "videos" / split),
+                         background_images=str(root / "backgrounds" / "images" / split))
