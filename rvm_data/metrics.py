@@ -362,28 +362,12 @@ def is_shard_source(path: Path) -> bool:
     return path.suffix == ".tar" or (path / "manifest.json").is_file() or any(path.glob("*.tar"))
 
 
-def _frames_last(x: Any) -> np.ndarray:
-    """T x C x H x W tensor/array (C = 1 or 3) -> T x H x W x C numpy."""
-    a = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-    return np.ascontiguousarray(np.moveaxis(a, -3, -1))
-
-
 def iter_shard_clips(source: Path, split: str | None = None) -> Iterator[Clip]:
-    """Matting samples of shards as clips named ``<split>/<index:09d>`` (the name the export gives them)."""
-    from rvm_data.shards import ShardDataset  # only needed when scoring shards
+    """Matting samples of shards, in shard order, as clips named ``<split>/<output>/<key>``."""
+    from rvm_data.evalsets import iter_shard_samples  # only needed when scoring shards
 
-    dataset = ShardDataset(str(source), split=split, shuffle=False, decode="uint8", with_spec=True)
-    for sample in dataset:
-        spec = sample["spec"]
-        name = shard_clip_name(spec)
-        fgr = _frames_last(sample["fgr"]) if "fgr" in sample else None
-        yield Clip(name, _frames_last(sample["pha"]), fgr)
-
-
-def shard_clip_name(spec: dict) -> str:
-    """The clip name of a shard sample: ``<split>/<index:09d>``, or the key alone without a split."""
-    key = f"{int(spec['index']):09d}"
-    return f"{spec['split']}/{key}" if spec.get("split") else key
+    for name, fields in iter_shard_samples(source, split, ("pha", "fgr")):
+        yield Clip(name, fields["pha"], fields.get("fgr"))
 
 
 # ---------------------------------------------------------------- results

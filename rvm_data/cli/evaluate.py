@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rvm_data.metrics import METRICS, evaluate
+from rvm_data.shards import ShardError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(args.pred, args.true, metrics=args.metrics, split=args.split, workers=args.workers)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, ShardError) as err:
         print(f"rvm-data evaluate: {err}", file=sys.stderr)
         return 2
     print(result.table())

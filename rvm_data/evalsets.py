@@ -1,0 +1,121 @@
+"""Evaluation sets: shards of a build as clips, and their export to RVM's frame-folder layout.
+
+``recipes/eval_videomatte.yaml`` builds RVM's test protocol (foreground clips over held-out
+background videos, "motion", and images, "static"; 512x288 and 1920x1080; no augmentation; a
+fixed seed) as ordinary matting shards. :func:`export_frames` writes them as
+``<out>/<split>/<output>/<key>/{com,pha,fgr,bgr}/<t:04d>.png``, the layout RVM's evaluation
+scripts and ``rvm-data matte`` (``com/`` in) and ``rvm-data evaluate`` (``pha/``, ``fgr/``) use.
+Clip names are the same whether the ground truth is read from the shards or from the export.
+
+Run as ``python -m rvm_data.evalsets BUILD_DIR OUT_DIR [--split S] [--fields com pha ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rvm_data.shards import ShardError, read_manifest, scan_shard
+from rvm_data.shards.reader import decode_sample_into
+
+EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
+
+
+def shard_files(source: Path, split: str | None = None) -> list[tuple[str, Path]]:
+    """(split, shard) pairs of a build folder (every split, or ``split``), a split folder or one shard."""
+    if source.suffix == ".tar":
+        return [("", source)]
+    if (source / "manifest.json").is_file():
+        manifest = read_manifest(source)
+        if split is not None and split not in manifest.splits:
+            raise ValueError(f"{source}: no split {split!r} (has {', '.join(sorted(manifest.splits))})")
+        return [(name, source / entry.path) for name, entries in manifest.splits.items()
+                if split in (None, name) for entry in entries]
+    shards = sorted(source.glob("*.tar"))
+    if not shards:
+        raise ValueError(f"{source}: no manifest.json and no .tar shards")
+    return [(source.name, p) for p in shards]
+
+
+def shard_clip_name(split: str, shard: Path, key: str) -> str:
+    """``<split>/<output>/<key>``. A build's outputs share a split folder and each numbers its samples
+    from 0, so the output (the shard's name without ``-<number>``) is part of the name."""
+    output = shard.stem.rsplit("-", 1)[0]
+    return "/".join(part for part in (split, output, key) if part)
+
+
+def iter_shard_samples(
+    source: str | Path, split: str | None = None, fields: Sequence[str] = ("pha", "fgr", "bgr")
+) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """(clip name, {field: T x H x W x C uint8}) for every sample, in shard order; only ``fields``
+    that the sample has are decoded (a matting sample must have ``pha``)."""
+    for split_name, shard in shard_files(Path(source), split):
+        with open(shard, "rb") as f:
+            for ref in scan_shard(str(shard)):
+                wanted = tuple(m for m in ref.members if m[0].split(".")[1] in fields)
+                if not any(m[0].split(".")[1] == "pha" for m in wanted):
+                    raise ShardError(str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)")
+                part = dataclasses.replace(ref, members=wanted)
+                arrays: dict[str, np.ndarray] = {}
+                decode_sample_into(part, part.read(f), arrays, 0, 1, None)
+                yield shard_clip_name(split_name, shard, ref.key), {
+                    k: np.ascontiguousarray(np.moveaxis(v[0], 1, -1)) for k, v in arrays.items()
+                }
+
+
+def composite(fgr: np.ndarray, pha: np.ndarray, bgr: np.ndarray) -> np.ndarray:
+    """``fgr * pha + bgr * (1 - pha)`` in uint8, rounded (what the loader's ``with_src`` makes)."""
+    a = pha.astype(np.float32) / 255.0
+    return np.clip(bgr + (fgr.astype(np.float32) - bgr) * a + 0.5, 0, 255).astype(np.uint8)
+
+
+def export_frames(
+    source: str | Path, out_dir: str | Path, *, split: str | None = None, fields: Sequence[str] = EXPORT_FIELDS
+) -> list[str]:
+    """Write every sample of a matting build as PNG frame folders; returns the clip names."""
+    unknown = sorted(set(fields) - set(EXPORT_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FIELDS)}")
+    out = Path(out_dir)
+    names = []
+    needed = {"pha", "fgr", "bgr"} if "com" in fields else set(fields) | {"pha"}
+    for name, sample in iter_shard_samples(source, split, tuple(needed)):
+        if "com" in fields:
+            sample["com"] = composite(sample["fgr"], sample["pha"], sample["bgr"])
+        for field in fields:
+            folder = out / name / field
+            folder.mkdir(parents=True, exist_ok=True)
+            for t, frame in enumerate(sample[field]):
+                pixels = frame[..., 0] if frame.shape[-1] == 1 else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+                if not cv2.imwrite(str(folder / f"{t:04d}.png"), pixels):
+                    raise OSError(f"cannot write {folder / f'{t:04d}.png'}")
+        names.append(name)
+    if not names:
+        raise ValueError(f"{source}: no samples to export")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rvm_data.evalsets", description=export_frames.__doc__)
+    parser.add_argument("source", help="build folder (manifest.json), split folder or .tar shard")
+    parser.add_argument("out", help="folder to write <split>/<output>/<key>/{com,pha,fgr,bgr}/ into")
+    parser.add_argument("--split", help="only this split of a build folder")
+    parser.add_argument("--fields", nargs="+", default=list(EXPORT_FIELDS), choices=EXPORT_FIELDS)
+    args = parser.parse_args(argv)
+    try:
+        names = export_frames(args.source, args.out, split=args.split, fields=args.fields)
+    except (OSError, ValueError, ShardError) as err:
+        print(f"evalsets: {err}", file=sys.stderr)
+        return 2
+    print(f"exported {len(names)} clips to {args.out}: {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

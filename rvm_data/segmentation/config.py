@@ -1,0 +1,190 @@
+"""The ``segmentation:`` section of a recipe: which person-segmentation sets, how samples are made.
+
+RVM trains its network on person segmentation between matting steps: still images (COCO
+panoptic, Supervisely Person) as sequences of one frame, and YouTubeVIS clips. The augmentation
+defaults are RVM's: for images its COCO training augmentation (affine, resized crop, flip, mild
+colour jitter), for clips its YouTubeVIS augmentation (resized crop, stronger jitter, grayscale,
+flip, the clip's own frames at speed 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from rvm_data.augment.temporal import TemporalConfig
+
+SourceKind = Literal["coco_panoptic", "supervisely", "youtubevis", "builtin"]
+_PATH_FIELDS = ("images", "masks", "annotations", "root")
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "coco_panoptic": ("images", "masks", "annotations"),
+    "supervisely": ("images", "masks"),
+    "youtubevis": ("images", "annotations"),
+    "builtin": (),
+}
+
+
+@dataclass(frozen=True)
+class SegSourceConfig:
+    """One segmentation data set.
+
+    - ``coco_panoptic``: ``images`` (the jpg folder), ``masks`` (the panoptic PNG folder),
+      ``annotations`` (the panoptic JSON).
+    - ``supervisely``: ``images`` and ``masks`` folders, paired by file stem.
+    - ``youtubevis``: ``images`` (the JPEGImages folder the JSON's file names are relative to),
+      ``annotations`` (the instances JSON with RLE segmentations).
+    - ``builtin``: foregrounds of the built-in sample set (or of ``root`` laid out like it)
+      composited over its backgrounds; the mask is ``alpha > threshold``. ``split`` picks the
+      sample set's split, ``foreground_kind`` its video or image mattes (over background videos
+      or images).
+
+    ``categories`` lists the category ids that count as person; empty means the category named
+    "person" in the JSON (RVM adds backpack and tie for COCO: ``[1, 27, 32]``).
+    """
+
+    kind: SourceKind
+    images: str | None = None
+    masks: str | None = None
+    annotations: str | None = None
+    root: str | None = None
+    categories: tuple[int, ...] = ()
+    split: str = "train"
+    foreground_kind: Literal["videomatte", "imagematte"] = "videomatte"
+    threshold: int = 127
+
+    def __post_init__(self) -> None:
+        missing = [name for name in _NEEDS[self.kind] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.kind} source needs {', '.join(missing)}")
+        if not 0 <= self.threshold < 255:
+            raise ValueError(f"threshold must be in [0, 254], got {self.threshold}")
+
+    def with_paths(self, expand: Callable[[str], str]) -> SegSourceConfig:
+        """A copy with every path passed through ``expand`` (e.g. the recipe's ``${VAR}`` expansion)."""
+        return dataclasses.replace(
+            self, **{name: expand(getattr(self, name)) for name in _PATH_FIELDS if getattr(self, name)}
+        )
+
+
+def _range(value: tuple[float, float], path: str, lo: float, hi: float) -> None:
+    a, b = value
+    if not lo <= a <= b <= hi:
+        raise ValueError(f"{path} must be (a, b) with {lo} <= a <= b <= {hi}, got {value}")
+
+
+def _prob(value: float, path: str) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{path} must be in [0, 1], got {value}")
+
+
+@dataclass(frozen=True)
+class SegAugmentConfig:
+    """Augmentation of one segmentation sample (defaults: RVM's image augmentation).
+
+    Geometry is one transform for the whole clip: an optional affine (``affine_prob``; rotation
+    ``degrees``, translation ``translate`` as a fraction of the size, horizontal ``shear`` in
+    degrees), a resized crop (area fraction ``crop_scale``, width/height ``crop_ratio``) to the
+    output size, a horizontal flip. Then colour jitter (brightness, contrast, saturation factors
+    drawn from [1 - x, 1 + x], hue shift from [-hue, hue] of the colour circle, applied in a
+    random order, as torchvision's ColorJitter) and grayscale. Masks are resampled without
+    blending: ``nearest`` or ``threshold`` (bilinear, then >= 50 %).
+    """
+
+    affine_prob: float = 1.0
+    degrees: tuple[float, float] = (-20.0, 20.0)
+    translate: tuple[float, float] = (0.1, 0.1)
+    shear: tuple[float, float] = (-10.0, 10.0)
+    crop_scale: tuple[float, float] = (0.5, 1.0)
+    crop_ratio: tuple[float, float] = (0.7, 1.3)
+    hflip_prob: float = 0.5
+    brightness: float = 0.1
+    contrast: float = 0.1
+    saturation: float = 0.1
+    hue: float = 0.1
+    grayscale_prob: float = 0.0
+    mask_resample: Literal["nearest", "threshold"] = "nearest"
+    temporal: TemporalConfig = field(
+        default_factory=lambda: TemporalConfig(speeds=(1.0,), reverse_prob=0.5, pause_prob=0.0)
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("affine_prob", "hflip_prob", "grayscale_prob"):
+            _prob(getattr(self, name), f"augmentation.{name}")
+        _range(self.degrees, "augmentation.degrees", -180.0, 180.0)
+        _range(self.shear, "augmentation.shear", -89.0, 89.0)
+        _range(self.crop_scale, "augmentation.crop_scale", 1e-6, 1.0)
+        _range(self.crop_ratio, "augmentation.crop_ratio", 1e-6, 1e6)
+        for i, t in enumerate(self.translate):
+            if not 0.0 <= t <= 1.0:
+                raise ValueError(f"augmentation.translate[{i}] must be in [0, 1], got {t}")
+        for name in ("brightness", "contrast", "saturation"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"augmentation.{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 <= self.hue <= 0.5:
+            raise ValueError(f"augmentation.hue must be in [0, 0.5], got {self.hue}")
+        self.temporal.validate("augmentation.temporal")
+
+
+IMAGE_AUGMENT = SegAugmentConfig()
+"""RVM's CocoPanopticTrainAugmentation (used for Supervisely Person too)."""
+
+VIDEO_AUGMENT = SegAugmentConfig(
+    affine_prob=0.0,
+    crop_scale=(0.8, 1.0),
+    crop_ratio=(0.9, 1.1),
+    brightness=0.3,
+    contrast=0.3,
+    saturation=0.3,
+    hue=0.15,
+    grayscale_prob=0.05,
+    mask_resample="threshold",
+)
+"""RVM's YouTubeVISAugmentation (bilinear mask resize, here thresholded back to 0/255)."""
+
+
+@dataclass(frozen=True)
+class SegOutputConfig:
+    """One set of segmentation shards: output size, frames per sample, samples per split.
+
+    ``augmentation`` left out takes RVM's preset for images (``frames == 1``) or clips.
+    Splits not in ``augment`` get no augmentation: a centre crop to the output's aspect, resized,
+    frames from speed 1.
+    """
+
+    size: tuple[int, int] = (512, 512)
+    frames: int = 1
+    samples: dict[str, int] = field(default_factory=dict)
+    augment: tuple[str, ...] = ("train",)
+    augmentation: SegAugmentConfig | None = None
+
+    def __post_init__(self) -> None:
+        if min(self.size) < 1:
+            raise ValueError(f"size must be two positive integers (height, width), got {self.size}")
+        if self.frames < 1:
+            raise ValueError(f"frames must be >= 1, got {self.frames}")
+        for split, count in self.samples.items():
+            if count < 0:
+                raise ValueError(f"samples.{split} must be >= 0, got {count}")
+        if self.augmentation is None:
+            object.__setattr__(self, "augmentation", IMAGE_AUGMENT if self.frames == 1 else VIDEO_AUGMENT)
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """The recipe section: sources per split and the outputs made from them."""
+
+    sources: dict[str, tuple[SegSourceConfig, ...]]
+    outputs: dict[str, SegOutputConfig]
+
+    def __post_init__(self) -> None:
+        if not self.outputs:
+            raise ValueError("segmentation.outputs: at least one output is needed")
+        for name, out in self.outputs.items():
+            for split in [*out.samples, *out.augment]:
+                if split not in self.sources:
+                    known = ", ".join(self.sources) or "none"
+                    raise ValueError(f"segmentation.outputs.{name}: split {split!r} has no sources (sources has: {known})")
+        for split, sources in self.sources.items():
+            if not sources:
+                raise ValueError(f"segmentation.sources.{split}: at least one source is needed")
