@@ -9,7 +9,7 @@ from rvm_data.compose import ComposeConfig, plan_sample
 from rvm_data.sources import Catalog, ClipInfo
 from rvm_data.viewer.affine import AffineParams, compose
 from rvm_data.viewer.plots import plotted_series
-from rvm_data.viewer.spec_view import frame_captions, parse_spec, spec_figure
+from rvm_data.viewer.spec_view import frame_captions, parse_spec, spec_figure, time_events
 
 # planning reads only names, frame counts and sizes: no files needed
 CATALOG = Catalog(foregrounds=[ClipInfo("fg_a", 60, 90, 160, None), ClipInfo("fg_b", 40, 160, 90, None)],
@@ -71,15 +71,14 @@ def test_plotted_values_equal_the_spec(index):
 
 def test_skip_marks_land_where_the_source_jumps():
     checked = 0
-    for index in range(6):
+    for index in range(8):
         spec = parse_spec(_spec(index, frames=12))
-        fig = spec_figure(spec.to_dict())
-        top = fig.axes[0]
+        events = {s.name: s for s in time_events(spec).streams}
         for stream in ("fgr", "bgr"):
             s = getattr(spec, stream)
             if s.temporal is None:  # a still background
                 continue
-            xs = [line.get_xdata()[0] + 0.5 for line in top.get_lines() if line.get_gid() == f"event/skip/{stream}"]
+            xs = events[stream].skips
             steps = np.abs(np.diff(s.source_frames))
             speed = s.temporal["speed"]
             for t in xs:  # the step into a skip frame is longer than the speed alone gives
