@@ -15,10 +15,10 @@ real datasets so the normal readers read it::
     backgrounds/images/{train,valid}/<name>.jpg             background photographs and rendered scenes
     sample-set.json                                         version, seed and contents (written last)
 
-Contents (train / valid): videomatte 4 / 2 clips of 48 frames (384x216 landscape and 216x384
+Contents (train / valid): videomatte 4 / 2 clips of 40 frames (384x216 landscape and 216x384
 portrait, W x H): a half-body figure that walks, turns its head and waves, with hair strands,
 a translucent scarf (alpha about 0.4) and a patterned top; imagematte 6 / 2 stills (256x320);
-background videos 3 / 2 clips of 40 frames at 480x270 (landscapes and skylines with a panning,
+background videos 3 / 2 clips of 30 frames at 480x270 (landscapes and skylines with a panning,
 zooming camera, parallax and moving objects); background images 8 / 3 at 512x384 (photo crops
 and rendered scenes).
 
@@ -52,12 +52,12 @@ SPLITS = ("train", "valid")
 
 # (count per split, frames, height, width) of each part; portrait clips come every other clip
 VIDEOMATTE = {"train": 4, "valid": 2}
-VIDEOMATTE_FRAMES = 48
+VIDEOMATTE_FRAMES = 40
 VIDEOMATTE_SIZES = ((216, 384), (384, 216))
 IMAGEMATTE = {"train": 6, "valid": 2}
 IMAGEMATTE_SIZE = (320, 256)
 BACKGROUND_VIDEOS = {"train": 3, "valid": 2}
-BACKGROUND_FRAMES = 40
+BACKGROUND_FRAMES = 30
 BACKGROUND_SIZE = (270, 480)
 BACKGROUND_IMAGES = {"train": 8, "valid": 3}
 BACKGROUND_IMAGE_SIZE = (384, 512)

@@ -239,12 +239,12 @@ def _background_images(folder: str, sources: SourcesConfig, catalog: Catalog) ->
     if not paths:
         raise SourceError(folder, "no background images found")
 
-    def make(path: str) -> ClipInfo:
+    def make(name: str, path: str) -> ClipInfo:
         stream, _ = _image_file(path)
-        name = os.path.splitext(os.path.relpath(path, folder))[0].replace(os.sep, "/")
         return ClipInfo(name, 1, stream.height, stream.width, stream)
 
-    return _index([(p, lambda p=p: make(p)) for p in paths], sources.on_bad_clip, catalog)
+    names = [os.path.splitext(os.path.relpath(p, folder))[0].replace(os.sep, "/") for p in paths]
+    return _index([(n, lambda n=n, p=p: make(n, p)) for n, p in zip(names, paths)], sources.on_bad_clip, catalog)
 
 
 def build_catalog(sources: SourcesConfig) -> Catalog:
