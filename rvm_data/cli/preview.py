@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=10.0, help="frame rate of the MP4 clips (default 10)")
     parser.add_argument("--count", type=int, default=0, metavar="K",
                         help="also write a grid of the first/last frames of K samples from --index on")
+    parser.add_argument("--tile-height", type=int, default=128, metavar="PX",
+                        help="height of one frame in the frame sheet and grid (default 128)")
     parser.add_argument("--show", action="store_true",
                         help="open an OpenCV window (trackbar scrubs frames, n/p next/previous sample, q quits) "
                              "where a display and a GUI build of OpenCV exist")
@@ -27,14 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rvm_data.viewer.preview import open_source, preview_files, show_window
+    from rvm_data.viewer.sheets import SheetLayout
 
     try:
+        if args.tile_height < 8:
+            raise ValueError(f"--tile-height must be >= 8, got {args.tile_height}")
         if args.count < 0:
             raise ValueError(f"--count must be >= 0, got {args.count}")
         if not args.fps > 0:
             raise ValueError(f"--fps must be > 0, got {args.fps}")
         source = open_source(args.target, output=args.output, split=args.split, overrides=tuple(args.overrides))
-        paths = preview_files(source, args.index, args.out, fps=args.fps, count=args.count)
+        layout = SheetLayout(tile_height=args.tile_height)
+        paths = preview_files(source, args.index, args.out, fps=args.fps, count=args.count, layout=layout)
     except (ValueError, IndexError, KeyError, FileNotFoundError, SourceError) as err:
         print(f"rvm-data preview: error: {err}", file=sys.stderr)
         return 2

@@ -36,16 +36,16 @@ def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, nam
 
 
 def preview_files(source: SampleSource, index: int, out_dir: str | Path, *, fps: float = 10.0,
-                  count: int = 0) -> list[Path]:
+                  count: int = 0, layout: SheetLayout = SheetLayout()) -> list[Path]:
     """Everything for sample ``index``; with ``count`` K > 0 also the first/last-frame grid of samples
     ``index .. index+K-1`` (fewer where the split ends)."""
     sample = source.sample(index)
-    paths = write_preview(sample, out_dir, sample_stem(source, index), name=source.name, fps=fps)
+    paths = write_preview(sample, out_dir, sample_stem(source, index), name=source.name, fps=fps, layout=layout)
     if count > 0:
         indices = range(index, min(index + count, source.count))
         samples = [(f"#{i}", sample if i == index else source.sample(i)) for i in indices]
         grid = count_grid(samples, title=f"{source.name} {source.output} {source.split}: samples "
-                                         f"{indices.start}..{indices.stop - 1}, first | last frame")
+                                         f"{indices.start}..{indices.stop - 1}, first | last frame", layout=layout)
         paths.append(write_png(Path(out_dir) / f"{sample_stem(source, index)}_grid{len(samples)}.png", grid))
     return paths
 
