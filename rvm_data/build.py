@@ -167,7 +167,7 @@ def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog]
         client = Client(scheduler, set_as_default=False, timeout="20s")
     except OSError as error:
         raise BuildError(f"cannot reach the dask scheduler at {scheduler}: {error}") from None
-    with client:
+    with client, client.as_current():
         shared = {split: client.scatter(catalog, broadcast=True) for split, catalog in catalogs.items()}
         futures = [client.submit(_tagged, job, recipe, shared[job.split], out_dir, pure=False) for job in jobs]
         try:
@@ -303,11 +303,11 @@ def catalogs_for(recipe: Recipe, splits: Iterable[str]) -> dict[str, Catalog]:
     """Index each split's sources once (they are shipped to every worker)."""
     catalogs = {}
     for split in splits:
-        sources = recipe.resolve_sources(split)
         try:
-            catalogs[split] = build_catalog(sources)
+            catalogs[split] = build_catalog(recipe.resolve_sources(split))
         except SourceError as error:
-            raise RecipeError(recipe.origin, f"sources.{split}", f"{error}; {data_hint(sources.foreground)}") from None
+            hint = data_hint(recipe.sources[split].foreground)
+            raise RecipeError(recipe.origin, f"sources.{split}", f"{error}; {hint}") from None
     return catalogs
 
 
@@ -330,21 +330,19 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
     unknown = [s for s in chosen if s not in recipe.sources]
     if unknown:
         raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
-    out = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
-    out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-
     jobs = plan_jobs(recipe, chosen, limit)
+    catalogs = catalogs_for(recipe, sorted({job.split for job in jobs}, key=chosen.index))
+    out = (Path(out_dir) if out_dir is not None else default_out_dir(recipe)).resolve()
+    out.mkdir(parents=True, exist_ok=True)
     ledger, todo = _ledger(out, recipe, jobs, chosen)
     kept = len(ledger.done)
     _remove_stale_temporaries(out, chosen)
-    ledger.write()
-    catalogs = catalogs_for(recipe, sorted({job.split for job in todo}, key=chosen.index))
+    ledger.write()  # records the recipe first, so a build killed before its first shard still refuses others
 
     started = time.perf_counter()
     rendered = frames = samples = 0
-    bar = tqdm(total=sum(j.samples for j in todo), unit="sample", disable=not progress, dynamic_ncols=True,
-               desc=recipe.name)
+    bar = tqdm(total=sum(j.samples for j in todo), unit="sample", disable=not progress or not todo,
+               dynamic_ncols=True, desc=recipe.name)
     workers = max(1, min(workers, len(todo)))
     runner = f"dask {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"
     run = (_run_dask(todo, recipe, catalogs, str(out), scheduler) if scheduler

@@ -100,22 +100,24 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def parse_value(tp: Any, value: Any, key: str = "") -> Any:
+def parse_value(tp: Any, value: Any, key: str = "", base: Any = None) -> Any:
     """Check ``value`` (plain YAML data) against type hint ``tp`` and build the typed value.
 
+    ``base`` is the default a partial mapping is laid over (a field's own default instance), so
+    ``bgr_affine: {range: ...}`` keeps the parent's ``bgr_affine.prob`` default.
     Raises ``_Invalid(key, message)`` naming the deepest key that is wrong.
     """
     origin, args = get_origin(tp), get_args(tp)
     if tp is Any:
         return value
     if dataclasses.is_dataclass(tp):
-        return _parse_dataclass(tp, value, key)
+        return _parse_dataclass(tp, value, key, base if isinstance(base, tp) else None)
     if origin is Literal:
         if value in args and type(value) in {type(a) for a in args}:
             return value
         raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
     if origin in (Union, types.UnionType):
-        return _parse_union(tp, args, value, key)
+        return _parse_union(tp, args, value, key, base)
     if origin is tuple:
         return _parse_tuple(tp, args, value, key)
     if origin in (list, Sequence) or tp is list:
@@ -148,13 +150,13 @@ def _parse_scalar(tp: Any, value: Any, key: str) -> Any:
     return float(value) if tp is float else value
 
 
-def _parse_union(tp: Any, args: tuple, value: Any, key: str) -> Any:
+def _parse_union(tp: Any, args: tuple, value: Any, key: str, base: Any) -> Any:
     if value is None and type(None) in args:
         return None
     failures = []
     for arm in (a for a in args if a is not type(None)):
         try:
-            return parse_value(arm, value, key)
+            return parse_value(arm, value, key, base)
         except _Invalid as error:
             failures.append(error)
     deepest = max(failures, key=lambda e: len(e.key))
@@ -181,7 +183,15 @@ def _yaml_fields(cls: type) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("yaml", True)}
 
 
-def _parse_dataclass(cls: type, value: Any, key: str) -> Any:
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def _parse_dataclass(cls: type, value: Any, key: str, base: Any = None) -> Any:
     if isinstance(value, cls):
         return value
     if not isinstance(value, Mapping):
@@ -192,12 +202,13 @@ def _parse_dataclass(cls: type, value: Any, key: str) -> Any:
             close = difflib.get_close_matches(str(name), list(fields), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(fields)}"
             raise _Invalid(_join(key, str(name)), f"unknown key{hint}")
-    for name, f in fields.items():
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and name not in value:
+    defaults = {name: getattr(base, name) if base is not None else _field_default(f) for name, f in fields.items()}
+    for name, default in defaults.items():
+        if default is dataclasses.MISSING and name not in value:
             raise _Invalid(_join(key, name), "missing (required)")
     hints = get_type_hints(cls)
-    kwargs = {name: parse_value(hints[name], v, _join(key, name)) for name, v in value.items()}
+    kwargs = {name: default for name, default in defaults.items() if default is not dataclasses.MISSING}
+    kwargs.update({name: parse_value(hints[name], v, _join(key, name), defaults[name]) for name, v in value.items()})
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as error:
@@ -211,11 +222,19 @@ def _locate(key: str, message: str, fields: Mapping[str, Any]) -> tuple[str, str
     """Move a field path that starts a dataclass's own message into the key path.
 
     ``outputs.main.compose`` + "augment.noise.prob must be in [0, 1]" ->
-    ``outputs.main.compose.augment.noise.prob`` + "must be in [0, 1]".
+    ``outputs.main.compose.augment.noise.prob`` + "must be in [0, 1]"; a leading prefix the key
+    already names is dropped ("codec.quality ..." under ``shards.codec``).
     """
     match = _LEADING_PATH.match(message)
-    if match and match.group(1) in fields:
-        return _join(key, match.group(1) + match.group(2)), match.group(3)
+    if not match:
+        return key, message
+    parts = (match.group(1) + match.group(2)).split(".")
+    known = set(re.split(r"[.\[]", key))
+    for i, part in enumerate(parts):
+        if part in fields:
+            return _join(key, ".".join(parts[i:])), match.group(3)
+        if part not in known:
+            break
     return key, message
 
 
@@ -333,13 +352,12 @@ def _plain(value: Any) -> Any:
 
 
 def data_hint(raw_path: str) -> str:
-    """What to do when a dataset path is missing: point RVM_DATA_ROOT at it or try the built-in set."""
-    names = sorted(set(_VAR.findall(raw_path)))
-    how = " and ".join(f"${{{n}}}" for n in names) or "the path"
+    """What to do when a dataset path is missing: point the variable at the data or try the built-in set."""
+    names = " and ".join(sorted(set(_VAR.findall(raw_path)))) or "the path"
     return (
-        f"set {how} so that it names your copy (the recipe expects {raw_path}; dataset layouts are in "
-        "rvm_data/sources), or try `rvm-data build recipes/quickstart.yaml`, which uses the built-in "
-        "sample set"
+        f"set {names} to the folder holding your datasets (this recipe reads {raw_path}; the comment at "
+        "the top of the recipe shows the layout it expects), or try `rvm-data build recipes/quickstart.yaml`, "
+        "which runs on the built-in sample set"
     )
 
 
