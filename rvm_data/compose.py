@@ -255,6 +255,8 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
             motion["noise"]["seed"] = int(r.integers(2**63))
         for name in ("fgr_blur", "bgr_blur", "both_blur"):
             motion[name] = _motion(rng(name), cfg, aug.blur.prob / 3.0, _blur_draw(aug.blur.sigma), progress)
+            if motion[name] is not None:
+                motion[name]["kernel"] = aug.blur.kernel
 
     switches = rng("switches")
     hflip = {name: bool(augment and switches.random() < aug.hflip_prob) for name in ("fgr", "bgr")}
@@ -325,12 +327,6 @@ def _min_size(matrices: np.ndarray, source: dict) -> tuple[int, int] | None:
     return math.ceil(source["height"] * scale), math.ceil(source["width"] * scale)
 
 
-def _blur_sigma(motion: dict, names: tuple[str, ...], frames: int) -> np.ndarray | None:
-    """Blurs applied one after another add up as sqrt(sum of sigma^2)."""
-    fired = [np.asarray(motion[n]["values"]["sigma"]) for n in names if n in motion]
-    return np.sqrt(sum(s**2 for s in fired)) if fired else None
-
-
 class _Stopwatch:
     def __init__(self, timings: dict[str, float] | None) -> None:
         self.timings = timings
@@ -360,11 +356,9 @@ def render_sample(spec: SampleSpec, catalog: Catalog, *, timings: dict[str, floa
     src_fgr, src_pha = load_matte(clip, distinct, min_size=_min_size(mats, spec.fgr.source))
     watch.lap("decode")
     mats = _fit_matrices(mats, spec.fgr.source, src_fgr.shape[1:3])
-    # colour and alpha warped together as RGBA: outside the source both are 0 (transparent)
-    packed = ops.pack(src_fgr, src_pha)
+    # colour and alpha warped together: outside the source both are 0 (transparent)
+    ops.warp_stack(src_fgr, src_pha, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
     del src_fgr, src_pha
-    ops.warp_stack(packed, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
-    del packed
     watch.lap("warp")
 
     clip = _clip(catalog, spec.bgr.source)
@@ -373,10 +367,8 @@ def render_sample(spec: SampleSpec, catalog: Catalog, *, timings: dict[str, floa
     src_bgr = load_background(clip, distinct, min_size=_min_size(mats, spec.bgr.source))
     watch.lap("decode")
     mats = _fit_matrices(mats, spec.bgr.source, src_bgr.shape[1:3])
-    packed = ops.pack(src_bgr)
+    ops.warp_stack(src_bgr, None, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
     del src_bgr
-    ops.warp_stack(packed, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
-    del packed
     watch.lap("warp")
 
     motion = spec.motion
@@ -393,9 +385,9 @@ def render_sample(spec: SampleSpec, catalog: Catalog, *, timings: dict[str, floa
         for stack in (fgr, pha, bgr):
             ops.sharpen(stack, spec.sharpen)
     for stacks, names in (((fgr, pha), ("fgr_blur", "both_blur")), ((bgr,), ("bgr_blur", "both_blur"))):
-        sigma = _blur_sigma(motion, names, T)
-        if sigma is not None:
-            for stack in stacks:
-                ops.blur(stack, sigma)
+        for name in names:
+            if name in motion:
+                for stack in stacks:
+                    ops.blur(stack, motion[name]["values"]["sigma"], motion[name]["kernel"])
     watch.lap("pixel_ops")
     return {"fgr": fgr, "pha": pha, "bgr": bgr, "spec": spec.to_dict()}

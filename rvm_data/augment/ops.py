@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from albumentations.augmentations.blur.functional import create_gaussian_kernel_1d
+from albumentations.augmentations.pixel.functional import separable_convolve
 
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "nearest": cv2.INTER_NEAREST}
 BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
@@ -20,20 +22,9 @@ _GRAY = np.tile(LUMA, (3, 1))
 _SHARPEN_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=np.float32) / 13.0  # torchvision's smoothing
 
 
-def pack(color: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
-    """N x h x w x 4 copy of RGB frames (+ alpha): OpenCV warps four interleaved channels with
-    SIMD about twice as fast as three, and one warp of RGBA keeps colour and alpha on one grid."""
-    packed = np.empty((*color.shape[:3], 4), np.uint8)
-    for n in range(color.shape[0]):
-        if alpha is None:
-            cv2.cvtColor(color[n], cv2.COLOR_RGB2RGBA, dst=packed[n])
-        else:
-            cv2.mixChannels([color[n], alpha[n]], [packed[n]], [0, 0, 1, 1, 2, 2, 3, 3])
-    return packed
-
-
 def warp_stack(
-    sources: np.ndarray,
+    color_src: np.ndarray,
+    alpha_src: np.ndarray | None,
     which: np.ndarray,
     matrices: np.ndarray,
     color: np.ndarray,
@@ -42,12 +33,18 @@ def warp_stack(
     interpolation: str,
     border: str,
 ) -> None:
-    """``color[t], alpha[t] = warp(sources[which[t]], matrices[t])``: one warp per frame of the
-    packed RGBA ``sources`` (see :func:`pack`); a frame whose source and matrix equal an earlier
-    frame's is copied instead of warped again."""
+    """``color[t] (, alpha[t]) = warp(source frame which[t], matrices[t])``, one warp per frame.
+
+    Colour and alpha are interleaved into one RGBA frame and warped together: OpenCV's SIMD
+    bilinear warp is about twice as fast on four channels as on three, and colour and alpha then
+    share one sampling grid by construction. Only one packed frame is held at a time (no big
+    temporary stack). A frame whose source and matrix equal an earlier frame's is copied.
+    """
     height, width = color.shape[1:3]
     flags = INTERPOLATIONS[interpolation]
     mode = BORDERS[border]
+    packed = np.empty((*color_src.shape[1:3], 4), np.uint8)
+    packed_index = -1
     warped = np.empty((height, width, 4), np.uint8)
     done: dict[bytes, int] = {}
     for t in range(color.shape[0]):
@@ -58,8 +55,13 @@ def warp_stack(
                 alpha[t] = alpha[done[key]]
             continue
         done[key] = t
-        cv2.warpAffine(sources[which[t]], matrices[t], (width, height), dst=warped, flags=flags, borderMode=mode,
-                       borderValue=0)
+        if which[t] != packed_index:
+            packed_index = which[t]
+            if alpha_src is None:
+                cv2.cvtColor(color_src[packed_index], cv2.COLOR_RGB2RGBA, dst=packed)
+            else:
+                cv2.mixChannels([color_src[packed_index], alpha_src[packed_index]], [packed], [0, 0, 1, 1, 2, 2, 3, 3])
+        cv2.warpAffine(packed, matrices[t], (width, height), dst=warped, flags=flags, borderMode=mode, borderValue=0)
         if alpha is None:
             cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=color[t])
         else:
@@ -151,10 +153,16 @@ def sharpen(stack: np.ndarray, factor: float) -> None:
         cv2.addWeighted(frame, factor, smooth, 1.0 - factor, 0.0, dst=frame)
 
 
-def blur(stack: np.ndarray, sigma: np.ndarray) -> None:
-    """Gaussian blur of frame t with ``sigma[t]`` pixels (0: unchanged)."""
+def blur(stack: np.ndarray, sigma: list[float], kernel: str) -> None:
+    """Gaussian blur of frame t with ``sigma[t]`` pixels (0: unchanged), separable, through
+    albumentations' kernel and convolution; ``kernel`` is ``rvm`` (width int(2 sigma), as RVM's
+    torchvision call) or ``full`` (the whole Gaussian)."""
     for t in range(stack.shape[0]):
         if sigma[t] <= 0:
             continue
+        size = int(2 * sigma[t]) if kernel == "rvm" else 0
+        if kernel == "rvm" and size < 2:
+            continue  # RVM's 1-tap kernel: no blur
+        taps = create_gaussian_kernel_1d(float(sigma[t]), size + 1 if kernel == "rvm" and size % 2 == 0 else size)
         frame = stack[t] if stack.shape[-1] > 1 else stack[t, ..., 0]
-        cv2.GaussianBlur(frame, (0, 0), float(sigma[t]), dst=frame)
+        frame[...] = separable_convolve(frame, taps)

@@ -11,7 +11,8 @@ Differences from RVM's code, on purpose:
   strength below 0.2, so a clip moves at most a fifth of the way from A);
 - saturation uses its own A/B values (RVM passes the brightness values to its saturation change);
 - noise grain and strength are eased from A to B too (RVM keeps them fixed per clip);
-- blur is a true Gaussian of the given sigma (RVM cuts its kernel at about one sigma).
+- blur can be a full Gaussian (``blur.kernel: full``); the default keeps RVM's kernel, cut at
+  about one sigma each side, because RVM's sigma range was chosen with that kernel.
 """
 
 from __future__ import annotations
@@ -143,17 +144,27 @@ class NoiseConfig:
         return {"grain": grain, "strength": float(rng.uniform(0.0, self.strength)) / grain}
 
 
+BLUR_KERNELS = ("rvm", "full")
+
+
 @dataclass
 class BlurConfig:
     """Eased Gaussian blur with sigma (output pixels) from ``sigma``. As in RVM, ``prob`` is split
-    into three equal independent chances: foreground only (with alpha), background only, both."""
+    into three equal independent chances: foreground only (with alpha), background only, both.
+
+    ``kernel``: ``rvm`` = RVM's kernel width ``int(2 sigma)`` (made odd), ``full`` = a complete
+    Gaussian (``int(3.5 sigma) * 2 + 1`` taps, as PIL).
+    """
 
     prob: float = 0.02
     sigma: tuple[float, float] = (0.0, 10.0)
+    kernel: str = "rvm"
 
     def validate(self, path: str) -> None:
         check_prob(self.prob, f"{path}.prob")
         check_range(self.sigma, f"{path}.sigma", lo=0.0)
+        if self.kernel not in BLUR_KERNELS:
+            raise ValueError(f"{path}.kernel must be one of {BLUR_KERNELS}, got {self.kernel!r}")
 
 
 @dataclass
