@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rvm_data.shards import ShardError
 from rvm_data.sources import SourceError
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         source = open_source(args.target, output=args.output, split=args.split, overrides=tuple(args.overrides))
         layout = SheetLayout(tile_height=args.tile_height)
         paths = preview_files(source, args.index, args.out, fps=args.fps, count=args.count, layout=layout)
-    except (ValueError, IndexError, KeyError, FileNotFoundError, SourceError) as err:
+    except (ValueError, IndexError, FileNotFoundError, SourceError, ShardError) as err:
         print(f"rvm-data preview: error: {err}", file=sys.stderr)
         return 2
     for path in paths:

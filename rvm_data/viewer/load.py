@@ -11,7 +11,7 @@ import numpy as np
 
 from rvm_data.compose import plan_sample, render_sample
 from rvm_data.recipe import Recipe, load_recipe
-from rvm_data.shards import Manifest, ShardEntry, read_manifest, scan_shard
+from rvm_data.shards import Manifest, ShardEntry, ShardError, read_manifest, scan_shard
 from rvm_data.shards.reader import decode_sample_into, decode_spec, parse_sample
 
 
@@ -107,7 +107,7 @@ class BuildSource:
                 sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1)) for k, v in arrays.items()}
                 sample["spec"] = decode_spec(ref, data, parse_sample(ref)[1])
                 return sample
-        raise KeyError(f"{path}: no sample with key {key}")
+        raise ShardError(str(path), None, f"the manifest puts sample {index} here but no member has key {key}")
 
 
 def open_source(target: str | Path, *, output: str | None = None, split: str | None = None,
