@@ -39,3 +39,28 @@ def test_browser_keys():
     assert b.handle_key(ord("p")) and b.index == 1 and b.message == ""
     assert b.handle_key(ord("p")) and b.handle_key(ord("p")) and b.index == 0
     assert not b.handle_key(ord("q"))
+
+
+def test_show_loop_drives_the_window(monkeypatch):
+    """The OpenCV calls of the loop, faked: keys n, '.', p, q; the trackbar follows the browser."""
+    calls = []
+    keys = iter([-1, ord("n"), ord("."), ord("p"), ord("q")])
+    fake = {
+        "namedWindow": lambda name, flags: calls.append(("window", name)),
+        "createTrackbar": lambda bar, win, value, count, cb: calls.append(("trackbar", count)),
+        "imshow": lambda win, img: calls.append(("imshow", img.shape)),
+        "waitKey": lambda ms: next(keys),
+        "setTrackbarMax": lambda bar, win, value: calls.append(("max", value)),
+        "setTrackbarPos": lambda bar, win, value: calls.append(("pos", value)),
+        "getWindowProperty": lambda win, prop: 1.0,
+        "destroyWindow": lambda win: calls.append(("closed", win)),
+    }
+    for name, fn in fake.items():
+        monkeypatch.setattr(interactive.cv2, name, fn)
+    monkeypatch.setattr(interactive, "display_unavailable_reason", lambda: None)
+    browser = Browser(load=lambda i: make_sample(t=2 + i, seed=i), index=0)
+    interactive.show(browser)
+    assert calls[0] == ("window", interactive.WINDOW) and calls[1] == ("trackbar", 1)
+    assert ("max", 2) in calls and ("pos", 1) in calls  # sample 1 has 3 frames; '.' moved to frame 1
+    assert calls[-1] == ("closed", interactive.WINDOW) and browser.index == 0
+    assert sum(c[0] == "imshow" for c in calls) == 5
