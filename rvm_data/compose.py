@@ -81,12 +81,26 @@ class StreamSpec:
 
 @dataclass
 class SampleSpec:
-    """Everything render needs, and everything a viewer plots, as plain data.
+    """Everything render needs, and everything a viewer plots, as plain data (``to_dict()``):
 
-    ``clock[t]`` is the tick shown at output frame t (a pause repeats a tick), ``progress[t]`` the
-    fraction of the clip's time elapsed (0 -> 1) that every easing curve is evaluated at.
-    ``motion`` maps each motion augmentation that fired to ``{"easing", "a", "b", "values"}``
-    (``values``: per-frame lists per parameter); absent ones are not listed.
+    - ``seed``, ``split``, ``index``, ``augment``; ``size`` [H, W]; ``frames`` T.
+    - ``clock[t]``: the tick output frame t shows (a pause repeats a tick); ``progress[t]`` =
+      ``clock[t] / clock[-1]``, the point every easing curve is evaluated at (0 -> 1).
+    - ``pause``: ``{"start", "length"}`` (output frames start .. start+length-1 show one tick) or null.
+    - ``fgr`` / ``bgr`` (:class:`StreamSpec`): ``source`` {collection, index, name, frames, height,
+      width}; ``source_frames[t]``; ``temporal`` {speed, reversed, start, skips [[tick, frames
+      dropped], ...] counted before reversal, boundary: null or the policy that had to act}, null
+      for a still image; ``hflip``; ``static`` affine {angle, translate_x, translate_y, scale,
+      shear_x, shear_y} or null; ``aspect`` (crop aspect jitter); ``matrices[t]`` 2 x 3, source
+      pixels (catalogued size) -> output pixels, everything fused.
+    - ``motion``: each augmentation that fired, by name (``fgr_affine``, ``bgr_affine``,
+      ``camera_affine``, ``fgr_color``, ``bgr_color``, ``noise``, ``fgr_blur``, ``bgr_blur``,
+      ``both_blur``) -> ``{"easing", "a", "b", "values"}``; ``values`` holds a per-frame list per
+      parameter (affine: as ``static``, translations as fractions of the image size; colour:
+      brightness, contrast, saturation factors, hue in turns; noise: grain, strength, plus
+      ``monochrome`` and ``seed``; blur: sigma, plus ``kernel``).
+    - ``grayscale``; ``sharpen``: factor or null; ``interpolation``; ``bgr_border``;
+      ``meta``: free-form (e.g. the recipe hash, set by the builder); ``version``.
     """
 
     seed: int

@@ -90,6 +90,8 @@ def test_grayscale_makes_gray(catalog):
 
 _CHILD = """
 import hashlib, json, sys
+import cv2
+cv2.setNumThreads(1)  # the parent uses OpenCV's default thread pool: results must not depend on it
 sys.path.insert(0, {here!r})
 from engine_sources import write_sources
 from pathlib import Path
