@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"rvm-data train: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from rvm_data.recipe import RecipeError, load_recipe
     from rvm_data.train.run import train
 
+    warnings.showwarning = _show_warning
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,

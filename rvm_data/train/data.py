@@ -105,7 +105,13 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
         if seg_image is None and seg_video is None:
             warnings.warn(f"{seg_dir}: no {config.seg_image_output!r} or {config.seg_video_output!r} shards, "
                           "training without the segmentation pass", stacklevel=2)
+    # Validate on the low-res output's valid split; stages 3-4 have it on the high-res output only
+    # (as RVM validates at high resolution there), run with the pass's downsample ratio.
+    valid_name, valid_ratio = lr_name, 1.0
     valid_shards = output_shards(manifest, build_dir, lr_name, "valid")
+    if not valid_shards and hr is not None:
+        valid_name, valid_ratio = config.hr_output, config.downsample_ratio
+        valid_shards = output_shards(manifest, build_dir, valid_name, "valid")
 
     def valid():
         # Validation runs on the main rank alone, over the whole split, in order.
@@ -113,7 +119,9 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
                             rank=0, world_size=1).loader(num_workers=min(config.workers, 1), pin_memory=pin)
 
     if not valid_shards and config.validate:
-        warnings.warn(f"{build_dir}: no valid shards of output {lr_name!r}, training without validation", stacklevel=2)
+        warnings.warn(f"{build_dir}: no valid shards of output {valid_name!r}, training without validation",
+                      stacklevel=2)
     return TrainData(lr=lr, steps_per_epoch=lr.dataset.num_batches, hr=hr, seg_image=seg_image,
-                     seg_video=seg_video, valid=valid if valid_shards else None)
+                     seg_video=seg_video, valid=valid if valid_shards else None,
+                     valid_ratio=valid_ratio)
 

@@ -46,6 +46,7 @@ class TrainData:
     seg_image: Stream | None = None
     seg_video: Stream | None = None
     valid: Callable[[], Iterable[dict]] | None = None
+    valid_ratio: float = 1.0
 
     def streams(self) -> dict[str, Stream]:
         named = {"lr": self.lr, "hr": self.hr, "seg_image": self.seg_image, "seg_video": self.seg_video}
@@ -216,7 +217,7 @@ class Trainer:
                 fgr, pha, bgr = to_device(batch, ("fgr", "pha", "bgr"), self.place.device)
                 src = composite(fgr, pha, bgr)
                 with self._autocast():
-                    pred_fgr, pred_pha = self.model(src)[:2]
+                    pred_fgr, pred_pha = self.model(src, downsample_ratio=self.data.valid_ratio)[:2]
                 pred_fgr, pred_pha = pred_fgr.float(), pred_pha.float()
                 n = src.shape[0]
                 batch_values = {k: v.item() for k, v in matting_loss(pred_fgr, pred_pha, fgr, pha).items()}
