@@ -11,8 +11,6 @@ import numpy as np
 
 from rvm_data.viewer.frames import sample_rows
 
-CLIP_KINDS = ("composite", "alpha", "side")
-
 
 def _even(frames: np.ndarray) -> np.ndarray:
     """H.264 in yuv420p needs even width and height: repeat the last row/column where odd."""
@@ -55,7 +53,7 @@ def clip_frames(sample: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def write_clips(sample: dict[str, Any], out_dir: str | Path, stem: str, fps: float = 8.0) -> dict[str, Path]:
-    """Write ``<stem>_<kind>.mp4`` for every kind in :data:`CLIP_KINDS`; returns kind -> path."""
+    """Write ``<stem>_composite.mp4``, ``<stem>_alpha.mp4`` and ``<stem>_side.mp4``; returns kind -> path."""
     out_dir = Path(out_dir)
     return {kind: write_video(out_dir / f"{stem}_{kind}.mp4", frames, fps)
             for kind, frames in clip_frames(sample).items()}
