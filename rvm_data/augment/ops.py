@@ -114,6 +114,12 @@ def color_matrices(
 
 
 def apply_color(stack: np.ndarray, matrices: np.ndarray) -> None:
+    """Apply frame t's 3 x 4 matrix to frame t, in place; one call for the whole stack when every
+    frame has the same matrix (grayscale alone, a still clip)."""
+    if np.all(matrices == matrices[0]):
+        flat = stack.reshape(-1, stack.shape[2], 3)
+        cv2.transform(flat, matrices[0], dst=flat)
+        return
     for t in range(stack.shape[0]):
         cv2.transform(stack[t], matrices[t], dst=stack[t])
 

@@ -10,6 +10,9 @@ Differences from RVM's code, on purpose:
 - colour jitter really travels from A to B over the clip (RVM scales the way by a random
   strength below 0.2, so a clip moves at most a fifth of the way from A);
 - saturation uses its own A/B values (RVM passes the brightness values to its saturation change);
+- hue turns colours about the grey axis of RGB (a linear map, so all colour changes of a frame
+  fold into one matrix) instead of torchvision's HSV shift: greys stay grey, same direction and
+  size of change;
 - noise grain and strength are eased from A to B too (RVM keeps them fixed per clip);
 - blur can be a full Gaussian (``blur.kernel: full``); the default keeps RVM's kernel, cut at
   about one sigma each side, because RVM's sigma range was chosen with that kernel.
