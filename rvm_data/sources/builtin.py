@@ -145,14 +145,18 @@ def _background_images(root: Path, split: str) -> None:
         _write(folder / f"{split}_{i:03d}.jpg", image)
 
 
-def generate(root: Path) -> None:
-    """Write the whole sample set into the empty or missing folder ``root``."""
-    for split in SPLITS:
+def generate(root: Path, splits: tuple[str, ...] = SPLITS) -> None:
+    """Write the sample set (``splits`` of it) into the empty or missing folder ``root``.
+
+    Every item has its own generator, so one split alone comes out byte-identical to the same split
+    of the whole set.
+    """
+    for split in splits:
         _videomatte(root, split)
         _imagematte(root, split)
         _background_videos(root, split)
         _background_images(root, split)
-    info = {"name": NAME, "seed": SEED, "videomatte": VIDEOMATTE, "videomatte_frames": VIDEOMATTE_FRAMES,
+    info = {"name": NAME, "seed": SEED, "splits": list(splits), "videomatte": VIDEOMATTE, "videomatte_frames": VIDEOMATTE_FRAMES,
             "imagematte": IMAGEMATTE, "background_videos": BACKGROUND_VIDEOS,
             "background_video_frames": BACKGROUND_FRAMES, "background_images": BACKGROUND_IMAGES}
     (root / DONE_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

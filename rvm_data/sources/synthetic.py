@@ -313,7 +313,7 @@ class FigurePainter:
 
 @dataclass(frozen=True)
 class _Layer:
-    rgba: Array  # H×W×4 float32 straight colour + alpha, larger than the view
+    rgba: Array  # H×W×4 float32 colour premultiplied by alpha, + alpha; larger than the view
     parallax: float
 
 
@@ -347,7 +347,8 @@ class ScenePainter:
         alpha = np.clip(rows - edge[None, :] + 0.5, 0, 1)
         shade = (0.7 + 0.5 * fractal_noise(rng, h, w, cells=8, octaves=4))[..., None]
         depth = np.clip((rows - edge[None, :]) / (0.4 * h), 0, 1)[..., None]
-        return _Layer(np.concatenate([color * shade * (1 - 0.35 * depth), alpha[..., None]], -1), parallax)
+        return _Layer(np.concatenate([color * shade * (1 - 0.35 * depth) * alpha[..., None], alpha[..., None]], -1),
+                      parallax)
 
     def _landscape(self, rng: np.random.Generator) -> list[_Layer]:
         far = (rng.uniform(0.3, 0.6, 3) * [0.8, 0.85, 1.0]).astype(np.float32)
@@ -378,7 +379,7 @@ class ScenePainter:
                       & (rows >= tops[column][None, :] + 6) & (rows < h - 6))
             rgba = np.zeros((h, w, 4), np.float32)
             rgba[..., :3] = np.where(window[..., None], lights[column][None], wall[column][None])
-            rgba[..., :3] *= (0.75 + 0.4 * fractal_noise(rng, h, w, cells=10, octaves=3))[..., None]
+            rgba[..., :3] *= ((0.75 + 0.4 * fractal_noise(rng, h, w, cells=10, octaves=3)) * inside)[..., None]
             rgba[..., 3] = inside
             layers.append(_Layer(rgba, parallax))
         return layers
@@ -390,15 +391,18 @@ class ScenePainter:
         ease = 0.5 - 0.5 * np.cos(np.pi * p)
         zoom = self.zoom[0] + (self.zoom[1] - self.zoom[0]) * ease
         scale = zoom * self.height / h * 1.4
-        out = np.zeros((self.height, self.width, 3), np.float32)
+        out = None
         for layer in self.layers:
             shift = self.pan * layer.parallax * (w - self.width / scale) * 0.5 * (p - 0.5)
             cx, cy = w / 2 + shift, h * 0.62
             m = np.array([[scale, 0, self.width / 2 - scale * cx], [0, scale, self.height / 2 - scale * cy]], np.float32)
             rgba = cv2.warpAffine(layer.rgba, m, (self.width, self.height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REFLECT)
-            a = rgba[..., 3:]
-            out = out * (1 - a) + rgba[..., :3] * a
+            if out is None:  # the sky: opaque
+                out = np.ascontiguousarray(rgba[..., :3])
+            else:
+                out *= 1.0 - rgba[..., 3:]
+                out += rgba[..., :3]
         # moving objects: drawn together at 2x (colour premultiplied by coverage), then area-downsampled
         premultiplied = np.zeros((2 * self.height, 2 * self.width, 3), np.uint8)
         coverage = np.zeros((2 * self.height, 2 * self.width), np.uint8)

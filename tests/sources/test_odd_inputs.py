@@ -171,3 +171,31 @@ def test_config_validation_names_the_field():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         SourcesConfig("x", background_images=None)
+
+
+def test_exif_rotated_jpeg_size_matches_decode(tmp_path):
+    rgb = smooth_frames(1, H, W)[0]
+    (tmp_path / "bg").mkdir()
+    image = Image.fromarray(rgb)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    image.save(tmp_path / "bg" / "rotated.jpg", exif=exif, quality=95)
+    fg = _imagematte(tmp_path / "fg")
+    cv2.imwrite(str(fg / "fgr" / "x.png"), rgb)
+    cv2.imwrite(str(fg / "pha" / "x.png"), rgb[:, :, 0])
+    clip = build_catalog(SourcesConfig(str(fg), "imagematte", background_images=str(tmp_path / "bg"))).background_images[0]
+    assert (clip.height, clip.width) == (W, H)
+    assert load_background(clip, [0]).shape == (1, W, H, 3)
+
+
+def test_unpadded_frame_names_sort_naturally(tmp_path):
+    frames = smooth_frames(11, 16, 16)
+    root = tmp_path / "vm"
+    for side, data in (("fgr", frames), ("pha", frames[..., :1])):
+        (root / side / "c").mkdir(parents=True)
+        for t, frame in enumerate(data):
+            cv2.imwrite(str(root / side / "c" / f"f{t + 1}.png"), frame if side == "pha" else frame[..., ::-1])
+    clip = build_catalog(SourcesConfig(str(root))).foregrounds[0]
+    assert clip.color.files[:3] == ("f1.png", "f2.png", "f3.png") and clip.color.files[-1] == "f11.png"
+    fgr, _ = load_matte(clip, [10, 9])
+    np.testing.assert_array_equal(fgr, frames[[10, 9]])

@@ -76,3 +76,19 @@ def test_unreadable_video_names_file(tmp_path):
     (tmp_path / "fg" / "pha" / "bad.mp4").write_bytes(b"not a video")
     with pytest.raises(SourceError, match="bad.mp4"):
         build_catalog(SourcesConfig(str(tmp_path / "fg")))
+
+
+def test_container_without_frame_count_is_counted(tmp_path):
+    frames = smooth_frames(6, 32, 32)
+    path = write_video(tmp_path / "bg" / "clip.mkv", frames)
+    import av
+
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].frames == 0  # Matroska keeps no frame count
+    (tmp_path / "fg" / "fgr").mkdir(parents=True)
+    (tmp_path / "fg" / "pha").mkdir(parents=True)
+    write_video(tmp_path / "fg" / "fgr" / "c.mp4", frames)
+    write_video(tmp_path / "fg" / "pha" / "c.mp4", frames[..., :1])
+    clip = build_catalog(SourcesConfig(str(tmp_path / "fg"), background_videos=str(tmp_path / "bg"))).background_videos[0]
+    assert clip.frames == 6
+    assert _mad(load_background(clip, [5, 1]), frames[[5, 1]]) < 2.0
