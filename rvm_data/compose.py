@@ -266,7 +266,7 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
         motion["noise"] = _motion(r, cfg, aug.noise.prob, lambda g: (aug.noise.draw(g), aug.noise.draw(g)), progress)
         if motion["noise"] is not None:
             motion["noise"]["monochrome"] = bool(r.random() < aug.noise.mono_prob)
-            motion["noise"]["seed"] = int(r.integers(2**63))
+            motion["noise"]["seed"] = int(r.integers(2**53))  # exact in any JSON reader
         for name in ("fgr_blur", "bgr_blur", "both_blur"):
             motion[name] = _motion(rng(name), cfg, aug.blur.prob / 3.0, _blur_draw(aug.blur.sigma), progress)
             if motion[name] is not None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from engine_sources import write_sources
@@ -198,3 +199,24 @@ def test_spec_from_another_catalog_is_refused(catalog):
     d["fgr"]["source"]["name"] = "elsewhere"
     with pytest.raises(ValueError, match="no foregrounds clip 'elsewhere'"):
         render_sample(SampleSpec.from_dict(d), catalog)
+
+
+def test_reduced_decode_gives_the_same_picture(catalog, monkeypatch):
+    """A 48x64 foreground rendered at 12x16 is decoded at a quarter size; the picture must match
+    an area-downscaled full-size frame (matrices are re-fitted to the decoded size)."""
+    sizes = []
+    real = compose.load_matte
+
+    def spy(clip, indices, **kw):
+        fgr, pha = real(clip, indices, **kw)
+        sizes.append((kw.get("min_size"), fgr.shape[1:3]))
+        return fgr, pha
+
+    monkeypatch.setattr(compose, "load_matte", spy)
+    cfg = ComposeConfig(size=(12, 16), frames=1)
+    spec = plan_sample(cfg, catalog, seed=0, split="valid", index=0, augment=False)
+    out = render_sample(spec, catalog)
+    assert sizes == [((12, 16), (12, 16))]
+    full, _ = real(catalog.foregrounds[0], spec.fgr.source_frames)
+    expected = cv2.resize(full[0], (16, 12), interpolation=cv2.INTER_AREA)
+    assert np.abs(out["fgr"][0].astype(int) - expected).mean() < 2.0
