@@ -12,7 +12,7 @@ has the fractional, thin structures real mattes have.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -50,13 +50,13 @@ def _ellipse_sdf(x: Array, y: Array, cx: float, cy: float, rx: float, ry: float,
     return (np.sqrt((u / rx) ** 2 + (v / ry) ** 2) - 1.0) * min(rx, ry)
 
 
-def _capsule_sdf(x: Array, y: Array, a: Array, b: Array, r: float) -> Array:
+def _capsule_sdf(x: Array, y: Array, a: Sequence[float], b: Sequence[float], r: float) -> Array:
     ax, ay, dx, dy = float(a[0]), float(a[1]), float(b[0] - a[0]), float(b[1] - a[1])
     h = np.clip(((x - ax) * dx + (y - ay) * dy) * (1.0 / max(dx * dx + dy * dy, 1e-6)), 0.0, 1.0)
     return np.hypot(x - ax - h * dx, y - ay - h * dy) - r
 
 
-def _supersampled_mask(height: int, width: int, draw) -> Array:
+def _supersampled_mask(height: int, width: int, draw: Callable[[Array, int], object]) -> Array:
     """Coverage in [0, 1] of what ``draw(canvas, scale)`` paints (255) on a 2x canvas, area-downsampled."""
     canvas = np.zeros((2 * height, 2 * width), np.uint8)
     draw(canvas, 2)
