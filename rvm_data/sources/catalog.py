@@ -4,8 +4,9 @@ Layouts read (the VideoMatte240K / RVM conventions):
 
 - videomatte: ``<foreground>/fgr/<clip>/<frame>.jpg|png`` + ``<foreground>/pha/<clip>/<frame>.jpg|png``
   frame folders, or video files ``<foreground>/fgr/<clip>.mp4`` + ``<foreground>/pha/<clip>.mp4``.
-- imagematte: ``<foreground>/fgr/<name>.<ext>`` + ``<foreground>/pha/<name>.<ext>`` stills; a foreground
-  with its own alpha channel and no matte file uses that alpha.
+- imagematte: ``<foreground>/fgr/<name>.<ext>`` + ``<foreground>/pha/<name>.<ext>`` stills.
+- A foreground (still or frame folder) with no matte in ``pha/`` but an alpha channel of its own (RGBA,
+  LA, palette with transparency) uses that channel; when a matte exists, the colour's alpha is ignored.
 - background videos: ``<background_videos>/<clip>/<frame>.jpg`` frame folders or ``<clip>.mp4`` files.
 - background images: every image under ``<background_images>`` (sub-folders included).
 
@@ -177,7 +178,11 @@ def _matte_clip(name: str, color_entry: os.DirEntry[str], alpha_entry: os.DirEnt
         alpha, _ = _image_file(alpha_entry.path)
         return ClipInfo(name, 1, color.height, color.width, color, alpha)
     if alpha_entry is None:
-        raise SourceError(color_entry.path, "foreground clip has no matte clip of the same name in pha/")
+        color = _stream(color_entry)
+        if color.kind != "frames" or not probe_image(color.frame_path(0)).has_alpha:
+            raise SourceError(color_entry.path, "foreground clip has no matte clip of the same name in pha/ "
+                              "and its frames have no alpha channel")
+        return ClipInfo(name, color.frames, color.height, color.width, color, None, alpha_in_color=True)
     color, alpha = _stream(color_entry), _stream(alpha_entry)
     frames = min(color.frames, alpha.frames)
     if color.frames != alpha.frames:

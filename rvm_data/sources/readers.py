@@ -83,6 +83,21 @@ def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...]) -> n
     return out
 
 
+def _read_color_and_alpha(stream: Stream, wanted: np.ndarray, reduction: int) -> tuple[np.ndarray, np.ndarray]:
+    """RGB and the frames' own alpha channel, for foregrounds without a separate matte."""
+    color: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    for i, index in enumerate(wanted.tolist()):
+        rgb, a = read_color_and_alpha(stream.frame_path(index), reduction)
+        if color is None or alpha is None:
+            color = np.empty((wanted.size, *rgb.shape), np.uint8)
+            alpha = np.empty((wanted.size, *rgb.shape[:2], 1), np.uint8)
+        color[i] = _fit(rgb, color.shape[1:])
+        alpha[i, :, :, 0] = _fit(a, color.shape[1:3])
+    assert color is not None and alpha is not None
+    return color, alpha
+
+
 def load_matte(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
                min_size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Foreground RGB N×h×w×3 and alpha N×h×w×1 (uint8, same size) for source frames ``indices``.
@@ -93,8 +108,8 @@ def load_matte(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
     wanted, inverse = _distinct(clip, indices)
     reduction = reduction_for(clip.height, clip.width, min_size)
     if clip.alpha_in_color:
-        rgb, alpha = read_color_and_alpha(clip.color.path, reduction)
-        return _in_order(rgb[None], inverse), _in_order(alpha[None, :, :, None], inverse)
+        color, alpha = _read_color_and_alpha(clip.color, wanted, reduction)
+        return _in_order(color, inverse), _in_order(alpha, inverse)
     if clip.alpha is None:
         raise SourceError(clip.color.path, f"clip {clip.name!r} has no alpha; it is not a foreground")
     color = _read_color(clip.color, wanted, reduction)

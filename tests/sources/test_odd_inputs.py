@@ -199,3 +199,16 @@ def test_unpadded_frame_names_sort_naturally(tmp_path):
     assert clip.color.files[:3] == ("f1.png", "f2.png", "f3.png") and clip.color.files[-1] == "f11.png"
     fgr, _ = load_matte(clip, [10, 9])
     np.testing.assert_array_equal(fgr, frames[[10, 9]])
+
+
+def test_rgba_frame_folder_without_matte_uses_its_alpha(tmp_path):
+    rgb, alpha = smooth_frames(3, H, W), alpha_frames(3, H, W)
+    folder = tmp_path / "vm" / "fgr" / "c"
+    folder.mkdir(parents=True)
+    for t in range(3):
+        Image.fromarray(np.concatenate([rgb[t], alpha[t]], axis=2), "RGBA").save(folder / f"{t:05d}.png")
+    clip = build_catalog(SourcesConfig(str(tmp_path / "vm"))).foregrounds[0]
+    assert clip.alpha_in_color and clip.frames == 3
+    fgr, pha = load_matte(clip, [2, 0, 2])
+    np.testing.assert_array_equal(fgr, rgb[[2, 0, 2]])
+    np.testing.assert_array_equal(pha, alpha[[2, 0, 2]])
