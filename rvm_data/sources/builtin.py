@@ -50,7 +50,7 @@ SEED = 20240611
 DONE_FILE = "sample-set.json"
 SPLITS = ("train", "valid")
 
-# (count per split, frames, height, width) of each part; portrait clips come every other clip
+# clips or images per split, frames per clip, (height, width); videomatte alternates landscape and portrait
 VIDEOMATTE = {"train": 4, "valid": 2}
 VIDEOMATTE_FRAMES = 40
 VIDEOMATTE_SIZES = ((216, 384), (384, 216))
