@@ -308,7 +308,7 @@ def _builtin_items(cfg: SegSourceConfig) -> list[SegItem]:
     if not catalog.foregrounds or not backgrounds:
         raise SourceError(str(root), f"the {cfg.split} split has no {cfg.foreground_kind} foregrounds or {background}")
     return [
-        BuiltinItem(f"builtin/{fg.name}+{bg.name}", fg, bg, cfg.threshold)
+        BuiltinItem(f"builtin/{cfg.foreground_kind}/{fg.name}+{bg.name}", fg, bg, cfg.threshold)
         for fg in catalog.foregrounds
         for bg in backgrounds
     ]

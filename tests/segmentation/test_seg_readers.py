@@ -55,7 +55,7 @@ def test_youtubevis_person_rles_per_frame(youtubevis) -> None:  # noqa: F811
 def test_builtin_layout_composite_and_threshold(sample_root) -> None:  # noqa: F811
     cfg = SegSourceConfig(kind="builtin", root=str(sample_root["root"]), split="train", threshold=127)
     catalog = build_seg_catalog([cfg])
-    assert [i.name for i in catalog.items] == ["builtin/clip+bg"]
+    assert [i.name for i in catalog.items] == ["builtin/videomatte/clip+bg"]
     item = catalog.items[0]
     img, seg = item.load([0, 1, 2])
     for t in range(3):
