@@ -10,7 +10,7 @@ import json
 import os
 import tarfile
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -142,10 +142,12 @@ def decode_spec(ref: SampleRef, data: dict[str, memoryview], spec_name: str | No
 
 
 def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[str, np.ndarray], b: int,
-                       batch_size: int, fields_expected: set[str] | None) -> None:
+                       batch_size: int, fields_expected: set[str] | None,
+                       alloc: Callable[[tuple[int, ...]], np.ndarray] = lambda shape: np.empty(shape, np.uint8)) -> None:
     """Decode all frame fields of one sample into row ``b`` of the B×T×C×H×W arrays in ``out``.
 
-    The first sample of a batch allocates the arrays; every later one must match them.
+    The first sample of a batch allocates the arrays with ``alloc`` (the loader passes one that
+    allocates in shared memory inside DataLoader workers); every later sample must match them.
     """
     fields, _ = parse_sample(ref)
     if fields_expected is not None and set(fields) != fields_expected:
@@ -161,7 +163,7 @@ def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[st
                 if seq is None:
                     name = info.names[t]
                 frame = seq[t] if seq is not None else decode_image(data[name], info.ext)
-                arr = _target(out, field, batch_size, count, frame.shape)
+                arr = _target(out, field, (batch_size, count, frame.shape[2], *frame.shape[:2]), alloc)
                 if arr.shape[1] != count:
                     raise CodecError(f"{count} frames, the batch has {arr.shape[1]}")
                 copy_frame(frame, arr[b, t])
@@ -169,8 +171,8 @@ def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[st
             raise ShardError(ref.shard, name, str(exc)) from None
 
 
-def _target(out: dict[str, np.ndarray], field: str, batch_size: int, frames: int,
-            hwc: tuple[int, ...]) -> np.ndarray:
+def _target(out: dict[str, np.ndarray], field: str, shape: tuple[int, ...],
+            alloc: Callable[[tuple[int, ...]], np.ndarray]) -> np.ndarray:
     if field not in out:
-        out[field] = np.empty((batch_size, frames, hwc[2], hwc[0], hwc[1]), np.uint8)
+        out[field] = alloc(shape)
     return out[field]

@@ -153,3 +153,18 @@ def test_segmentation_shards_and_shard_lists(tmp_path):
     assert np.array_equal(batch["seg"][2].permute(0, 2, 3, 1).numpy(), samples[2]["seg"])
     with pytest.raises(ValueError, match="with_src"):
         next(iter(ShardDataset([tmp_path / "seg.tar"], batch_size=4, with_src=True)))
+
+
+def test_batches_the_trainer_still_holds_are_never_reused(build):
+    """Batch memory is recycled only once nothing refers to it (views included)."""
+    stream = iter(ShardDataset(build, batch_size=2, resample=True, with_spec=True))
+    held = [next(stream) for _ in range(6)]
+    view = held[0]["fgr"][1]
+    copies = [(b["fgr"].clone(), b["pha"].clone()) for b in held]
+    del held[0]  # only the view of batch 0 remains
+    for _ in range(12):
+        b = next(stream)
+        ref = synthetic_sample(b["spec"][0]["index"])
+        assert np.array_equal(b["pha"][0].permute(0, 2, 3, 1).numpy(), ref["pha"])
+    assert torch.equal(view, copies[0][0][1])
+    assert all(torch.equal(b["fgr"], f) and torch.equal(b["pha"], p) for b, (f, p) in zip(held, copies[1:]))

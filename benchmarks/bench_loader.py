@@ -1,0 +1,158 @@
+"""Loader throughput at 512x512, T=15: ShardDataset with 0/1/2 DataLoader workers beside the raw decode
+limit (the same member bytes decoded in a tight loop) and making the same samples on the fly with the
+composition engine; then the codec size/speed trade-off.
+
+    python benchmarks/bench_loader.py [--samples 24] [--batch 4]
+
+A "frame" is one time step of a sample: fgr + pha + bgr at 512x512. OpenCV runs single-threaded.
+The machine this runs on may be shared, so rates are per CPU-second (the CPU time of the main process
+and its DataLoader workers), which contention changes far less than wall time; wall frames/s is shown
+for the loader too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rvm_data.compose import ComposeConfig, plan_sample, render_sample
+from rvm_data.shards import CodecConfig, ShardDataset, write_shard
+from rvm_data.shards.codec import decode_image, decode_video, encode_field
+from rvm_data.shards.reader import scan_shard
+from rvm_data.sources import SourcesConfig, build_catalog
+from rvm_data.sources.builtin import ensure_sample_set
+
+SIZE, FRAMES = (512, 512), 15
+CODECS = {
+    "jpg q95 + png (default)": CodecConfig(),
+    "jpg q90 + png": CodecConfig(quality=90),
+    "webp q90 + png": CodecConfig(color="webp", quality=90),
+    "png + png (lossless)": CodecConfig(color="png"),
+    "mp4 crf16 + mkv ffv1": CodecConfig(color="mp4", alpha="mkv"),
+}
+
+
+def render(n: int) -> tuple[list[dict], float]:
+    """n samples from the engine on the built-in sample set, and its frames per CPU-second."""
+    root = ensure_sample_set()
+    catalog = build_catalog(SourcesConfig(
+        foreground=str(root / "videomatte" / "train"), background_videos=str(root / "backgrounds" / "videos" / "train"),
+        background_images=str(root / "backgrounds" / "images" / "train")))
+    config = ComposeConfig(size=SIZE, frames=FRAMES)
+    start = time.process_time()
+    samples = [render_sample(plan_sample(config, catalog, seed=0, split="train", index=i, augment=True), catalog)
+               for i in range(n)]
+    return samples, n * FRAMES / (time.process_time() - start)
+
+
+def decode_limit(shards: list[Path], repeats: int = 3) -> float:
+    """Frames per CPU-second decoding every member's bytes (in memory) with cv2.imdecode, best of ``repeats``."""
+    members = []
+    for shard in shards:
+        with open(shard, "rb") as f:
+            for ref in scan_shard(str(shard)):
+                data = ref.read(f)
+                members += [(bytes(v), name.rsplit(".", 1)[1]) for name, v in data.items() if not name.endswith(".json")]
+    flags = {"jpg": cv2.IMREAD_COLOR_RGB, "png": cv2.IMREAD_UNCHANGED, "webp": cv2.IMREAD_UNCHANGED}
+    buffers = [(np.frombuffer(b, np.uint8), flags[ext]) for b, ext in members]
+    frames = len(members) / 3
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        for buf, flag in buffers:
+            cv2.imdecode(buf, flag)
+        best = min(best, time.process_time() - start)
+    return frames / best
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its live children (the DataLoader workers), from /proc."""
+    pid = os.getpid()
+    total = time.process_time()
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def loader_rate(shards: list[Path], batch: int, workers: int, batches: int) -> tuple[float, float]:
+    """Frames per second and per CPU-second (all processes) of an endless ShardDataset stream through
+    ShardLoader, after two warm-up batches. The batches are dropped at once, as a trainer does."""
+    ds = ShardDataset([str(s) for s in shards], batch_size=batch, resample=True, seed=1)
+    stream = iter(ds.loader(num_workers=workers))
+    for _ in range(2):
+        next(stream)
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    for _ in range(batches):
+        next(stream)
+    frames = batches * batch * FRAMES
+    rates = frames / (time.perf_counter() - wall), frames / (cpu_seconds() - cpu)
+    del stream
+    return rates
+
+
+def codec_table(samples: list[dict]) -> list[str]:
+    rows = ["| codec (colour + alpha) | fgr B/frame | bgr B/frame | pha B/frame | total KiB/frame | "
+            "encode ms/frame | decode ms/frame |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, codec in CODECS.items():
+        sizes = {"fgr": 0, "bgr": 0, "pha": 0}
+        encode = decode = 0.0
+        for sample in samples:
+            for field in sizes:
+                start = time.perf_counter()
+                members = encode_field(field, sample[field], codec)
+                encode += time.perf_counter() - start
+                sizes[field] += sum(len(d) for _, d in members)
+                start = time.perf_counter()
+                for name, data in members:
+                    ext = name.rsplit(".", 1)[1]
+                    decode_video(data) if ext in ("mp4", "mkv") else decode_image(data, ext)
+                decode += time.perf_counter() - start
+        frames = len(samples) * FRAMES
+        per = {k: v / frames for k, v in sizes.items()}
+        rows.append(f"| {label} | {per['fgr']:,.0f} | {per['bgr']:,.0f} | {per['pha']:,.0f} | "
+                    f"{sum(per.values()) / 1024:.1f} | {encode / frames * 1e3:.2f} | {decode / frames * 1e3:.2f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=24)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=30, help="timed batches per loader setting")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    samples, fly = render(args.samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        per_shard = max(1, args.samples // 3)
+        shards = []
+        for j in range(0, args.samples, per_shard):
+            path = Path(tmp) / f"bench-{j // per_shard:06d}.tar"
+            write_shard(path, samples[j:j + per_shard], CodecConfig())
+            shards.append(path)
+        limit = decode_limit(shards)
+        rates = {w: loader_rate(shards, args.batch, w, args.batches) for w in (0, 1, 2)}
+    print(f"512x512, T={FRAMES}, {args.samples} engine samples in {len(shards)} shards (jpg q95 + png), "
+          f"batch {args.batch}, OpenCV single-threaded, {os.cpu_count()} cores\n")
+    print("| path | frames/s (wall) | frames per CPU-second | per CPU-s vs decode limit | per CPU-s vs on the fly |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| raw decode limit: tight cv2.imdecode loop over the member bytes | | {limit:,.0f} | 1.00 | {limit / fly:.1f}x |")
+    for w, (wall, cpu) in rates.items():
+        print(f"| ShardDataset, {w} DataLoader workers | {wall:,.0f} | {cpu:,.0f} | {cpu / limit:.2f} | {cpu / fly:.1f}x |")
+    print(f"| on the fly: plan_sample + render_sample | | {fly:,.0f} | {fly / limit:.2f} | 1.0x |")
+    print()
+    print("\n".join(codec_table(samples[: min(8, len(samples))])))
+
+
+if __name__ == "__main__":
+    main()
