@@ -9,6 +9,9 @@ would make one full pass and one clamp per adjustment).
 
 from __future__ import annotations
 
+import functools
+import math
+
 import cv2
 import numpy as np
 from albumentations.augmentations.blur.functional import create_gaussian_kernel_1d
@@ -124,6 +127,17 @@ def apply_color(stack: np.ndarray, matrices: np.ndarray) -> None:
         cv2.transform(stack[t], matrices[t], dst=stack[t])
 
 
+@functools.cache
+def _gaussian_quantiles() -> np.ndarray:
+    """65,536 equally likely values of a standard normal (its quantiles at (i + 0.5) / 65536),
+    rescaled to exactly zero mean and unit variance. Indexing this table with uniform 16-bit
+    integers draws Gaussian noise about six times faster than ``Generator.standard_normal``."""
+    x = np.linspace(-6.0, 6.0, 24001)
+    cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in x]))
+    table = np.interp((np.arange(65536) + 0.5) / 65536.0, cdf, x)
+    return (table - table.mean()) / table.std()
+
+
 def add_noise(
     stacks: list[np.ndarray],
     clock: list[int],
@@ -135,20 +149,24 @@ def add_noise(
     """Add Gaussian grain (std ``strength`` of full scale, blobs of ``grain`` pixels) to each
     stack, independent noise per stack; a paused frame repeats the noise of the frame it holds."""
     rng = np.random.default_rng(seed)
+    table = _gaussian_quantiles()
     height, width = stacks[0].shape[1:3]
+    channels = 1 if monochrome else 3
     for t in range(len(clock)):
         if t > 0 and clock[t] == clock[t - 1]:
             for stack in stacks:
                 stack[t] = stack[t - 1]
             continue
         small = (max(1, round(height / grain[t])), max(1, round(width / grain[t])))
+        scaled = (table * (strength[t] * 255.0)).astype(np.float32)
         for stack in stacks:
-            noise = rng.standard_normal((*small, 1 if monochrome else 3), dtype=np.float32)
-            noise *= np.float32(strength[t] * 255.0)
+            noise = np.take(scaled, rng.integers(0, 65536, (*small, channels), dtype=np.uint16))
             if small != (height, width):
                 noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
-            noise = noise.reshape(height, width, -1)
-            stack[t] = np.clip(stack[t] + noise, 0.0, 255.0).round()
+            noise = noise.reshape(height, width, channels)
+            if monochrome:
+                noise = cv2.merge([noise] * 3)
+            cv2.add(stack[t], noise, dst=stack[t], dtype=cv2.CV_8U)
 
 
 def sharpen(stack: np.ndarray, factor: float) -> None:
