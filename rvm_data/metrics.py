@@ -41,8 +41,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".e
 
 def to_unit(x: Any) -> np.ndarray:
     """Array or torch tensor -> float32 numpy in [0, 1] (uint8 /255, uint16 /65535, floats as they are)."""
-    if hasattr(x, "detach"):  # torch tensor, without importing torch here
-        x = x.detach().cpu().numpy()
+    if hasattr(x, "detach"):  # torch tensor, without importing torch here (half/bfloat16 -> float32)
+        x = x.detach()
+        x = (x.float() if x.is_floating_point() else x).cpu().numpy()
     x = np.asarray(x)
     if x.dtype == np.uint8:
         return x.astype(np.float32) / 255.0
