@@ -24,7 +24,9 @@ import cv2
 from tqdm import tqdm
 
 from rvm_data.compose import plan_sample, render_sample
-from rvm_data.recipe import Recipe, RecipeError, data_hint
+from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
+from rvm_data.segmentation.readers import SegCatalog
+from rvm_data.segmentation.shards import render_seg_shard, seg_catalogs
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, write_manifest
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.sources import Catalog, SourceError, build_catalog
@@ -54,6 +56,12 @@ class ShardJob:
     shard: int
     start: int
     stop: int
+    segmentation: bool = False
+
+    @property
+    def catalog(self) -> str:
+        """Which catalog the job reads: its split's matting sources or its segmentation sources."""
+        return f"segmentation/{self.split}" if self.segmentation else self.split
 
     @property
     def path(self) -> str:
@@ -112,20 +120,24 @@ def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | 
     per_shard = recipe.shards.samples_per_shard
     jobs = []
     for split in splits or recipe.splits:
-        for name, output in recipe.outputs.items():
+        for name, output in recipe.all_outputs().items():
             count = output.samples.get(split, 0)
             count = count if limit is None else min(count, limit)
+            seg = name not in recipe.outputs
             jobs += [
-                ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count))
+                ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count), seg)
                 for j in range(-(-count // per_shard))
             ]
     return jobs
 
 
-def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog, out_dir: str) -> ShardInfo:
+def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> ShardInfo:
     """Plan, render and write one shard. One job is one core's work, so OpenCV runs single-threaded."""
-    output = recipe.outputs[job.output]
     seed = recipe.output_seed(job.output)
+    if job.segmentation:
+        return render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output], catalog,
+                                seed=seed, split=job.split, start=job.start, stop=job.stop, codec=recipe.shards.codec)
+    output = recipe.outputs[job.output]
     augment = job.split in output.augment
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -140,23 +152,23 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog, out_dir: str) 
     return writer.info
 
 
-def _run_local(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog], out_dir: str,
+def _run_local(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
                workers: int) -> Iterator[tuple[ShardJob, ShardInfo]]:
     if workers == 1:
         for job in jobs:
-            yield job, render_shard(job, recipe, catalogs[job.split], out_dir)
+            yield job, render_shard(job, recipe, catalogs[job.catalog], out_dir)
         return
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(_tagged)(job, recipe, catalogs[job.split], out_dir) for job in jobs)
+    yield from parallel(delayed(_tagged)(job, recipe, catalogs[job.catalog], out_dir) for job in jobs)
 
 
-def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog, out_dir: str) -> tuple[ShardJob, ShardInfo]:
+def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> tuple[ShardJob, ShardInfo]:
     return job, render_shard(job, recipe, catalog, out_dir)
 
 
-def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog], out_dir: str,
+def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
               scheduler: str) -> Iterator[tuple[ShardJob, ShardInfo]]:
     """The same jobs on a dask.distributed cluster; workers write to ``out_dir`` on shared storage."""
     try:
@@ -168,8 +180,8 @@ def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog]
     except OSError as error:
         raise BuildError(f"cannot reach the dask scheduler at {scheduler}: {error}") from None
     with client, client.as_current():
-        shared = {split: client.scatter(catalog, broadcast=True) for split, catalog in catalogs.items()}
-        futures = [client.submit(_tagged, job, recipe, shared[job.split], out_dir, pure=False) for job in jobs]
+        shared = {key: client.scatter(catalog, broadcast=True) for key, catalog in catalogs.items()}
+        futures = [client.submit(_tagged, job, recipe, shared[job.catalog], out_dir, pure=False) for job in jobs]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -251,7 +263,7 @@ class _Ledger:
             if job.path in self.done:
                 splits.setdefault(job.split, []).append(self.done[job.path])
         order = {split: i for i, split in enumerate(self.recipe.splits)}
-        outputs = {name: i for i, name in enumerate(self.recipe.outputs)}
+        outputs = {name: i for i, name in enumerate(self.recipe.all_outputs())}
 
         def rank(entry: ShardEntry) -> tuple:
             name = entry.path.rsplit("/", 1)[-1].removesuffix(".tar")
@@ -271,7 +283,7 @@ class _Ledger:
 def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], splits: Sequence[str]) -> tuple[_Ledger, list[ShardJob]]:
     """Split the jobs into shards to keep (recorded and intact) and shards to render."""
     old = _existing_manifest(out, recipe)
-    in_scope = {(split, name) for split in splits for name in recipe.outputs}
+    in_scope = {(split, name) for split in splits for name in recipe.all_outputs()}
     ledger = _Ledger(recipe, out, jobs, other={})
     entries: dict[str, ShardEntry] = {}
     for split, split_entries in (old.splits.items() if old else []):
@@ -299,15 +311,22 @@ def default_out_dir(recipe: Recipe) -> Path:
     return Path("shards") / recipe.name
 
 
-def catalogs_for(recipe: Recipe, splits: Iterable[str]) -> dict[str, Catalog]:
-    """Index each split's sources once (they are shipped to every worker)."""
-    catalogs = {}
-    for split in splits:
+def catalogs_for(recipe: Recipe, jobs: Iterable[ShardJob]) -> dict[str, Catalog | SegCatalog]:
+    """Index the sources the jobs read, once per split and kind (they are shipped to every worker)."""
+    catalogs: dict[str, Catalog | SegCatalog] = {}
+    for job in jobs:
+        if job.catalog in catalogs:
+            continue
+        key = f"segmentation.sources.{job.split}" if job.segmentation else f"sources.{job.split}"
         try:
-            catalogs[split] = build_catalog(recipe.resolve_sources(split))
+            if job.segmentation:
+                catalogs[job.catalog] = seg_catalogs(recipe.segmentation, [job.split],
+                                                     lambda path: checked_path(path, recipe.origin, key))[job.split]
+            else:
+                catalogs[job.catalog] = build_catalog(recipe.resolve_sources(job.split))
         except SourceError as error:
-            hint = data_hint(recipe.sources[split].foreground)
-            raise RecipeError(recipe.origin, f"sources.{split}", f"{error}; {hint}") from None
+            hint = "" if job.segmentation else f"; {data_hint(recipe.sources[job.split].foreground)}"
+            raise RecipeError(recipe.origin, key, f"{error}{hint}") from None
     return catalogs
 
 
@@ -327,11 +346,11 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
     if limit is not None and limit < 0:
         raise BuildError(f"--limit must be >= 0, got {limit}")
     chosen = list(splits) if splits else recipe.splits
-    unknown = [s for s in chosen if s not in recipe.sources]
+    unknown = [s for s in chosen if s not in recipe.splits]
     if unknown:
         raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
     jobs = plan_jobs(recipe, chosen, limit)
-    catalogs = catalogs_for(recipe, sorted({job.split for job in jobs}, key=chosen.index))
+    catalogs = catalogs_for(recipe, jobs)
     out = (Path(out_dir) if out_dir is not None else default_out_dir(recipe)).resolve()
     out.mkdir(parents=True, exist_ok=True)
     ledger, todo = _ledger(out, recipe, jobs, chosen)
@@ -359,7 +378,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
             ledger.write()
             rendered += 1
             samples += info.samples
-            frames += info.samples * recipe.outputs[job.output].compose.frames
+            frames += info.samples * recipe.frames(job.output)
             bar.update(info.samples)
     except KeyboardInterrupt:
         run.close()

@@ -280,8 +280,8 @@ class Recipe:
     """A validated recipe. ``hash`` identifies its content; ``origin`` is where it was read from."""
 
     name: str
-    sources: dict[str, SourcesConfig]
-    outputs: dict[str, OutputConfig]
+    sources: dict[str, SourcesConfig] = field(default_factory=dict)
+    outputs: dict[str, OutputConfig] = field(default_factory=dict)
     seed: int = 0
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     train: Any = None
@@ -290,8 +290,8 @@ class Recipe:
 
     def __post_init__(self) -> None:
         _check_name("name", self.name)
-        if not self.outputs:
-            raise ValueError("outputs: a recipe needs at least one output")
+        if not self.outputs and self.segmentation is None:
+            raise ValueError("outputs: a recipe needs at least one output (or a segmentation: section)")
         known = ", ".join(self.sources) or "none"
         for out_name, out in self.outputs.items():
             _check_name("output name", out_name)
@@ -300,6 +300,10 @@ class Recipe:
                     raise ValueError(
                         f"outputs.{out_name}: split {split!r} has no sources (sources has: {known})"
                     )
+        for out_name in self.segmentation.outputs if self.segmentation is not None else ():
+            _check_name("output name", out_name)
+            if out_name in self.outputs:
+                raise ValueError(f"segmentation.outputs.{out_name}: the name is taken by outputs.{out_name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able content (what the manifest records and the hash covers)."""
@@ -314,7 +318,19 @@ class Recipe:
 
     @property
     def splits(self) -> list[str]:
-        return list(self.sources)
+        """Every split with sources, matting first, then segmentation-only ones."""
+        seg = self.segmentation.sources if self.segmentation is not None else {}
+        return list(dict.fromkeys([*self.sources, *seg]))
+
+    def all_outputs(self) -> dict[str, Any]:
+        """Matting outputs (OutputConfig), then segmentation outputs (EVAL's SegOutputConfig), by name."""
+        seg = self.segmentation.outputs if self.segmentation is not None else {}
+        return {**self.outputs, **seg}
+
+    def frames(self, output: str) -> int:
+        """T of one output's samples."""
+        out = self.all_outputs()[output]
+        return out.compose.frames if isinstance(out, OutputConfig) else out.frames
 
     def output_seed(self, output: str) -> int:
         """The seed plan_sample gets for one output: independent streams for lr and hr outputs."""
@@ -324,16 +340,22 @@ class Recipe:
     def resolve_sources(self, split: str) -> SourcesConfig:
         """The split's SourcesConfig with ``${VARS}`` expanded and every named path checked."""
         config = self.sources[split]
-        changes = {}
-        for f in dataclasses.fields(config):
-            value = getattr(config, f.name)
-            if isinstance(value, str) and "${" in value:
-                key = f"sources.{split}.{f.name}"
-                path = expand_vars(value, self.origin, key)
-                if not Path(path).exists():
-                    raise RecipeError(self.origin, key, f"{path} does not exist; {data_hint(value)}")
-                changes[f.name] = path
+        changes = {
+            f.name: checked_path(getattr(config, f.name), self.origin, f"sources.{split}.{f.name}")
+            for f in dataclasses.fields(config)
+            if isinstance(getattr(config, f.name), str)
+        }
         return dataclasses.replace(config, **changes)
+
+
+def checked_path(raw: str, origin: str, key: str) -> str:
+    """``raw`` with ``${VARS}`` expanded; a path that used a variable must exist."""
+    if "${" not in raw:
+        return raw
+    path = expand_vars(raw, origin, key)
+    if not Path(path).exists():
+        raise RecipeError(origin, key, f"{path} does not exist; {data_hint(raw)}")
+    return path
 
 
 def _plain(value: Any) -> Any:
@@ -413,19 +435,14 @@ def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
     if not isinstance(data, Mapping):
         raise RecipeError(origin, "", f"expected a mapping at the top level, got {_show(data)}")
     data = dict(data)
-    sections = {}
-    for name, (module, cls_name) in OPTIONAL_SECTIONS.items():
-        if data.get(name) is not None:
-            cls = getattr(importlib.import_module(module), cls_name)
-            try:
-                sections[name] = parse_value(cls, data.pop(name), name)
-            except _Invalid as error:
-                raise RecipeError(origin, error.key, error.message) from None
     try:
+        for name, (module, cls_name) in OPTIONAL_SECTIONS.items():
+            if data.get(name) is not None:
+                data[name] = parse_value(getattr(importlib.import_module(module), cls_name), data[name], name)
         recipe = parse_value(Recipe, data, "")
     except _Invalid as error:
         raise RecipeError(origin, error.key, error.message) from None
-    return dataclasses.replace(recipe, origin=origin, **sections)
+    return dataclasses.replace(recipe, origin=origin)
 
 
 def load_recipe(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recipe:

@@ -27,7 +27,7 @@ def quickstart_data() -> dict:
 def test_shipped_recipes_load_without_their_data(path, monkeypatch, tmp_path):
     monkeypatch.setenv("RVM_DATA_ROOT", str(tmp_path / "nothing-here"))
     recipe = load_recipe(path)
-    assert isinstance(recipe, Recipe) and recipe.outputs and len(recipe.hash) == 64
+    assert isinstance(recipe, Recipe) and recipe.all_outputs() and len(recipe.hash) == 64
     assert parse_recipe(recipe.to_dict()).hash == recipe.hash  # what the manifest stores reloads the same
 
 
@@ -80,7 +80,10 @@ def test_errors_in_the_file_itself(tmp_path):
     with pytest.raises(RecipeError, match=r"missing\.yaml: cannot read recipe"):
         load_recipe(tmp_path / "missing.yaml")
     del data["outputs"]
-    with pytest.raises(RecipeError, match=r"r\.yaml: outputs: missing \(required\)"):
+    with pytest.raises(RecipeError, match=r"r\.yaml: outputs: a recipe needs at least one output"):
+        load_recipe(write(tmp_path, data))
+    del data["name"]
+    with pytest.raises(RecipeError, match=r"r\.yaml: name: missing \(required\)"):
         load_recipe(write(tmp_path, data))
 
 
