@@ -3,8 +3,8 @@
 A motion augmentation draws two parameter sets A and B and an easing curve; its value at output
 frame t is ``lerp(A, B, easing(progress[t]))``, so the whole trajectory is fixed at plan time
 and written into the sample's spec. Defaults are RVM's training values
-(``VideoMatteTrainAugmentation`` / ``MotionAugmentation``); ``IMAGEMATTE`` holds RVM's values
-for still foregrounds (``ImageMatteAugmentation``).
+(``VideoMatteTrainAugmentation`` / ``MotionAugmentation``); :func:`imagematte_augment` gives RVM's
+values for still foregrounds (``ImageMatteAugmentation``).
 
 Differences from RVM's code, on purpose:
 - colour jitter really travels from A to B over the clip (RVM scales the way by a random
@@ -239,13 +239,14 @@ class AugmentConfig:
         check_prob(self.hflip_prob, f"{path}.hflip_prob")
 
 
-IMAGEMATTE = AugmentConfig(
-    fgr_affine=MotionAffineConfig(prob=0.95),
-    noise=NoiseConfig(prob=0.05),
-    grayscale_prob=0.03,
-    sharpen=SharpenConfig(prob=0.05),
-)
-"""RVM's values for still foregrounds (``ImageMatteAugmentation``): they get artificial motion."""
+def imagematte_augment() -> AugmentConfig:
+    """RVM's values for still foregrounds (``ImageMatteAugmentation``): they get artificial motion."""
+    return AugmentConfig(
+        fgr_affine=MotionAffineConfig(prob=0.95),
+        noise=NoiseConfig(prob=0.05),
+        grayscale_prob=0.03,
+        sharpen=SharpenConfig(prob=0.05),
+    )
 
 
 def trajectory(a: dict[str, float], b: dict[str, float], easing: str, progress: np.ndarray) -> dict[str, np.ndarray]:

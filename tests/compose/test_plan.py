@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from engine_sources import write_sources
 
-from rvm_data.augment import IMAGEMATTE, AugmentConfig, TemporalConfig
+from rvm_data.augment import AugmentConfig, TemporalConfig, imagematte_augment
 from rvm_data.augment.easing import ease
 from rvm_data.augment.params import ColorJitterConfig, EasingConfig, MotionAffineConfig
 from rvm_data.compose import ComposeConfig, SampleSpec, plan_sample
@@ -43,8 +43,8 @@ def test_defaults_are_rvms():
     assert a.blur.sigma == (0, 10) and a.sharpen.factor == (0, 8) and a.easing.linear_prob == 0.2
     assert (a.fgr_color.std, a.fgr_color.hue_scale, a.fgr_color.min_factor) == (0.1, 0.1, 0.1)
     assert len(a.easing.curves) == 31 and "linear" not in a.easing.curves
-    assert (IMAGEMATTE.fgr_affine.prob, IMAGEMATTE.noise.prob, IMAGEMATTE.grayscale_prob,
-            IMAGEMATTE.sharpen.prob) == (0.95, 0.05, 0.03, 0.05)
+    im = imagematte_augment()
+    assert (im.fgr_affine.prob, im.noise.prob, im.grayscale_prob, im.sharpen.prob) == (0.95, 0.05, 0.03, 0.05)
 
 
 def test_frequencies_match_configured_probabilities(plans):
