@@ -15,11 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"
+    """Bytes in binary units, as ``du -h`` prints them."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    k = 0
+    while n >= 1024 and k < len(units) - 1:
+        n, k = n / 1024, k + 1
+    return f"{n:.0f} B" if k == 0 else f"{n:.1f} {units[k]}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     name = manifest.recipe.get("name", "?") if isinstance(manifest.recipe, dict) else "?"
     print(f"{args.dir}: recipe {name} (hash {manifest.recipe_hash[:12]}), rvm_data {manifest.version}")
-    for split, st in stats.items():
+    for group, st in stats.items():
         shape = f"T={st.shape[0]} {st.shape[1]}x{st.shape[2]}" if st.shape else "empty"
-        print(f"{split}: {st.shards} shards, {st.samples} samples, {_size(st.bytes)}, {shape}")
+        print(f"{group}: {st.shards} shards, {st.samples} samples, {_size(st.bytes)}, {shape}")
         for field, fs in sorted(st.fields.items()):
             print(f"  {field:<5} {fs.codec:<5} {_size(fs.bytes_per_frame):>10}/frame  {_size(fs.bytes):>10}")
     totals = manifest.totals()["all"]

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest
+from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
 from rvm_data.shards.reader import SampleRef, ShardError, count_samples, decode_sample_into, decode_spec, parse_sample, scan_shard
 
 SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced in this batch
@@ -52,34 +52,44 @@ class _Missing:
 
 
 def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
-                   split: str | None = None, root: str | os.PathLike | None = None) -> list[ShardFile]:
-    """Shards of a build folder / manifest.json (one split) or of an explicit list of shards.
+                   split: str | None = None, root: str | os.PathLike | None = None,
+                   output: str | None = None) -> list[ShardFile]:
+    """Shards of a build folder / manifest.json (one split, one output) or of an explicit list of shards.
 
     List items are .tar paths (counted by a header scan) or ShardFile (count given, no scan).
+    ``output`` picks one output of a recipe with several (shards ``<output>-NNNNNN.tar``).
     """
     if isinstance(source, Manifest):
         if root is None:
             raise ValueError("a Manifest object needs root= (its build folder)")
-        return _split_shards(source, split, Path(root), "manifest")
+        return _split_shards(source, split, output, Path(root), "manifest")
     if isinstance(source, (list, tuple)):
         return [p if isinstance(p, ShardFile) else ShardFile(str(p), count_samples(str(p))) for p in source]
     path = Path(source)
     if path.is_dir() or path.name == MANIFEST_NAME:
         manifest = read_manifest(path)
-        return _split_shards(manifest, split, path if path.is_dir() else path.parent, str(path))
+        return _split_shards(manifest, split, output, path if path.is_dir() else path.parent, str(path))
     if path.suffix == ".tar":
         return [ShardFile(str(path), count_samples(str(path)))]
     raise ValueError(f"{path}: not a build folder, manifest.json or .tar shard")
 
 
-def _split_shards(manifest: Manifest, split: str | None, root: Path, where: str) -> list[ShardFile]:
+def _split_shards(manifest: Manifest, split: str | None, output: str | None, root: Path,
+                  where: str) -> list[ShardFile]:
     if split is None:
         if len(manifest.splits) != 1:
             raise ValueError(f"{where}: pass split= (one of {sorted(manifest.splits)})")
         split = next(iter(manifest.splits))
     if split not in manifest.splits:
         raise ValueError(f"{where}: no split {split!r} (has {sorted(manifest.splits)})")
-    return [ShardFile(str(root / e.path), e.samples) for e in manifest.splits[split]]
+    entries = manifest.splits[split]
+    outputs = sorted({shard_output(e.path) for e in entries})
+    if output is None and len(outputs) > 1:
+        raise ValueError(f"{where}: split {split!r} holds outputs {outputs}; pass output=")
+    chosen = [e for e in entries if output is None or shard_output(e.path) == output]
+    if not chosen:
+        raise ValueError(f"{where}: split {split!r} has no shards of output {output!r} (has {outputs})")
+    return [ShardFile(str(root / e.path), e.samples) for e in chosen]
 
 
 def _dist_rank_world() -> tuple[int, int]:
@@ -91,7 +101,9 @@ def _dist_rank_world() -> tuple[int, int]:
 class ShardDataset(IterableDataset):
     """Batches (dicts of B×T×C×H×W tensors) or single samples (T×C×H×W) from shards.
 
-    Fields are whatever the shards hold (fgr, pha, bgr or img, seg). ``decode="float"`` gives float32
+    ``source`` is a build folder (with ``split=`` and, for recipes with several outputs, ``output=``),
+    a manifest.json, or a list of .tar paths / ShardFile. Fields are whatever the shards hold
+    (fgr, pha, bgr or img, seg). ``decode="float"`` gives float32
     in [0, 1]; ``with_src`` adds ``src = fgr·pha + bgr·(1−pha)``; ``with_spec`` adds ``spec`` (a list of
     dicts per batch). ``resample=True`` is an endless stream of epochs, each reshuffled.
     ``on_error="skip"`` replaces an unreadable sample by a readable one of the same batch (so shapes
@@ -102,7 +114,7 @@ class ShardDataset(IterableDataset):
     """
 
     def __init__(self, source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile], *,
-                 split: str | None = None, root: str | os.PathLike | None = None,
+                 split: str | None = None, output: str | None = None, root: str | os.PathLike | None = None,
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  shuffle_buffer: int = 1000, decode: str = "uint8", with_spec: bool = False,
                  with_src: bool = False, resample: bool = False, drop_last: bool = True,
@@ -116,7 +128,7 @@ class ShardDataset(IterableDataset):
             raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
         if seed < 0 or shuffle_buffer < 1:
             raise ValueError("seed must be >= 0 and shuffle_buffer >= 1")
-        self.shards = resolve_shards(source, split, root)
+        self.shards = resolve_shards(source, split, root, output)
         if (rank is None) != (world_size is None):
             raise ValueError("pass both rank and world_size, or neither")
         self.rank, self.world_size = (rank, world_size) if rank is not None else _dist_rank_world()

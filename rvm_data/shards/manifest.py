@@ -23,6 +23,11 @@ class ShardEntry:
     sha256: str
 
 
+def shard_output(path: str) -> str:
+    """The output a shard belongs to, from its file name ``<output>-NNNNNN.tar`` (stage 3 has lr and hr)."""
+    return Path(path).name.rsplit("-", 1)[0]
+
+
 @dataclass
 class Manifest:
     """Contents of ``<out>/manifest.json``; ``splits`` maps a split name to its shards in order."""

@@ -10,13 +10,13 @@ from typing import Callable
 
 import numpy as np
 
-from rvm_data.shards.manifest import Manifest, read_manifest
+from rvm_data.shards.manifest import Manifest, ShardEntry, read_manifest, shard_output
 from rvm_data.shards.reader import SampleRef, ShardError, decode_sample_into, decode_spec, parse_sample, scan_shard
 
 
 @dataclass
 class FieldStats:
-    """Members of one field over a split: codec (extension), bytes, frames."""
+    """Members of one field over a group of shards: codec (extension), bytes, frames."""
 
     codec: str
     bytes: int = 0
@@ -28,7 +28,7 @@ class FieldStats:
 
 
 @dataclass
-class SplitStats:
+class GroupStats:
     shards: int = 0
     samples: int = 0
     bytes: int = 0
@@ -48,13 +48,23 @@ class Problem:
         return f"{self.shard}: member {self.member}: {self.problem}" if self.member else f"{self.shard}: {self.problem}"
 
 
-def inspect_build(build_dir: str | os.PathLike) -> tuple[Manifest, dict[str, SplitStats]]:
-    """Counts and sizes from the manifest, per-field codec and bytes from the tar headers."""
+def groups(manifest: Manifest) -> dict[str, list[ShardEntry]]:
+    """Shards by ``<split>/<output>`` (one output's samples share fields and sizes), in manifest order."""
+    out: dict[str, list[ShardEntry]] = {}
+    for split, entries in manifest.splits.items():
+        for entry in entries:
+            out.setdefault(f"{split}/{shard_output(entry.path)}", []).append(entry)
+    return out
+
+
+def inspect_build(build_dir: str | os.PathLike) -> tuple[Manifest, dict[str, GroupStats]]:
+    """Counts and sizes from the manifest; per ``<split>/<output>``, each field's codec and bytes from
+    the tar headers and T×H×W from its first sample."""
     root = Path(build_dir)
     manifest = read_manifest(root)
-    stats: dict[str, SplitStats] = {}
-    for split, entries in manifest.splits.items():
-        st = stats[split] = SplitStats(len(entries), sum(e.samples for e in entries), sum(e.bytes for e in entries))
+    stats: dict[str, GroupStats] = {}
+    for group, entries in groups(manifest).items():
+        st = stats[group] = GroupStats(len(entries), sum(e.samples for e in entries), sum(e.bytes for e in entries))
         for entry in entries:
             for ref in scan_shard(str(root / entry.path)):
                 if st.shape is None:
@@ -88,8 +98,8 @@ def verify_build(build_dir: str | os.PathLike,
     root = Path(build_dir)
     manifest = read_manifest(root)
     problems: list[Problem] = []
-    expected_fields: set[str] | None = None
-    for split, entries in manifest.splits.items():
+    for entries in groups(manifest).values():
+        expected_fields: set[str] | None = None
         for entry in entries:
             path = root / entry.path
             if progress:

@@ -10,13 +10,13 @@ from rvm_data.shards.verify import inspect_build, verify_build
 def test_inspect_reports_counts_codecs_and_bytes_per_frame(tmp_path, capsys):
     root = make_build(tmp_path, [3, 2], CodecConfig(color="jpg"), frames=3)
     manifest, stats = inspect_build(root)
-    train = stats["train"]
+    train = stats["train/test"]
     assert (train.shards, train.samples, train.shape) == (2, 5, (3, 16, 24))
     assert {k: v.codec for k, v in train.fields.items()} == {"bgr": "jpg", "fgr": "jpg", "pha": "png"}
     assert train.fields["fgr"].frames == 15
     assert main(["inspect", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "train: 2 shards, 5 samples" in out and "fgr   jpg" in out and "/frame" in out
+    assert "train/test: 2 shards, 5 samples" in out and "fgr   jpg" in out and "/frame" in out
 
 
 def test_verify_names_the_bad_member_and_checksum(tmp_path, capsys):
