@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from rvm_data.augment.params import check_prob
+
 BOUNDARIES = ("fit", "clamp", "bounce")
 
 
@@ -43,18 +45,13 @@ class TemporalConfig:
         if not self.speeds or any(s <= 0 for s in self.speeds):
             raise ValueError(f"{path}.speeds must be a non-empty list of positive numbers")
         for name in ("reverse_prob", "pause_prob", "skip_prob"):
-            _check_prob(getattr(self, name), f"{path}.{name}")
+            check_prob(getattr(self, name), f"{path}.{name}")
         for name in ("skip_events", "skip_frames"):
             lo, hi = getattr(self, name)
             if not 1 <= lo <= hi:
                 raise ValueError(f"{path}.{name} must be (lo, hi) with 1 <= lo <= hi, got {(lo, hi)}")
         if self.boundary not in BOUNDARIES:
             raise ValueError(f"{path}.boundary must be one of {BOUNDARIES}, got {self.boundary!r}")
-
-
-def _check_prob(value: float, path: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{path} must be in [0, 1], got {value}")
 
 
 def plan_clock(rng: np.random.Generator, frames: int, pause_prob: float) -> tuple[list[int], dict | None]:
