@@ -34,7 +34,17 @@ _COLLECTIONS = ("foregrounds", "background_videos", "background_images")
 
 @dataclass
 class ComposeConfig:
-    """How samples of one output are composed. Defaults are RVM's stage-1 training values."""
+    """How samples of one output are composed. Defaults are RVM's stage-1 training values.
+
+    - ``size`` (H, W) and ``frames`` (T) of every sample; T = 1 makes image samples.
+    - ``bgr_video_prob``: chance of a background video rather than a still (RVM: 50/50); falls
+      back to whichever kind the catalog has.
+    - ``fgr_sampling``: ``frames`` picks foreground clips in proportion to their length (as RVM's
+      epoch over clip chunks does), ``uniform`` picks every clip equally often.
+    - ``interpolation`` of the warps; ``bgr_border``: what a moved background shows at its edge.
+      ``reflect`` by default, where RVM shows black corners (``constant``); the foreground is
+      always transparent outside its source.
+    """
 
     size: tuple[int, int] = (512, 512)
     frames: int = 15
