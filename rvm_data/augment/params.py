@@ -14,6 +14,8 @@ Differences from RVM's code, on purpose:
   fold into one matrix) instead of torchvision's HSV shift: greys stay grey, same direction and
   size of change;
 - noise grain and strength are eased from A to B too (RVM keeps them fixed per clip);
+- the foreground's contrast pivots about the mean grey of the figure (inside its alpha), not of
+  the whole frame with its transparent surroundings;
 - blur can be a full Gaussian (``blur.kernel: full``); the default keeps RVM's kernel, cut at
   about one sigma each side, because RVM's sigma range was chosen with that kernel.
 """
