@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -50,21 +50,33 @@ def shard_clip_name(split: str, shard: Path, key: str) -> str:
     return "/".join(part for part in (split, output, key) if part)
 
 
+def shard_clip_names(source: str | Path, split: str | None = None) -> list[str]:
+    """The clip names of every sample, from the tar headers only (nothing is decoded)."""
+    return [shard_clip_name(s, shard, ref.key) for s, shard in shard_files(Path(source), split)
+            for ref in scan_shard(str(shard))]
+
+
 def iter_shard_samples(
-    source: str | Path, split: str | None = None, fields: Sequence[str] = ("pha", "fgr", "bgr")
+    source: str | Path,
+    split: str | None = None,
+    fields: Sequence[str] = ("pha", "fgr", "bgr"),
+    only: Container[str] | None = None,
 ) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-    """(clip name, {field: T x H x W x C uint8}) for every sample, in shard order; only ``fields``
-    that the sample has are decoded (a matting sample must have ``pha``)."""
+    """(clip name, {field: T x H x W x C uint8}) for every sample (or those named in ``only``), in
+    shard order; only ``fields`` that the sample has are decoded (a matting sample must have ``pha``)."""
     for split_name, shard in shard_files(Path(source), split):
         with open(shard, "rb") as f:
             for ref in scan_shard(str(shard)):
+                name = shard_clip_name(split_name, shard, ref.key)
+                if only is not None and name not in only:
+                    continue
                 wanted = tuple(m for m in ref.members if m[0].split(".")[1] in fields)
                 if not any(m[0].split(".")[1] == "pha" for m in wanted):
                     raise ShardError(str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)")
                 part = dataclasses.replace(ref, members=wanted)
                 arrays: dict[str, np.ndarray] = {}
                 decode_sample_into(part, part.read(f), arrays, 0, 1, None)
-                yield shard_clip_name(split_name, shard, ref.key), {
+                yield name, {
                     k: np.ascontiguousarray(np.moveaxis(v[0], 1, -1)) for k, v in arrays.items()
                 }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,11 +363,12 @@ def is_shard_source(path: Path) -> bool:
     return path.suffix == ".tar" or (path / "manifest.json").is_file() or any(path.glob("*.tar"))
 
 
-def iter_shard_clips(source: Path, split: str | None = None) -> Iterator[Clip]:
-    """Matting samples of shards, in shard order, as clips named ``<split>/<output>/<key>``."""
+def iter_shard_clips(source: Path, split: str | None = None, only: Container[str] | None = None) -> Iterator[Clip]:
+    """Matting samples of shards (or those named in ``only``), in shard order, as clips named
+    ``<split>/<output>/<key>``."""
     from rvm_data.evalsets import iter_shard_samples  # only needed when scoring shards
 
-    for name, fields in iter_shard_samples(source, split, ("pha", "fgr")):
+    for name, fields in iter_shard_samples(source, split, ("pha", "fgr"), only):
         yield Clip(name, fields["pha"], fields.get("fgr"))
 
 
@@ -422,15 +423,25 @@ class Evaluation:
             csv.writer(f, lineterminator="\n").writerows(self.rows())
 
 
-def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS) -> ClipResult:
-    """Pair the frames (by name when the prediction's names are among the truth's, else in order) and score."""
+def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS, chunk: int = 16) -> ClipResult:
+    """Pair the frames (by name when the prediction's names are among the truth's, else in order) and
+    score them ``chunk`` frames at a time, so a 100-frame 1080p clip never exists in float32 at once
+    (each chunk repeats the frame before it, which dtSSD compares against)."""
     if pred.frames is not None and true.frames is not None and set(pred.frames) <= set(true.frames):
         true = true.select(pred.frames)
     if len(pred.pha) != len(true.pha):
         raise ValueError(f"clip {true.name}: {len(pred.pha)} predicted frames, {len(true.pha)} true frames")
     if pred.pha.shape[1:3] != true.pha.shape[1:3]:
         raise ValueError(f"clip {true.name}: prediction is {pred.pha.shape[1:3]}, ground truth {true.pha.shape[1:3]}")
-    return ClipResult(true.name, len(true.pha), clip_metrics(pred.pha, true.pha, pred.fgr, true.fgr, metrics))
+    with_fgr = pred.fgr is not None and true.fgr is not None
+    per_frame: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(true.pha), chunk):
+        lo, hi = max(start - 1, 0), min(start + chunk, len(true.pha))
+        values = frame_metrics(pred.pha[lo:hi], true.pha[lo:hi], pred.fgr[lo:hi] if with_fgr else None,
+                               true.fgr[lo:hi] if with_fgr else None, metrics)
+        for name, v in values.items():
+            per_frame.setdefault(name, []).append(v[start - lo:])
+    return ClipResult(true.name, len(true.pha), {m: _nanmean(np.concatenate(v)) for m, v in per_frame.items()})
 
 
 # ---------------------------------------------------------------- evaluate folders or shards
@@ -438,41 +449,61 @@ def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS) -> Clip
 ClipPair = tuple[Callable[[], Clip], Callable[[], Clip]]
 
 
-def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
-    """(pred loader, true loader) per clip; shards stream, folders load on demand."""
-    pred_shards, true_shards = is_shard_source(pred), is_shard_source(true)
-    if pred_shards and true_shards:
-        truth = iter_shard_clips(true, split)
-        for p in iter_shard_clips(pred, split):
-            t = next((t for t in truth if t.name == p.name), None)
-            if t is None:
-                raise ValueError(f"{true}: no ground truth for predicted clip {p.name} (shards must be in the same order)")
-            yield (lambda p=p: p), (lambda t=t: t)
-        return
-    pred_folders = {} if pred_shards else find_frame_clips(pred)
-    if true_shards:
-        for t in iter_shard_clips(true, split):
-            if t.name in pred_folders:
-                yield (lambda f=pred_folders.pop(t.name), n=t.name: read_frame_folder(f, n)), (lambda t=t: t)
-        if pred_folders:
-            raise ValueError(f"{true}: no ground truth for predicted clip(s) {', '.join(sorted(pred_folders)[:5])}")
-        return
-    true_folders = find_frame_clips(true)
-    if pred_shards:
-        for p in iter_shard_clips(pred, split):
-            if p.name not in true_folders:
-                raise ValueError(f"{true}: no ground truth for predicted clip {p.name}")
-            yield (lambda p=p: p), (lambda f=true_folders[p.name], n=p.name: read_frame_folder(f, n))
-        return
-    if len(pred_folders) == 1 and len(true_folders) == 1:  # one clip each: match whatever the folder names
-        (_, pf), (name, tf) = next(iter(pred_folders.items())), next(iter(true_folders.items()))
-        yield (lambda: read_frame_folder(pf, name)), (lambda: read_frame_folder(tf, name))
-        return
-    missing = [n for n in pred_folders if n not in true_folders]
+def match_clips(pred: Sequence[str], true: Sequence[str]) -> dict[str, str]:
+    """Predicted clip name -> ground-truth clip name. Equal names match; else a name matches the one
+    name on the other side that ends with it (either tree may be rooted a folder higher or lower);
+    one clip on each side always matches, whatever the folder names."""
+    if len(pred) == 1 and len(true) == 1:
+        return {pred[0]: true[0]}
+    exact = set(true)
+    mapping, missing = {}, []
+    for p in pred:
+        found = [p] if p in exact else [t for t in true if t.endswith("/" + p) or p.endswith("/" + t)]
+        if len(found) > 1:
+            raise ValueError(f"predicted clip {p} matches several ground-truth clips ({', '.join(found[:3])})")
+        if found:
+            mapping[p] = found[0]
+        else:
+            missing.append(p)
     if missing:
-        raise ValueError(f"{true}: no ground truth for predicted clip(s) {', '.join(missing[:5])}")
-    for name, pf in pred_folders.items():
-        yield (lambda pf=pf, n=name: read_frame_folder(pf, n)), (lambda tf=true_folders[name], n=name: read_frame_folder(tf, n))
+        raise ValueError(f"no ground truth for predicted clip(s) {', '.join(missing[:5])}")
+    return mapping
+
+
+def _folder_loader(folders: dict[str, Path], key: str, name: str) -> Callable[[], Clip]:
+    return lambda: read_frame_folder(folders[key], name)
+
+
+def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
+    """(pred loader, true loader) per matched clip; shards stream in their order, folders load on demand."""
+    from rvm_data.evalsets import shard_clip_names
+
+    pred_shards, true_shards = is_shard_source(pred), is_shard_source(true)
+    pred_folders = {} if pred_shards else find_frame_clips(pred)
+    true_folders = {} if true_shards else find_frame_clips(true)
+    try:
+        mapping = match_clips(shard_clip_names(pred, split) if pred_shards else list(pred_folders),
+                              shard_clip_names(true, split) if true_shards else list(true_folders))
+    except ValueError as err:
+        raise ValueError(f"{true}: {err}") from None
+    back = {t: p for p, t in mapping.items()}
+    if true_shards:
+        preds = iter_shard_clips(pred, split, only=set(mapping)) if pred_shards else None
+        for t in iter_shard_clips(true, split, only=set(back)):
+            if preds is None:
+                p_load = _folder_loader(pred_folders, back[t.name], t.name)
+            else:
+                p = next(preds)
+                if mapping[p.name] != t.name:
+                    raise ValueError(f"{pred}: clip {p.name} comes where {true} has {t.name}; list clips in the same order")
+                p_load = lambda p=p: p  # noqa: E731
+            yield p_load, (lambda t=t: t)
+    elif pred_shards:
+        for p in iter_shard_clips(pred, split, only=set(mapping)):
+            yield (lambda p=p: p), _folder_loader(true_folders, mapping[p.name], mapping[p.name])
+    else:
+        for p_name, t_name in mapping.items():
+            yield _folder_loader(pred_folders, p_name, t_name), _folder_loader(true_folders, t_name, t_name)
 
 
 def _ordered_map(fn: Callable[[ClipPair], ClipResult], items: Iterable[ClipPair], workers: int) -> Iterator[ClipResult]:

@@ -82,3 +82,16 @@ def test_errors_exit_2_with_a_message(tmp_path: Path, clips, capsys) -> None:
     write_clip(tmp_path / "short" / "clip_a", pha[:2], names=["x", "y"])
     with pytest.raises(ValueError, match="2 predicted frames, 3 true frames"):
         evaluate(tmp_path / "short", tmp_path / "true")
+
+
+def test_clip_names_match_across_tree_roots() -> None:
+    from rvm_data.metrics import match_clips
+
+    true = ["test/motion/0", "test/static/0"]
+    assert match_clips(["motion/0", "static/0"], true) == {"motion/0": "test/motion/0", "static/0": "test/static/0"}
+    assert match_clips(["x/test/static/0"], true) == {"x/test/static/0": "test/static/0"}
+    assert match_clips(["anything"], ["only"]) == {"anything": "only"}
+    with pytest.raises(ValueError, match="matches several"):
+        match_clips(["0", "1"], true)
+    with pytest.raises(ValueError, match="no ground truth for predicted clip\\(s\\) other/0"):
+        match_clips(["motion/0", "other/0"], true)

@@ -229,3 +229,14 @@ def test_bad_shapes_and_names_are_clear_errors() -> None:
         M.pha_mad(np.zeros((1, 4, 4)), np.zeros((1, 4, 5)))
     with pytest.raises(ValueError, match="unknown metric"):
         M.clip_metrics(np.zeros((1, 4, 4)), np.zeros((1, 4, 4)), metrics=["sad"])
+
+
+def test_scoring_in_chunks_equals_scoring_whole_clips() -> None:
+    rng = _rng(4)
+    pha = [rng.integers(0, 256, (7, 12, 14, 1), dtype=np.uint8) for _ in range(2)]
+    fgr = [rng.integers(0, 256, (7, 12, 14, 3), dtype=np.uint8) for _ in range(2)]
+    whole = M.clip_metrics(pha[0], pha[1], fgr[0], fgr[1])
+    for chunk in (1, 3, 7):
+        got = M.score_clip(M.Clip("p", pha[0], fgr[0]), M.Clip("t", pha[1], fgr[1]), chunk=chunk).metrics
+        for name in M.METRICS:
+            assert got[name] == pytest.approx(whole[name], rel=1e-9), (chunk, name)
