@@ -1,4 +1,4 @@
-"""`rvm-data sample-sources` and `rvm-data build` on the built-in sample set, through the CLI."""
+"""`rvm-data sample-sources` and `rvm-data build recipes/quickstart.yaml` (matting + segmentation), via the CLI."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def sample_cache(tmp_path_factory) -> str:
     return os.environ.get("RVM_DATA_CACHE") or str(tmp_path_factory.mktemp("rvm-data-cache"))
 
 
-def test_quickstart_and_segmentation_build_on_the_builtin_set(sample_cache, monkeypatch, tmp_path, capsys):
+def test_quickstart_builds_on_the_builtin_set(sample_cache, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("RVM_DATA_CACHE", sample_cache)
     monkeypatch.delenv("RVM_DATA_BUILTIN", raising=False)
     assert main(["sample-sources"]) == 0
@@ -29,18 +29,18 @@ def test_quickstart_and_segmentation_build_on_the_builtin_set(sample_cache, monk
 
     out = tmp_path / "quickstart"
     assert main(["build", str(RECIPES / "quickstart.yaml"), "--out", str(out), *TINY,
-                 "--set", "outputs.lr.compose.size=[64, 64]", "--set", "outputs.lr.compose.frames=2"]) == 0
-    line = capsys.readouterr().out
-    assert f"{out}: 4 samples in 4 shards" in line and "frames/s" in line
-    assert [e.path for e in read_manifest(out).splits["valid"]] == ["valid/lr-000000.tar", "valid/lr-000001.tar"]
-
-    seg = tmp_path / "seg"
-    assert main(["build", str(RECIPES / "seg_builtin.yaml"), "--out", str(seg), "--split", "valid", *TINY,
+                 "--set", "outputs.lr.compose.size=[64, 64]", "--set", "outputs.lr.compose.frames=2",
+                 "--set", "segmentation.outputs.seg_image.size=[48, 48]",
                  "--set", "segmentation.outputs.seg_video.size=[48, 48]",
-                 "--set", "segmentation.outputs.seg_image.size=[48, 48]"]) == 0
-    paths = [e.path for e in read_manifest(seg).splits["valid"]]
-    assert paths == ["valid/seg_image-000000.tar", "valid/seg_image-000001.tar", "valid/seg_video-000000.tar",
-                     "valid/seg_video-000001.tar"]
+                 "--set", "segmentation.outputs.seg_video.frames=2"]) == 0
+    line = capsys.readouterr().out
+    assert f"{out}: 8 samples in 8 shards" in line and "frames/s" in line
+    splits = {split: [e.path for e in entries] for split, entries in read_manifest(out).splits.items()}
+    assert splits == {
+        "train": ["train/lr-000000.tar", "train/lr-000001.tar", "train/seg_image-000000.tar",
+                  "train/seg_image-000001.tar", "train/seg_video-000000.tar", "train/seg_video-000001.tar"],
+        "valid": ["valid/lr-000000.tar", "valid/lr-000001.tar"],
+    }
 
 
 def test_cli_errors_are_one_line_with_exit_code_2(monkeypatch, tmp_path, capsys):

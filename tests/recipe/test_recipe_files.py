@@ -79,7 +79,7 @@ def test_errors_in_the_file_itself(tmp_path):
         load_recipe(tmp_path / "bad.yaml")
     with pytest.raises(RecipeError, match=r"missing\.yaml: cannot read recipe"):
         load_recipe(tmp_path / "missing.yaml")
-    del data["outputs"]
+    del data["outputs"], data["segmentation"]
     with pytest.raises(RecipeError, match=r"r\.yaml: outputs: a recipe needs at least one output"):
         load_recipe(write(tmp_path, data))
     del data["name"]
