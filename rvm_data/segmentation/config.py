@@ -86,9 +86,10 @@ class SegAugmentConfig:
     ``degrees``, translation ``translate`` as a fraction of the size, horizontal ``shear`` in
     degrees), a resized crop (area fraction ``crop_scale``, width/height ``crop_ratio``) to the
     output size, a horizontal flip. Then colour jitter (brightness, contrast, saturation factors
-    drawn from [1 - x, 1 + x], hue shift from [-hue, hue] of the colour circle, applied in a
-    random order, as torchvision's ColorJitter) and grayscale. Masks are resampled without
-    blending: ``nearest`` or ``threshold`` (bilinear, then >= 50 %).
+    drawn from [1 - x, 1 + x], hue shift from [-hue, hue] of the colour circle, as torchvision's
+    ColorJitter draws them; applied in its brightness, contrast, saturation, hue order as one
+    colour matrix, ENGINE's, rather than in ColorJitter's random order) and grayscale. Masks are
+    resampled without blending: ``nearest`` or ``threshold`` (bilinear, then >= 50 %).
     """
 
     affine_prob: float = 1.0
