@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -220,3 +221,14 @@ def test_reduced_decode_gives_the_same_picture(catalog, monkeypatch):
     full, _ = real(catalog.foregrounds[0], spec.fgr.source_frames)
     expected = cv2.resize(full[0], (16, 12), interpolation=cv2.INTER_AREA)
     assert np.abs(out["fgr"][0].astype(int) - expected).mean() < 2.0
+
+
+def test_hflip_mirrors(catalog):
+    """Mirrored, up to OpenCV's 1/32-pixel fixed-point sampling (at most one level off)."""
+    base = plain()
+    flipped = dataclasses.replace(base, augment=dataclasses.replace(base.augment, hflip_prob=1.0))
+    a = render_sample(plan_sample(base, catalog, seed=0, split="train", index=1, augment=True), catalog)
+    b = render_sample(plan_sample(flipped, catalog, seed=0, split="train", index=1, augment=True), catalog)
+    for key in ("fgr", "pha", "bgr"):
+        diff = np.abs(b[key].astype(int) - a[key][:, :, ::-1])
+        assert diff.max() <= 1 and diff.mean() < 0.01
