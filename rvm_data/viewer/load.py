@@ -10,9 +10,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from rvm_data.compose import plan_sample, render_sample
-from rvm_data.recipe import Recipe, load_recipe
+from rvm_data.recipe import Recipe, RecipeError, load_recipe
 from rvm_data.shards import Manifest, ShardEntry, ShardError, read_manifest, scan_shard
 from rvm_data.shards.reader import decode_sample_into, decode_spec, parse_sample
+from rvm_data.sources import SourceError, build_catalog
 
 
 class SampleSource(Protocol):
@@ -26,7 +27,11 @@ class SampleSource(Protocol):
     def sample(self, index: int) -> dict[str, Any]: ...
 
 
-def _pick(what: str, choice: str | None, known: list[str], origin: str, flag: str) -> str:
+def _pick(what: str, choice: str | None, known: list[str], origin: str, flag: str,
+          unsupported: tuple[str, ...] = ()) -> str:
+    if choice in unsupported:
+        raise ValueError(f"{origin}: {choice!r} is a segmentation output; preview shows matting outputs "
+                         f"({', '.join(known) or 'none here'})")
     if choice is None:
         if len(known) == 1:
             return known[0]
@@ -54,11 +59,12 @@ class RecipeSource:
     count: int = field(init=False)
 
     def __post_init__(self) -> None:
-        from rvm_data.build import catalogs_for  # the build machinery only when a recipe is previewed
-
         self.name = self.recipe.name
         self.count = self.recipe.outputs[self.output].samples.get(self.split, 0)
-        self._catalog = catalogs_for(self.recipe, [self.split])[self.split]
+        try:
+            self._catalog = build_catalog(self.recipe.resolve_sources(self.split))
+        except SourceError as error:
+            raise RecipeError(self.recipe.origin, f"sources.{self.split}", str(error)) from None
 
     def sample(self, index: int) -> dict[str, Any]:
         _check_index(index, self.count, f"{self.recipe.origin}: outputs.{self.output}.samples.{self.split}")
@@ -118,13 +124,15 @@ def open_source(target: str | Path, *, output: str | None = None, split: str | N
         if overrides:
             raise ValueError(f"{path}: --set overrides apply to recipes, not to a build folder")
         manifest = read_manifest(path)
-        outputs = list(manifest.recipe.get("outputs", {}))
-        output = _pick("output", output, outputs, str(path), "--output")
+        outputs = list(manifest.recipe.get("outputs") or {})
+        seg = tuple((manifest.recipe.get("segmentation") or {}).get("outputs") or {})
+        output = _pick("output", output, outputs, str(path), "--output", seg)
         split = _pick("split", split, list(manifest.splits), str(path), "--split")
         return BuildSource(path, manifest, output, split)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such recipe file or build folder")
     recipe = load_recipe(path, overrides)
-    output = _pick("output", output, list(recipe.outputs), str(path), "--output")
+    seg = tuple(name for name in recipe.all_outputs() if name not in recipe.outputs)
+    output = _pick("output", output, list(recipe.outputs), str(path), "--output", seg)
     split = _pick("split", split, list(recipe.outputs[output].samples), str(path), "--split")
     return RecipeSource(recipe, output, split)
