@@ -384,6 +384,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
         run.close()
         bar.close()
         ledger.write()
+        _remove_stale_temporaries(out, chosen)
         raise BuildInterrupted(summary()) from None
     bar.close()
     return summary()
