@@ -31,9 +31,7 @@ import cv2
 import numpy as np
 
 METRICS: tuple[str, ...] = ("pha_mad", "pha_mse", "pha_grad", "pha_conn", "pha_dtssd", "fgr_mad", "fgr_mse")
-ALPHA_METRICS = METRICS[:5]
-FGR_METRICS = METRICS[5:]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".exr")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 # ---------------------------------------------------------------- array plumbing
