@@ -233,10 +233,17 @@ class Trainer:
                 values["samples"] = count
                 self.log.write("valid", self.step, self._epoch(), values)
                 self.result.valid.append({"step": self.step, **values})
+                self._say(f"step {self.step} valid: loss {values['total']:.4f}, "
+                          + ", ".join(f"{k} {values[k]:.2f}" for k in VALID_METRICS))
         barrier(self.place)
         return values
 
     # ------------------------------------------------------------------ loop
+
+    def _say(self, text: str) -> None:
+        """A line for the person watching (main rank only; keeps the progress bar intact)."""
+        if self.place.main:
+            tqdm.write(text)
 
     def _epoch(self) -> int:
         return max(self.step - 1, 0) // self.data.steps_per_epoch
@@ -248,6 +255,10 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until the configured epochs (or ``max_steps``) are done; validates first on a fresh run."""
         cfg, spe, total = self.config, self.data.steps_per_epoch, self.total_steps()
+        lrs = ", ".join(f"{g['name']} {g['lr']:g}" for g in self.optimizer.param_groups)
+        passes = "+".join(s.name for s in self.data.streams().values())
+        self._say(f"stage {cfg.stage}: steps {self.step}..{total} ({spe} per epoch), passes {passes}, "
+                  f"batch {cfg.batch_size} x {self.place.world} process(es) on {self.place.device}, Adam lr {lrs}")
         self.model.train()
         if self.step == 0 and cfg.validate:
             self.validate()
