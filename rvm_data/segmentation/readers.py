@@ -39,10 +39,10 @@ MinSize = tuple[int, int] | None
 def _read_images(paths: Sequence[str], height: int, width: int, min_size: MinSize) -> np.ndarray:
     reduction = reduction_for(height, width, min_size)
     frames = [read_color(p, reduction) for p in paths]
-    shape = frames[0].shape
-    for p, f in zip(paths, frames):
-        if f.shape != shape:
-            raise SourceError(p, f"frame is {f.shape[1]}x{f.shape[0]}, the clip's first frame {shape[1]}x{shape[0]}")
+    for p, f in zip(paths, frames):  # the catalogued size (from the JSON) places the mask on the image
+        if abs(f.shape[0] * reduction - height) >= reduction or abs(f.shape[1] * reduction - width) >= reduction:
+            raise SourceError(p, f"image is {f.shape[1] * reduction}x{f.shape[0] * reduction}, "
+                                 f"the annotations say {width}x{height}")
     return np.stack(frames)
 
 

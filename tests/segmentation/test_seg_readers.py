@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from seg_fixtures import coco, sample_root, supervisely, youtubevis  # noqa: F401  (fixtures)
@@ -77,3 +78,13 @@ def test_missing_and_bad_sources_name_the_path(tmp_path, coco) -> None:  # noqa:
     with pytest.raises(SourceError, match="bad.json: not valid JSON"):
         build_seg_catalog([SegSourceConfig(kind="coco_panoptic", images=str(root / "images"),
                                            masks=str(root / "panoptic"), annotations=str(bad))])
+
+
+def test_image_size_must_match_the_annotations(youtubevis) -> None:  # noqa: F811
+    root = youtubevis["root"]
+    catalog = build_seg_catalog([SegSourceConfig(kind="youtubevis", images=str(root / "JPEGImages"),
+                                                 annotations=str(root / "train.json"))])
+    cv2.imwrite(str(root / "JPEGImages" / "v1" / "00002.jpg"), np.zeros((30, 40, 3), np.uint8))
+    with pytest.raises(SourceError, match="00002.jpg: image is 40x30, the annotations say 40x32"):
+        catalog.items[0].load([1, 2])
+    catalog.items[0].load([0, 1], min_size=(16, 20))  # decoded at half size: still consistent
