@@ -351,7 +351,8 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
         raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
     jobs = plan_jobs(recipe, chosen, limit)
     catalogs = catalogs_for(recipe, jobs)
-    out = (Path(out_dir) if out_dir is not None else default_out_dir(recipe)).resolve()
+    shown = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
+    out = shown.resolve()  # absolute: dask workers elsewhere write to the same shared path
     out.mkdir(parents=True, exist_ok=True)
     ledger, todo = _ledger(out, recipe, jobs, chosen)
     kept = len(ledger.done)
@@ -369,7 +370,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
 
     def summary() -> BuildSummary:
         totals = ledger.manifest().totals()["all"]
-        return BuildSummary(out, totals["samples"], totals["shards"], totals["bytes"], rendered, samples, frames,
+        return BuildSummary(shown, totals["samples"], totals["shards"], totals["bytes"], rendered, samples, frames,
                             kept, time.perf_counter() - started, runner)
 
     try:
