@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from rvm_data.augment.temporal import TemporalConfig
 
@@ -78,9 +78,29 @@ def _prob(value: float, path: str) -> None:
         raise ValueError(f"{path} must be in [0, 1], got {value}")
 
 
+PRESETS: dict[str, dict[str, Any]] = {
+    # RVM's CocoPanopticTrainAugmentation (used for Supervisely Person too)
+    "image": dict(
+        affine_prob=1.0, degrees=(-20.0, 20.0), translate=(0.1, 0.1), shear=(-10.0, 10.0),
+        crop_scale=(0.5, 1.0), crop_ratio=(0.7, 1.3), hflip_prob=0.5,
+        brightness=0.1, contrast=0.1, saturation=0.1, hue=0.1, grayscale_prob=0.0, mask_resample="nearest",
+    ),
+    # RVM's YouTubeVISAugmentation (its bilinear mask resize is thresholded back to 0/255 here)
+    "video": dict(
+        affine_prob=0.0, degrees=(-20.0, 20.0), translate=(0.1, 0.1), shear=(-10.0, 10.0),
+        crop_scale=(0.8, 1.0), crop_ratio=(0.9, 1.1), hflip_prob=0.5,
+        brightness=0.3, contrast=0.3, saturation=0.3, hue=0.15, grayscale_prob=0.05, mask_resample="threshold",
+    ),
+}
+"""Each preset's values; RVM's video sampler (speed 1, reversed half the time, no pause) for both."""
+
+
 @dataclass(frozen=True)
 class SegAugmentConfig:
-    """Augmentation of one segmentation sample (defaults: RVM's image augmentation).
+    """Augmentation of one segmentation sample: RVM's ``preset`` with any field set on top of it.
+
+    ``preset`` is "image" or "video"; left out, the output picks it (``frames == 1``: image), so a
+    recipe can change one value (``augmentation: {grayscale_prob: 0}``) of the right preset.
 
     Geometry is one transform for the whole clip: an optional affine (``affine_prob``; rotation
     ``degrees``, translation ``translate`` as a fraction of the size, horizontal ``shear`` in
@@ -92,24 +112,30 @@ class SegAugmentConfig:
     resampled without blending: ``nearest`` or ``threshold`` (bilinear, then >= 50 %).
     """
 
-    affine_prob: float = 1.0
-    degrees: tuple[float, float] = (-20.0, 20.0)
-    translate: tuple[float, float] = (0.1, 0.1)
-    shear: tuple[float, float] = (-10.0, 10.0)
-    crop_scale: tuple[float, float] = (0.5, 1.0)
-    crop_ratio: tuple[float, float] = (0.7, 1.3)
-    hflip_prob: float = 0.5
-    brightness: float = 0.1
-    contrast: float = 0.1
-    saturation: float = 0.1
-    hue: float = 0.1
-    grayscale_prob: float = 0.0
-    mask_resample: Literal["nearest", "threshold"] = "nearest"
-    temporal: TemporalConfig = field(
-        default_factory=lambda: TemporalConfig(speeds=(1.0,), reverse_prob=0.5, pause_prob=0.0)
-    )
+    preset: Literal["image", "video"] | None = None
+    affine_prob: float | None = None
+    degrees: tuple[float, float] | None = None
+    translate: tuple[float, float] | None = None
+    shear: tuple[float, float] | None = None
+    crop_scale: tuple[float, float] | None = None
+    crop_ratio: tuple[float, float] | None = None
+    hflip_prob: float | None = None
+    brightness: float | None = None
+    contrast: float | None = None
+    saturation: float | None = None
+    hue: float | None = None
+    grayscale_prob: float | None = None
+    mask_resample: Literal["nearest", "threshold"] | None = None
+    temporal: TemporalConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.preset is None:
+            return  # resolved by the output (SegOutputConfig), which knows its frame count
+        for name, value in PRESETS[self.preset].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.temporal is None:
+            object.__setattr__(self, "temporal", TemporalConfig(speeds=(1.0,), reverse_prob=0.5, pause_prob=0.0))
         for name in ("affine_prob", "hflip_prob", "grayscale_prob"):
             _prob(getattr(self, name), f"augmentation.{name}")
         _range(self.degrees, "augmentation.degrees", -180.0, 180.0)
@@ -127,28 +153,16 @@ class SegAugmentConfig:
         self.temporal.validate("augmentation.temporal")
 
 
-IMAGE_AUGMENT = SegAugmentConfig()
-"""RVM's CocoPanopticTrainAugmentation (used for Supervisely Person too)."""
-
-VIDEO_AUGMENT = SegAugmentConfig(
-    affine_prob=0.0,
-    crop_scale=(0.8, 1.0),
-    crop_ratio=(0.9, 1.1),
-    brightness=0.3,
-    contrast=0.3,
-    saturation=0.3,
-    hue=0.15,
-    grayscale_prob=0.05,
-    mask_resample="threshold",
-)
-"""RVM's YouTubeVISAugmentation (bilinear mask resize, here thresholded back to 0/255)."""
+IMAGE_AUGMENT = SegAugmentConfig(preset="image")
+VIDEO_AUGMENT = SegAugmentConfig(preset="video")
 
 
 @dataclass(frozen=True)
 class SegOutputConfig:
     """One set of segmentation shards: output size, frames per sample, samples per split.
 
-    ``augmentation`` left out takes RVM's preset for images (``frames == 1``) or clips.
+    ``augmentation`` (or its ``preset``) left out takes RVM's preset for images (``frames == 1``)
+    or clips.
     Splits not in ``augment`` get no augmentation: a centre crop to the output's aspect, resized,
     frames from speed 1.
     """
@@ -167,8 +181,10 @@ class SegOutputConfig:
         for split, count in self.samples.items():
             if count < 0:
                 raise ValueError(f"samples.{split} must be >= 0, got {count}")
-        if self.augmentation is None:
-            object.__setattr__(self, "augmentation", IMAGE_AUGMENT if self.frames == 1 else VIDEO_AUGMENT)
+        aug = self.augmentation or SegAugmentConfig()
+        if aug.preset is None:
+            aug = dataclasses.replace(aug, preset="image" if self.frames == 1 else "video")
+        object.__setattr__(self, "augmentation", aug)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,18 @@ def test_section_errors() -> None:
     data = {"sources": {"train": [{"kind": "builtin"}]}, "outputs": {"x": {"samples": {"valid": 2}}}}
     with pytest.raises(Exception, match="split 'valid' has no sources"):
         parse_value(SegmentationConfig, data, "segmentation")
+
+
+def test_partial_augmentation_starts_from_the_outputs_preset() -> None:
+    data = {
+        "sources": {"train": [{"kind": "builtin"}]},
+        "outputs": {
+            "clips": {"frames": 4, "augmentation": {"grayscale_prob": 0.0}},
+            "stills": {"frames": 1, "augmentation": {"preset": "video", "hflip_prob": 0.0}},
+        },
+    }
+    config = parse_value(SegmentationConfig, data, "segmentation")
+    clips, stills = config.outputs["clips"].augmentation, config.outputs["stills"].augmentation
+    assert clips.preset == "video" and clips.crop_scale == (0.8, 1.0) and clips.grayscale_prob == 0.0
+    assert stills.preset == "video" and stills.hue == 0.15 and stills.hflip_prob == 0.0
+    assert parse_value(SegmentationConfig, dataclasses.asdict(config), "segmentation") == config

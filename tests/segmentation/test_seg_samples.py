@@ -124,6 +124,6 @@ def test_shards_of_img_seg_read_back_with_the_loader(supervisely, youtubevis, tm
 
 def test_config_errors_name_the_field() -> None:
     with pytest.raises(ValueError, match="augmentation.hflip_prob"):
-        SegAugmentConfig(hflip_prob=2.0)
+        SegOutputConfig(augmentation=SegAugmentConfig(hflip_prob=2.0))
     with pytest.raises(ValueError, match="frames must be >= 1"):
         SegOutputConfig(frames=0)
