@@ -11,17 +11,17 @@ from rvm_data.shards.writer import write_shard
 SIZE, FRAMES = 48, 3
 
 
-def _matte_sample(index: int, frames: int) -> dict:
+def _matte_sample(index: int, frames: int, size: int = SIZE) -> dict:
     """A soft disc moving over a two-colour foreground, on a noisy background."""
     rng = np.random.default_rng(index)
-    yy, xx = np.mgrid[:SIZE, :SIZE].astype(np.float32)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
     cy, cx, r = rng.uniform(14, 34, 2).tolist() + [rng.uniform(8, 14)]
     t = np.arange(frames, dtype=np.float32)[:, None, None]
     dist = np.sqrt((yy - cy - 2 * t) ** 2 + (xx - cx - t) ** 2)
     pha = np.clip((r - dist) / 3 + 0.5, 0, 1)[..., None]
     colour = rng.integers(0, 256, (2, 3))
     fgr = np.where((xx > cx)[None, ..., None], colour[0], colour[1]).repeat(frames, 0)
-    bgr = rng.integers(0, 256, (frames, SIZE, SIZE, 3))
+    bgr = rng.integers(0, 256, (frames, size, size, 3))
     return {"fgr": fgr.astype(np.uint8), "pha": (pha * 255).astype(np.uint8), "bgr": bgr.astype(np.uint8),
             "spec": {"index": index}}
 
@@ -32,8 +32,15 @@ def _seg_sample(index: int, frames: int) -> dict:
     return {"img": img, "seg": np.where(m["pha"] > 127, 255, 0).astype(np.uint8), "spec": m["spec"]}
 
 
-def make_build(root: Path, *, segmentation: bool) -> Path:
+def _hr_sample(index: int, frames: int) -> dict:
+    return _matte_sample(index, frames, 2 * SIZE)
+
+
+def make_build(root: Path, *, segmentation: bool = False, hr: bool = False) -> Path:
+    """Output ``main`` (train 8, valid 2), plus ``seg_image``/``seg_video`` or a 96 px ``hr`` output."""
     outputs = {"main": (_matte_sample, FRAMES)}
+    if hr:
+        outputs["hr"] = (_hr_sample, 2)
     if segmentation:
         outputs.update({"seg_image": (_seg_sample, 1), "seg_video": (_seg_sample, FRAMES)})
     counts = {"train": (4, 4), "valid": (2,)}
@@ -56,6 +63,11 @@ def make_build(root: Path, *, segmentation: bool) -> Path:
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory) -> Path:
     return make_build(tmp_path_factory.mktemp("tiny_build"), segmentation=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_hr_build(tmp_path_factory) -> Path:
+    return make_build(tmp_path_factory.mktemp("tiny_hr_build"), hr=True)
 
 
 @pytest.fixture(scope="session")

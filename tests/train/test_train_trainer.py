@@ -61,3 +61,14 @@ def test_missing_segmentation_shards_warn(tiny_build, tmp_path):
 def test_resume_without_a_run_is_an_error(tiny_build, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         train_build(_config(), tiny_build, tmp_path / "none", resume=True, progress=False)
+
+
+def test_stage3_adds_the_high_res_pass_through_the_refiner(tiny_hr_build, tmp_path):
+    config = _config(stage=3, max_steps=2, validate=False, lr={})  # stage 3's own rates: refiner 2e-4, rest 1e-5
+    out = tmp_path / "s3"
+    train_build(config, tiny_hr_build, out, progress=False)
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all("hr_total" in r and "lr_total" in r for r in records)
+    groups = torch.load(out / "checkpoints" / "last.pt", weights_only=True)["optimizer"]["param_groups"]
+    assert [(g["name"], g["lr"]) for g in groups] == [
+        ("backbone", 1e-5), ("aspp", 1e-5), ("decoder", 1e-5), ("project", 1e-5), ("refiner", 2e-4)]
