@@ -363,11 +363,15 @@ class _Stopwatch:
             self.last = now
 
 
-def render_sample(spec: SampleSpec, catalog: Catalog, *, timings: dict[str, float] | None = None) -> dict[str, Any]:
+def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
+                  timings: dict[str, float] | None = None) -> dict[str, Any]:
     """Pixels of a planned sample: ``fgr`` T×H×W×3, ``pha`` T×H×W×1, ``bgr`` T×H×W×3 (uint8, RGB).
 
+    ``spec`` may also be its ``to_dict()`` form (e.g. read back from a shard's JSON).
     ``timings``, when given, accumulates seconds spent in "decode", "warp" and "pixel_ops".
     """
+    if isinstance(spec, dict):
+        spec = SampleSpec.from_dict(spec)
     watch = _Stopwatch(timings)
     (height, width), T = spec.size, spec.frames
     fgr = np.empty((T, height, width, 3), np.uint8)

@@ -129,6 +129,7 @@ def test_render_from_json_spec_is_identical(catalog):
     spec = plan_sample(cfg, catalog, seed=2, split="train", index=7, augment=True)
     again = SampleSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert digest(render_sample(spec, catalog)) == digest(render_sample(again, catalog))
+    assert digest(render_sample(json.loads(json.dumps(spec.to_dict())), catalog)) == digest(render_sample(spec, catalog))
 
 
 def plain(**temporal) -> ComposeConfig:
