@@ -95,9 +95,11 @@ class BuildSummary:
     def line(self) -> str:
         """The one-line summary printed at the end of ``rvm-data build``."""
         kept = f", {self.kept_shards} kept from before" if self.kept_shards else ""
+        head = f"{self.out_dir}: {self.samples} samples in {self.shards} shards, {_size(self.bytes)}; "
+        if not self.rendered_shards:
+            return head + "every shard already complete, nothing rendered"
         return (
-            f"{self.out_dir}: {self.samples} samples in {self.shards} shards, {_size(self.bytes)}; "
-            f"rendered {self.rendered_shards} shards ({self.rendered_frames} frames) in "
+            head + f"rendered {self.rendered_shards} shards ({self.rendered_frames} frames) in "
             f"{self.seconds:.1f} s = {self.frames_per_s:.0f} frames/s on {self.runner}{kept}"
         )
 

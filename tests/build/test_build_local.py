@@ -56,7 +56,8 @@ def test_rebuild_keeps_everything_and_repairs_a_damaged_shard(reference_build, t
     assert summary.kept_shards == 2 and summary.rendered_shards == 7  # lr-000001 had 1 sample, now 2
     assert folder_bytes(out) == folder_bytes(reference_build)
     again = build(recipe, out, progress=False)
-    assert again.rendered_shards == 0 and again.kept_shards == 9 and "9 kept" in again.line()
+    assert again.rendered_shards == 0 and again.kept_shards == 9 and "nothing rendered" in again.line()
+    assert "7 shards (24 frames)" in summary.line() and "2 kept from before" in summary.line()
 
 
 def test_a_different_recipe_is_refused(reference_build, tiny_recipe_path, tmp_path):
