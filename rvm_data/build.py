@@ -141,12 +141,14 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, o
                                 seed=seed, split=job.split, start=job.start, stop=job.stop, codec=recipe.shards.codec)
     output = recipe.outputs[job.output]
     augment = job.split in output.augment
+    meta = {"recipe": recipe.name, "recipe_hash": recipe.hash, "output": job.output}
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
         with ShardWriter(Path(out_dir) / job.path, recipe.shards.codec) as writer:
             for index in range(job.start, job.stop):
                 spec = plan_sample(output.compose, catalog, seed=seed, split=job.split, index=index, augment=augment)
+                spec.meta.update(meta)
                 writer.write(render_sample(spec, catalog))
     finally:
         cv2.setNumThreads(threads)
