@@ -5,7 +5,7 @@ dataclasses, tuples, lists, dicts, Literal, Optional/Union, int/float/str/bool),
 in ComposeConfig, CodecConfig or SourcesConfig is accepted and checked without touching this
 module. The dataclasses' own ``__post_init__`` range checks (probabilities, ranges, T >= 1 ...)
 run as they are built; every error, theirs or ours, becomes one :class:`RecipeError` that names
-the file and the key path (``outputs.main.compose.frames``).
+the file and the key path (``outputs.lr.compose.frames``).
 
 Paths are kept as written (``${RVM_DATA_ROOT}/VideoMatte240K_JPEG_SD/train``) and expanded only
 when a build resolves its sources, so a recipe loads (and hashes) the same on every machine and
@@ -277,7 +277,12 @@ class ShardsConfig:
 
 @dataclass(frozen=True)
 class Recipe:
-    """A validated recipe. ``hash`` identifies its content; ``origin`` is where it was read from."""
+    """A validated recipe. ``hash`` identifies its content; ``origin`` is where it was read from.
+
+    YAML shape: ``name``, ``seed``; ``sources: {split: SourcesConfig}``; ``outputs: {name: {compose:
+    ComposeConfig, samples: {split: n}, augment: [splits]}}``; ``shards: {codec: CodecConfig,
+    samples_per_shard}``; optional ``train:`` (TrainConfig) and ``segmentation:`` (SegmentationConfig).
+    """
 
     name: str
     sources: dict[str, SourcesConfig] = field(default_factory=dict)
