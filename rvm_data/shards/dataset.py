@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
 from rvm_data.shards.reader import SampleRef, ShardError, count_samples, decode_sample_into, decode_spec, parse_sample, scan_shard
 
@@ -148,6 +148,7 @@ class ShardDataset(IterableDataset):
         self.batches = 0  # batches of self.epoch delivered to the trainer
         self.skipped = 0
         self.skip_messages: list[str] = []
+        self._slots: torch.Tensor | None = None  # ShardLoader's slot table while it iterates with workers
 
     # ----- state -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -271,7 +272,8 @@ class ShardDataset(IterableDataset):
         workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
         epoch, start = self.epoch, self.batches
         files = _FileCache()
-        alloc = _Allocator(shared=info is not None)
+        alloc = BatchMemory(shared=info is not None,
+                            slots=None if info is None or self._slots is None else self._slots[worker])
         last_good: dict[str, Any] | None = None
         n = 0  # batches of this iteration (the DataLoader hands them out round robin)
         try:
@@ -282,11 +284,15 @@ class ShardDataset(IterableDataset):
                     mine, n = n % workers == worker, n + 1
                     if not mine:
                         continue
+                    slot = alloc.start_batch()
                     batch, messages, last_good = self._load(refs, files, alloc, last_good)
                     if info is None:
                         self._delivered(messages)
-                    elif messages:
-                        batch[SKIPPED_KEY] = messages
+                    else:
+                        if messages:
+                            batch[SKIPPED_KEY] = messages
+                        if slot is not None:
+                            batch[SLOT_KEY] = (worker, slot)
                     yield batch
                 if not self.resample:
                     return
@@ -294,10 +300,9 @@ class ShardDataset(IterableDataset):
         finally:
             files.close()
 
-    def _load(self, refs: list[SampleRef | _Missing], files: "_FileCache", alloc: "_Allocator",
+    def _load(self, refs: list[SampleRef | _Missing], files: "_FileCache", alloc: BatchMemory,
               last_good: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
         """Decode one batch; in skip mode, rows that fail are filled with a readable row."""
-        alloc.made.clear()
         arrays: dict[str, np.ndarray] = {}
         specs: list[Any] = [None] * len(refs)
         bad: dict[int, str] = {}
@@ -347,7 +352,7 @@ class ShardDataset(IterableDataset):
                 continue
         raise ShardError(error, None, "and no shard has a readable sample to stand in for it")
 
-    def _to_tensors(self, arrays: dict[str, np.ndarray], specs: list[Any], alloc: "_Allocator") -> dict[str, Any]:
+    def _to_tensors(self, arrays: dict[str, np.ndarray], specs: list[Any], alloc: BatchMemory) -> dict[str, Any]:
         batch: dict[str, Any] = {k: alloc.as_tensor(v) for k, v in arrays.items()}
         if self.with_src:
             missing = {"fgr", "pha", "bgr"} - set(batch)
@@ -367,60 +372,6 @@ class ShardDataset(IterableDataset):
         if self.with_spec:
             batch["spec"] = specs if self.batch_size is not None else specs[0]
         return batch
-
-
-class _Allocator:
-    """Memory for batch tensors, kept for one iteration.
-
-    Inside a DataLoader worker the tensors are made in shared memory, so the DataLoader hands them to
-    the main process without copying them a second time. In the main process, arrays of earlier batches
-    that nothing refers to any more (the trainer dropped every tensor and view of them) are reused:
-    touching fresh memory costs a page fault per 4 KiB, a fifth of the decode time at 512x512.
-    """
-
-    per_shape = 4  # pooled arrays per shape and dtype: batches the trainer may hold at once, plus one
-
-    def __init__(self, shared: bool) -> None:
-        self.shared = shared
-        self.pool: list[np.ndarray] = []
-        self.made: list[tuple[np.ndarray, torch.Tensor]] = []  # this batch's shared tensors
-        self.unused = 0  # references to a pooled array when only the pool holds it (set on first use)
-
-    def tensor(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-        if self.shared:
-            nbytes = int(np.prod(shape)) * dtype.itemsize
-            return torch.empty(0, dtype=dtype).set_(torch.UntypedStorage._new_shared(nbytes), 0, shape)
-        return torch.from_numpy(self._pooled(tuple(shape), torch.empty(0, dtype=dtype).numpy().dtype))
-
-    def _pooled(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        same = [i for i, arr in enumerate(self.pool) if arr.shape == shape and arr.dtype == dtype]
-        for i in same:
-            if _refs(self.pool, i) == self.unused:
-                return self.pool[i]
-        arr = np.empty(shape, dtype)
-        if len(same) < self.per_shape:
-            self.pool.append(arr)
-            self.unused = _refs(self.pool, len(self.pool) - 1) - 1  # minus the local name ``arr``
-        return arr
-
-    def array(self, shape: tuple[int, ...]) -> np.ndarray:
-        """A uint8 batch array; ``as_tensor`` turns it back into its tensor."""
-        if not self.shared:
-            return self._pooled(tuple(shape), np.dtype(np.uint8))
-        t = self.tensor(shape, torch.uint8)
-        self.made.append((t.numpy(), t))
-        return self.made[-1][0]
-
-    def as_tensor(self, arr: np.ndarray) -> torch.Tensor:
-        for made, tensor in self.made:
-            if made is arr:
-                return tensor
-        return torch.from_numpy(arr)
-
-
-def _refs(pool: list[np.ndarray], i: int) -> int:
-    """References to ``pool[i]`` (the pool's own one included), counted the same way every time."""
-    return sys.getrefcount(pool[i])
 
 
 class _FileCache:
@@ -460,7 +411,13 @@ class ShardLoader:
         if self.num_workers == 0:
             yield from self.dataset
             return
-        loader = DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers, **self.kwargs)
+        releaser = SlotReleaser(self.num_workers)
+        self.dataset._slots = releaser.table
+        try:
+            loader = iter(DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers, **self.kwargs))
+        finally:
+            self.dataset._slots = None
         for batch in loader:
+            releaser.received(batch)
             self.dataset._delivered(batch.pop(SKIPPED_KEY, []))
             yield batch

@@ -7,14 +7,13 @@ Member names are parsed (key, field, frame, extension) but never used as paths.
 from __future__ import annotations
 
 import json
-import os
-import tarfile
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from rvm_data.shards.codec import IMAGE_EXTS, VIDEO_EXTS, CodecError, copy_frame, decode_image, decode_video
+from rvm_data.shards.tarindex import TarFormatError, iter_members
 
 
 class ShardError(RuntimeError):
@@ -48,49 +47,30 @@ class SampleRef:
 def scan_shard(path: str) -> Iterator[SampleRef]:
     """The samples of a shard in file order, from the tar headers only (data is skipped by seeking).
 
-    Raises ShardError naming the last good member when a header is corrupt, a member's data runs past
-    the end of the file, a member is not a regular file, or a sample's members are not adjacent.
+    Raises ShardError naming the last good member when a header is corrupt, the file is truncated,
+    a member is not a regular file, or a sample's members are not adjacent.
     """
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        try:
-            tar = tarfile.open(fileobj=f, mode="r:")
-        except tarfile.TarError as exc:
-            raise ShardError(path, None, f"not a readable tar file ({exc})") from None
-        last: str | None = None
-        key: str | None = None
-        members: list[tuple[str, int, int]] = []
-        seen: set[str] = set()
-        while True:
-            try:
-                info = tar.next()
-            except tarfile.TarError as exc:
-                raise ShardError(path, last, f"corrupt or truncated after this member ({exc})") from None
-            if info is None:
-                break
-            if not info.isfile():
-                raise ShardError(path, info.name, "not a regular file member")
-            if info.offset_data + info.size > size:
-                raise ShardError(path, info.name, "truncated: member data ends past the end of the file")
-            name_key, dot, _ = info.name.partition(".")
-            if not dot or not name_key:
-                raise ShardError(path, info.name, "member name is not <key>.<field>...")
-            if name_key != key:
-                if key is not None:
-                    yield SampleRef(path, key, tuple(members))
-                if name_key in seen:
-                    raise ShardError(path, info.name, f"members of sample {name_key} are not adjacent")
-                seen.add(name_key)
-                key, members = name_key, []
-            members.append((info.name, info.offset_data, info.size))
-            last = info.name
-            tar.members.clear()  # headers are not kept: a shard is scanned once, in order
-        f.seek(tar.offset)
-        while chunk := f.read(1 << 20):
-            if chunk.count(0) != len(chunk):
-                raise ShardError(path, last, "corrupt tar header after this member")
-        if key is not None:
-            yield SampleRef(path, key, tuple(members))
+    key: str | None = None
+    members: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    try:
+        with open(path, "rb") as f:
+            for name, offset, size in iter_members(f):
+                name_key, dot, _ = name.partition(".")
+                if not dot or not name_key:
+                    raise ShardError(path, name, "member name is not <key>.<field>...")
+                if name_key != key:
+                    if key is not None:
+                        yield SampleRef(path, key, tuple(members))
+                    if name_key in seen:
+                        raise ShardError(path, name, f"members of sample {name_key} are not adjacent")
+                    seen.add(name_key)
+                    key, members = name_key, []
+                members.append((name, offset, size))
+    except TarFormatError as exc:
+        raise ShardError(path, exc.member, exc.problem) from None
+    if key is not None:
+        yield SampleRef(path, key, tuple(members))
 
 
 def count_samples(path: str) -> int:

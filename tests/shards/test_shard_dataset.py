@@ -181,3 +181,12 @@ def test_a_split_with_two_outputs_needs_output(tmp_path):
         ShardDataset(tmp_path, split="train")
     batch = next(iter(ShardDataset(tmp_path, split="train", output="hr", batch_size=2)))
     assert batch["fgr"].shape == (2, 2, 3, 32, 48)
+
+
+def test_whole_sequence_video_members_load_like_frames(tmp_path):
+    from rvm_data.shards import CodecConfig
+    root = make_build(tmp_path, [3], CodecConfig(color="mp4", alpha="mkv", crf=0), frames=3)
+    batch = next(iter(ShardDataset(root, batch_size=3, shuffle=False)))
+    assert batch["fgr"].shape == (3, 3, 3, 16, 24)
+    assert np.array_equal(batch["pha"][1].permute(0, 2, 3, 1).numpy(), synthetic_sample(1, frames=3)["pha"])
+    assert (batch["fgr"][1].permute(0, 2, 3, 1).float() - torch.from_numpy(synthetic_sample(1, frames=3)["fgr"])).abs().mean() < 3
