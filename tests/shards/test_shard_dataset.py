@@ -189,4 +189,4 @@ def test_whole_sequence_video_members_load_like_frames(tmp_path):
     batch = next(iter(ShardDataset(root, batch_size=3, shuffle=False)))
     assert batch["fgr"].shape == (3, 3, 3, 16, 24)
     assert np.array_equal(batch["pha"][1].permute(0, 2, 3, 1).numpy(), synthetic_sample(1, frames=3)["pha"])
-    assert (batch["fgr"][1].permute(0, 2, 3, 1).float() - torch.from_numpy(synthetic_sample(1, frames=3)["fgr"])).abs().mean() < 3
+    assert (batch["fgr"][1].permute(0, 2, 3, 1).float() - torch.from_numpy(synthetic_sample(1, frames=3)["fgr"])).abs().mean() < 8  # 4:2:0 chroma at 16x24
