@@ -2,7 +2,7 @@
 
     python benchmarks/bench_build.py [--samples 32] [--size 512] [--frames 15]
 
-Builds the quickstart recipe on the built-in sample set at ``--size`` x ``--size``, T=``--frames``
+Builds the quickstart recipe (matting output only) on the built-in sample set at ``--size`` x ``--size``, T=``--frames``
 (4 samples per shard, so every worker gets several jobs). Throughput is the whole job as
 ``rvm-data build`` does it: plan, read sources, render, encode, write, hash. The loky workers are
 started by a warm-up build first, so process start-up is not counted. A "frame" is one output
@@ -21,10 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from rvm_data.build import build, catalogs_for
+from rvm_data.build import build
 from rvm_data.compose import plan_sample, render_sample
 from rvm_data.recipe import load_recipe
 from rvm_data.shards import encode_sample
+from rvm_data.sources import build_catalog
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "recipes" / "quickstart.yaml"
 
@@ -41,7 +42,7 @@ CODECS = [
 
 def recipe_for(args: argparse.Namespace, samples: int, codec: dict[str, object] | None = None):
     overrides = [f"outputs.lr.compose.size=[{args.size}, {args.size}]", f"outputs.lr.compose.frames={args.frames}",
-                 f"outputs.lr.samples.train={samples}", "shards.samples_per_shard=4"]
+                 f"outputs.lr.samples.train={samples}", "shards.samples_per_shard=4", "segmentation=null"]
     overrides += [f"shards.codec.{key}={value}" for key, value in (codec or {}).items()]
     return load_recipe(QUICKSTART, overrides)
 
@@ -62,7 +63,7 @@ def cpu_seconds() -> float:
 
 def stage_times(recipe, samples: int) -> dict[str, float]:
     """CPU milliseconds per output frame of plan, render and encode, one process."""
-    catalog = catalogs_for(recipe, ["train"])["train"]
+    catalog = build_catalog(recipe.resolve_sources("train"))
     compose = recipe.outputs["lr"].compose
     times = {"plan": 0.0, "render": 0.0, "encode": 0.0}
     for index in range(samples):
