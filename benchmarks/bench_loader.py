@@ -87,10 +87,10 @@ def cpu_seconds() -> float:
 
 def loader_rate(shards: list[Path], batch: int, workers: int, batches: int) -> tuple[float, float]:
     """Frames per second and per CPU-second (all processes) of an endless ShardDataset stream through
-    ShardLoader, after two warm-up batches. The batches are dropped at once, as a trainer does."""
+    ShardLoader, after warm-up batches. The batches are dropped at once, as a trainer does."""
     ds = ShardDataset([str(s) for s in shards], batch_size=batch, resample=True, seed=1)
     stream = iter(ds.loader(num_workers=workers))
-    for _ in range(2):
+    for _ in range(2 + 4 * workers):  # start-up, and each worker's shared-memory slots made once
         next(stream)
     wall, cpu = time.perf_counter(), cpu_seconds()
     for _ in range(batches):

@@ -402,6 +402,11 @@ class ShardLoader:
     Each ``iter()`` starts the workers afresh from the dataset's current epoch and position."""
 
     def __init__(self, dataset: ShardDataset, num_workers: int = 0, **kwargs: Any) -> None:
+        fixed = {"batch_size", "sampler", "batch_sampler"} & set(kwargs)
+        if fixed or kwargs.get("persistent_workers") or kwargs.get("in_order") is False:
+            raise ValueError("ShardLoader takes neither batch_size, sampler, batch_sampler, persistent_workers=True "
+                             "nor in_order=False: the dataset batches and orders itself, and every iter() starts "
+                             "the workers from the dataset's position")
         self.dataset, self.num_workers, self.kwargs = dataset, num_workers, kwargs
 
     def __len__(self) -> int:

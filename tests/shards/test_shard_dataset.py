@@ -190,3 +190,10 @@ def test_whole_sequence_video_members_load_like_frames(tmp_path):
     assert batch["fgr"].shape == (3, 3, 3, 16, 24)
     assert np.array_equal(batch["pha"][1].permute(0, 2, 3, 1).numpy(), synthetic_sample(1, frames=3)["pha"])
     assert (batch["fgr"][1].permute(0, 2, 3, 1).float() - torch.from_numpy(synthetic_sample(1, frames=3)["fgr"])).abs().mean() < 8  # 4:2:0 chroma at 16x24
+
+
+def test_loader_refuses_options_that_break_the_order(build):
+    ds = ShardDataset(build, batch_size=2)
+    for bad in ({"batch_size": 4}, {"persistent_workers": True}, {"in_order": False}):
+        with pytest.raises(ValueError, match="ShardLoader takes neither"):
+            ds.loader(num_workers=1, **bad)
