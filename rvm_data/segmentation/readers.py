@@ -136,7 +136,7 @@ class YouTubeVISItem:
     def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         idx = [int(i) for i in indices]
         img = _read_images([self.files[i] for i in idx], self.height, self.width, min_size)
-        per_frame = _youtubevis_masks(self.annotations, self.categories)[self.video_id]
+        per_frame = _youtubevis_index(self.annotations, self.categories)[0][self.video_id]
         seg = np.zeros((len(idx), self.height, self.width), dtype=bool)
         for k, i in enumerate(idx):
             for rle in per_frame[i]:
@@ -254,8 +254,8 @@ def _supervisely_items(cfg: SegSourceConfig) -> list[SegItem]:
 
 
 @lru_cache(maxsize=2)
-def _youtubevis_masks(annfile: str, categories: tuple[int, ...]) -> dict[int, list[list[dict]]]:
-    """video id -> per frame, the person RLEs of that frame (indexed once per process)."""
+def _youtubevis_index(annfile: str, categories: tuple[int, ...]) -> tuple[dict[int, list[list[dict]]], list[dict]]:
+    """video id -> per frame, the person RLEs of that frame; and the videos (read once per process)."""
     data = _load_json(annfile)
     person = _person_ids(data, categories, annfile)
     masks: dict[int, list[list[dict]]] = {}
@@ -269,15 +269,15 @@ def _youtubevis_masks(annfile: str, categories: tuple[int, ...]) -> dict[int, li
         for frame, rle in zip(frames, segs):
             if rle is not None:
                 frame.append(rle)
-    return masks
+    return masks, data.get("videos", [])
 
 
 def _youtubevis_items(cfg: SegSourceConfig) -> list[SegItem]:
     images = _require(cfg.images, "frame folder")
     annfile = _require(cfg.annotations, "YouTubeVIS annotations")
-    with_person = _youtubevis_masks(annfile, tuple(cfg.categories))
+    with_person, videos = _youtubevis_index(annfile, tuple(cfg.categories))
     items: list[SegItem] = []
-    for video in _load_json(annfile).get("videos", []):
+    for video in videos:
         vid = int(video["id"])
         if vid not in with_person:
             continue
