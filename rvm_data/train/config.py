@@ -55,31 +55,32 @@ class LearningRates:
 class TrainConfig:
     """How ``rvm-data train`` trains MattingNetwork on a recipe's shards."""
 
-    stage: int = 1
-    epochs: int | None = None
-    max_steps: int | None = None
+    stage: int = 1                      # RVM stage 1-4: default learning rates, epochs, high-res pass
+    epochs: int | None = None           # None: the stage's (20, 2, 1, 5); one epoch = one pass over lr train
+    max_steps: int | None = None        # stop at this step (counted over the whole run, across resumes)
     lr: LearningRates = field(default_factory=LearningRates)
-    batch_size: int = 1
-    lr_output: str | None = None
-    hr_output: str = "hr"
-    hr_pass: bool | None = None
-    downsample_ratio: float = 0.25
-    random_crop: bool = True
-    segmentation: bool = True
-    seg_shards: str | None = None
-    seg_image_output: str = "seg_image"
-    seg_video_output: str = "seg_video"
-    amp: bool = True
-    sync_batchnorm: bool = True
+    batch_size: int = 1                 # clips per process and step (RVM: 1 per GPU)
+    lr_output: str | None = None        # recipe output of the low-res pass (None: the only matting output)
+    hr_output: str = "hr"               # recipe output of the high-res pass (stages 3-4)
+    hr_pass: bool | None = None         # None: the stage's (on for 3 and 4)
+    downsample_ratio: float = 0.25      # high-res pass: the network runs at this scale, the DGF upsamples
+    random_crop: bool = True            # RVM's per-batch crop: h, w in [size/2, size), resize, centre crop
+    segmentation: bool = True           # interleave segmentation passes when seg shards exist
+    seg_image_output: str = "seg_image"  # output name of the image segmentation shards (T = 1)
+    seg_video_output: str = "seg_video"  # output name of the video segmentation shards
+    seg_image_shards: str | None = None  # build folder holding seg_image (None: the recipe's own)
+    seg_video_shards: str | None = None  # build folder holding seg_video (None: the recipe's own)
+    amp: bool = True                    # mixed precision (float16 autocast + GradScaler) on CUDA only
+    sync_batchnorm: bool = True         # SyncBatchNorm under DDP on CUDA
     variant: str = "mobilenetv3"
-    pretrained_backbone: str | None = None
-    workers: int = 2
-    seed: int = 0
-    log_interval: int = 20
-    image_interval: int = 500
-    checkpoint_interval: int = 500
-    validate: bool = True
-    valid_batches: int | None = None
+    pretrained_backbone: str | None = None  # torchvision MobileNetV3-Large ImageNet weights file
+    workers: int = 2                    # DataLoader worker processes per stream
+    seed: int = 0                       # model init, data order, crops
+    log_interval: int = 20              # steps between log.jsonl / TensorBoard records
+    image_interval: int = 500           # steps between prediction PNGs
+    checkpoint_interval: int = 500      # steps between checkpoints/last.pt
+    validate: bool = True               # before training and after each epoch, on the valid split
+    valid_batches: int | None = None    # cap on validation batches (None: the whole split)
 
     def __post_init__(self) -> None:
         if isinstance(self.lr, dict):

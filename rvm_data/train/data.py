@@ -97,13 +97,17 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
                              f"train shards of output {config.hr_output!r} (or set train.hr_pass: false)")
     seg_image = seg_video = None
     if config.segmentation:
-        seg_dir = Path(config.seg_shards) if config.seg_shards else build_dir
-        seg_manifest = manifest if seg_dir == build_dir else read_manifest(seg_dir)
+        # Each kind from its own build folder when set (recipes/seg_image.yaml, seg_video.yaml), else this one.
         frames = int(outputs[lr_name]["compose"]["frames"])
-        seg_image = stream("seg_image", seg_dir, seg_manifest, config.seg_image_output, config.batch_size * frames)
-        seg_video = stream("seg_video", seg_dir, seg_manifest, config.seg_video_output, config.batch_size)
+        kinds = {"seg_image": (config.seg_image_shards, config.seg_image_output, config.batch_size * frames),
+                 "seg_video": (config.seg_video_shards, config.seg_video_output, config.batch_size)}
+        found = {}
+        for kind, (folder, output, batch) in kinds.items():
+            folder = Path(folder) if folder else build_dir
+            found[kind] = stream(kind, folder, manifest if folder == build_dir else read_manifest(folder), output, batch)
+        seg_image, seg_video = found["seg_image"], found["seg_video"]
         if seg_image is None and seg_video is None:
-            warnings.warn(f"{seg_dir}: no {config.seg_image_output!r} or {config.seg_video_output!r} shards, "
+            warnings.warn(f"no {config.seg_image_output!r} or {config.seg_video_output!r} train shards, "
                           "training without the segmentation pass", stacklevel=2)
     # Validate on the low-res output's valid split; stages 3-4 have it on the high-res output only
     # (as RVM validates at high resolution there), run with the pass's downsample ratio.

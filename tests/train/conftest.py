@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from rvm_data.shards.manifest import Manifest, ShardEntry, write_manifest
@@ -73,3 +74,12 @@ def tiny_hr_build(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_seg_build(tmp_path_factory) -> Path:
     return make_build(tmp_path_factory.mktemp("tiny_seg_build"), segmentation=True)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine two threads can make a step ten times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
