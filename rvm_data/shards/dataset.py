@@ -327,7 +327,9 @@ class ShardDataset(IterableDataset):
                 for arr in arrays.values():
                     arr[b] = arr[good[0]]
                 specs[b] = specs[good[0]]
-            last_good = {"arrays": arrays, "row": good[0], "spec": specs[good[0]]}
+            if self.on_error == "skip":  # a copy: the batch's memory is recycled later
+                last_good = {"arrays": {k: v[good[0]:good[0] + 1].copy() for k, v in arrays.items()}, "row": 0,
+                             "spec": specs[good[0]]}
         else:
             last_good = last_good or self._stand_in(files, next(iter(bad.values())))
             row = last_good["row"]
