@@ -23,6 +23,7 @@ from typing import Any
 import cv2
 from tqdm import tqdm
 
+from rvm_data import __version__
 from rvm_data.compose import plan_sample, render_sample
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
 from rvm_data.segmentation.readers import SegCatalog
@@ -221,6 +222,11 @@ def _existing_manifest(out: Path, recipe: Recipe) -> Manifest | None:
         manifest = read_manifest(out)
     except ValueError as error:
         raise BuildError(f"{error}; delete it (the shards are then rebuilt) or build into a new --out") from None
+    if manifest.version != __version__:
+        raise BuildError(
+            f"{out} was built by rvm_data {manifest.version}, this is {__version__}: samples could differ, so "
+            "the builds are not mixed; build into a new --out DIR, or delete the folder"
+        )
     if manifest.recipe_hash != recipe.hash:
         diff = _recipe_diff(manifest.recipe, recipe.to_dict())
         shown = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")

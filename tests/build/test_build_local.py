@@ -10,7 +10,7 @@ from build_helpers import folder_bytes
 
 from rvm_data.build import BuildError, build, plan_jobs
 from rvm_data.recipe import load_recipe
-from rvm_data.shards import read_manifest
+from rvm_data.shards import read_manifest, write_manifest
 
 
 def test_jobs_cover_every_sample_once(tiny_recipe_path):
@@ -66,6 +66,16 @@ def test_a_different_recipe_is_refused(reference_build, tiny_recipe_path, tmp_pa
     changed = load_recipe(tiny_recipe_path, ["outputs.lr.compose.frames=3"])
     with pytest.raises(BuildError, match=r"another recipe.*outputs\.lr\.compose\.frames.*new --out"):
         build(changed, out, progress=False)
+
+
+def test_a_build_by_another_version_is_refused(tiny_recipe_path, tmp_path):
+    out = tmp_path / "out"
+    build(load_recipe(tiny_recipe_path), out, limit=1, progress=False)
+    manifest = read_manifest(out)
+    manifest.version = "0.0.1"
+    write_manifest(out, manifest)
+    with pytest.raises(BuildError, match=r"built by rvm_data 0\.0\.1"):
+        build(load_recipe(tiny_recipe_path), out, progress=False)
 
 
 def test_unknown_split_and_bad_arguments(tiny_recipe_path, tmp_path):
