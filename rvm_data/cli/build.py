@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="run the jobs on this dask.distributed scheduler (--out on shared storage)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
-                        help="override a recipe value (YAML), e.g. --set outputs.main.compose.frames=8")
+                        help="override a recipe value (YAML), e.g. --set outputs.lr.compose.frames=8")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
