@@ -37,12 +37,16 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 # ---------------------------------------------------------------- array plumbing
 
 
-def to_unit(x: Any) -> np.ndarray:
-    """Array or torch tensor -> float32 numpy in [0, 1] (uint8 /255, uint16 /65535, floats as they are)."""
+def _numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch tensor, without importing torch here (half/bfloat16 -> float32)
         x = x.detach()
         x = (x.float() if x.is_floating_point() else x).cpu().numpy()
-    x = np.asarray(x)
+    return np.asarray(x)
+
+
+def to_unit(x: Any) -> np.ndarray:
+    """Array or torch tensor -> float32 numpy in [0, 1] (uint8 /255, uint16 /65535, floats as they are)."""
+    x = _numpy(x)
     if x.dtype == np.uint8:
         return x.astype(np.float32) / 255.0
     if x.dtype == np.uint16:
@@ -68,9 +72,10 @@ def alpha_frames(x: Any) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def colour_frames(x: Any) -> np.ndarray:
-    """A colour clip as T x H x W x 3 float32 in [0, 1]; accepts T x 3 x H x W tensors too."""
-    c = to_unit(x)
+def colour_frames(x: Any, unit: bool = True) -> np.ndarray:
+    """A colour clip as T x H x W x 3 float32 in [0, 1] (``unit=False``: numpy, dtype kept);
+    accepts T x 3 x H x W tensors too."""
+    c = to_unit(x) if unit else _numpy(x)
     if c.ndim == 3:
         c = c[None]
     if c.ndim == 4 and c.shape[-1] != 3 and c.shape[1] == 3:
@@ -180,27 +185,38 @@ def pha_dtssd(pred: Any, true: Any) -> np.ndarray:
     return np.concatenate([[0.0], per]) * 1e2
 
 
-def _fgr_errors(pred_fgr: Any, true_fgr: Any, true_pha: Any, power: int) -> np.ndarray:
-    pf, tf = colour_frames(pred_fgr), colour_frames(true_fgr)
+def fgr_errors(pred_fgr: Any, true_fgr: Any, true_pha: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame foreground MAD and MSE over the pixels with true alpha > 0, x1e3 (NaN: no such pixel).
+
+    uint8 inputs are compared as integers (exact, and no float copy of a 1080p clip)."""
+    pf, tf = colour_frames(pred_fgr, unit=False), colour_frames(true_fgr, unit=False)
     _check_same(pf, tf, "foreground")
     mask = alpha_frames(true_pha) > 0
     if mask.shape != tf.shape[:3]:
         raise ValueError(f"foreground: alpha shape {mask.shape} does not match foreground {tf.shape}")
-    err = np.abs(pf - tf).sum(axis=-1, dtype=np.float64) if power == 1 else np.square(pf - tf).sum(axis=-1, dtype=np.float64)
-    count = mask.sum(axis=(1, 2)) * 3
-    total = np.where(mask, err, 0.0).sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan) * 1e3
+    exact = pf.dtype == tf.dtype == np.uint8
+    if not exact:
+        pf, tf = to_unit(pf), to_unit(tf)
+    mad, mse = np.full(len(tf), np.nan), np.full(len(tf), np.nan)
+    for t in range(len(tf)):  # gather the counted pixels of one frame (RVM's fgr[mask])
+        m = mask[t]
+        if m.any():
+            d = pf[t][m].astype(np.int32) - tf[t][m] if exact else pf[t][m] - tf[t][m]
+            mad[t] = np.abs(d).sum(dtype=np.float64) / d.size
+            mse[t] = np.square(d).sum(dtype=np.float64) / d.size
+    if exact:
+        mad, mse = mad / 255.0, mse / 255.0**2
+    return mad * 1e3, mse * 1e3
 
 
 def fgr_mad(pred_fgr: Any, true_fgr: Any, true_pha: Any) -> np.ndarray:
     """Foreground mean absolute difference over pixels with true alpha > 0, x1e3 (NaN: no such pixel)."""
-    return _fgr_errors(pred_fgr, true_fgr, true_pha, 1)
+    return fgr_errors(pred_fgr, true_fgr, true_pha)[0]
 
 
 def fgr_mse(pred_fgr: Any, true_fgr: Any, true_pha: Any) -> np.ndarray:
     """Foreground mean squared difference over pixels with true alpha > 0, x1e3 (NaN: no such pixel)."""
-    return _fgr_errors(pred_fgr, true_fgr, true_pha, 2)
+    return fgr_errors(pred_fgr, true_fgr, true_pha)[1]
 
 
 _ALPHA_FUNCS: dict[str, Callable[[Any, Any], np.ndarray]] = {
@@ -210,7 +226,6 @@ _ALPHA_FUNCS: dict[str, Callable[[Any, Any], np.ndarray]] = {
     "pha_conn": pha_conn,
     "pha_dtssd": pha_dtssd,
 }
-_FGR_FUNCS: dict[str, Callable[[Any, Any, Any], np.ndarray]] = {"fgr_mad": fgr_mad, "fgr_mse": fgr_mse}
 
 
 def check_metric_names(metrics: Iterable[str]) -> tuple[str, ...]:
@@ -232,9 +247,9 @@ def frame_metrics(
     names = check_metric_names(metrics)
     p, t = alpha_frames(pred_pha), alpha_frames(true_pha)
     out = {m: _ALPHA_FUNCS[m](p, t) for m in names if m in _ALPHA_FUNCS}
-    if pred_fgr is not None and true_fgr is not None:
-        pf, tf = colour_frames(pred_fgr), colour_frames(true_fgr)
-        out.update({m: _FGR_FUNCS[m](pf, tf, t) for m in names if m in _FGR_FUNCS})
+    if pred_fgr is not None and true_fgr is not None and {"fgr_mad", "fgr_mse"} & set(names):
+        mad, mse = fgr_errors(pred_fgr, true_fgr, t)
+        out.update({m: v for m, v in (("fgr_mad", mad), ("fgr_mse", mse)) if m in names})
     return out
 
 
