@@ -39,8 +39,9 @@ class SegSourceConfig:
       sample set's split, ``foreground_kind`` its video or image mattes (over background videos
       or images).
 
-    ``categories`` lists the category ids that count as person; empty means the category named
-    "person" in the JSON (RVM adds backpack and tie for COCO: ``[1, 27, 32]``).
+    ``categories`` lists the category ids whose pixels are the mask; empty means the category named
+    "person" in the JSON. COCO items are the images with a segment of the first listed category
+    (RVM: ``[1, 27, 32]``, images with a person, masks that add the backpack and tie they carry).
     """
 
     kind: SourceKind

@@ -216,13 +216,15 @@ def _coco_items(cfg: SegSourceConfig) -> list[SegItem]:
     images, masks = _require(cfg.images, "image folder"), _require(cfg.masks, "panoptic PNG folder")
     annfile = _require(cfg.annotations, "panoptic annotations")
     data = _load_json(annfile)
-    person = _person_ids(data, cfg.categories, annfile)
+    masked = _person_ids(data, cfg.categories, annfile)
+    person = cfg.categories[0] if cfg.categories else min(masked)
     image_info = {im["id"]: im for im in data.get("images", [])}
     items: list[SegItem] = []
     for ann in data.get("annotations", []):
-        ids = tuple(int(s["id"]) for s in ann.get("segments_info", []) if s.get("category_id") in person)
-        if not ids:
-            continue
+        segments = ann.get("segments_info", [])
+        if not any(s.get("category_id") == person for s in segments):
+            continue  # as RVM: images with a person; their mask also covers the other listed categories
+        ids = tuple(int(s["id"]) for s in segments if s.get("category_id") in masked)
         info = image_info.get(ann.get("image_id"), {})
         file_name = info.get("file_name") or Path(ann["file_name"]).with_suffix(".jpg").name
         image = os.path.join(images, file_name)

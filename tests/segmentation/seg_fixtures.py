@@ -58,7 +58,8 @@ def write_gray(path: Path, gray: np.ndarray) -> None:
 
 @pytest.fixture()
 def coco(tmp_path: Path) -> dict:
-    """Two images: one with a person (id 1001), a backpack (27) and a car (3); one with a car only."""
+    """Two images: one with a person (id 1001), a backpack (27) and a car (3); one with a car and a
+    backpack but no person."""
     h, w = 40, 48
     person, backpack, car = blob(h, w, 20, 18, 10), blob(h, w, 20, 36, 5), blob(h, w, 5, 5, 4)
     ids = np.zeros((h, w), np.int64)
@@ -66,7 +67,7 @@ def coco(tmp_path: Path) -> dict:
     rgb = np.stack([ids % 256, ids // 256 % 256, ids // 65536], axis=-1).astype(np.uint8)
     root = tmp_path / "coco"
     write_rgb(root / "panoptic" / "000000000001.png", rgb)
-    write_rgb(root / "panoptic" / "000000000002.png", np.zeros_like(rgb))
+    write_rgb(root / "panoptic" / "000000000002.png", rgb)  # holds the same ids; only its JSON differs
     rng = np.random.default_rng(0)
     for name in ("000000000001", "000000000002"):
         write_rgb(root / "images" / f"{name}.jpg", rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
@@ -77,7 +78,8 @@ def coco(tmp_path: Path) -> dict:
             {"image_id": 1, "file_name": "000000000001.png", "segments_info": [
                 {"id": 1001, "category_id": 1, "iscrowd": 0}, {"id": 70002, "category_id": 27, "iscrowd": 0},
                 {"id": 300, "category_id": 3, "iscrowd": 0}]},
-            {"image_id": 2, "file_name": "000000000002.png", "segments_info": [{"id": 300, "category_id": 3}]},
+            {"image_id": 2, "file_name": "000000000002.png", "segments_info": [
+                {"id": 300, "category_id": 3}, {"id": 70002, "category_id": 27}]},  # a backpack, no person
         ],
         "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}, {"id": 27, "name": "backpack"}],
     }

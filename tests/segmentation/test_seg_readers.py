@@ -16,14 +16,16 @@ def test_coco_panoptic_person_from_segment_ids(coco) -> None:  # noqa: F811
     cfg = SegSourceConfig(kind="coco_panoptic", images=str(root / "images"), masks=str(root / "panoptic"),
                           annotations=str(root / "panoptic.json"))
     catalog = build_seg_catalog([cfg])
-    assert [item.name for item in catalog.items] == ["coco/000000000001"]  # the car-only image is left out
+    assert [item.name for item in catalog.items] == ["coco/000000000001"]  # the image without a person is left out
     item = catalog.items[0]
     assert (item.frames, item.height, item.width) == (1, 40, 48)
     img, seg = item.load([0, 0])
     assert img.shape == (2, 40, 48, 3) and img.dtype == np.uint8
     np.testing.assert_array_equal(seg[0], coco["person"])
-    # RVM's choice: backpacks (27) count as person too
-    img, seg = build_seg_catalog([SegSourceConfig(**{**cfg.__dict__, "categories": (1, 27)})]).items[0].load([0])
+    # RVM's choice: images with a person, whose backpack (27) is masked too
+    catalog = build_seg_catalog([SegSourceConfig(**{**cfg.__dict__, "categories": (1, 27)})])
+    assert [item.name for item in catalog.items] == ["coco/000000000001"]
+    img, seg = catalog.items[0].load([0])
     np.testing.assert_array_equal(seg[0], coco["person"] | coco["backpack"])
 
 
