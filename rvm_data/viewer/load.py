@@ -71,6 +71,8 @@ class RecipeSource:
         out = self.recipe.outputs[self.output]
         spec = plan_sample(out.compose, self._catalog, seed=self.recipe.output_seed(self.output), split=self.split,
                            index=index, augment=self.split in out.augment)
+        # what rvm_data.build.render_shard records, so a previewed spec equals the one a build stores
+        spec.meta.update({"recipe": self.recipe.name, "recipe_hash": self.recipe.hash, "output": self.output})
         return render_sample(spec, self._catalog)
 
 
