@@ -4,7 +4,12 @@ Both feed the same Trainer through a DataLoader with the same worker count; the 
 ENGINE's plan_sample + render_sample on the built-in sample set in its workers (what a trainer without
 pre-built shards would do). The trainer times ``next(stream)`` (waiting) against the whole step.
 
-    python benchmarks/bench_train.py [--size 64] [--frames 4] [--batch 2] [--steps 20] [--workers 2]
+    python benchmarks/bench_train.py [--sizes 64 128] [--frames 4 8] [--batch 2] [--steps 20] [--workers 0 2]
+
+One row per (size, frames, workers, data); every run uses the same torch thread count (set OMP_NUM_THREADS).
+With 0 workers the data is made in the training process, so "waiting" is the whole cost of decoding
+(shards) or rendering (on the fly); with workers it is what the workers fail to hide, and the CPU they
+take from the step shows as a longer step.
 """
 
 from __future__ import annotations
@@ -101,34 +106,40 @@ def measure(config: TrainConfig, data: TrainData, out: Path, steps: int) -> tupl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--frames", type=int, nargs="+", default=[4, 8], help="T for each size")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     args = parser.parse_args()
+    if len(args.frames) != len(args.sizes):
+        parser.error("give one --frames value per --sizes value")
 
-    compose = ComposeConfig(size=(args.size, args.size), frames=args.frames)
     catalog = catalog_of_sample_set()
-    config = TrainConfig(batch_size=args.batch, workers=args.workers, validate=False, segmentation=False,
-                         log_interval=10**6, image_interval=10**6, checkpoint_interval=10**6, epochs=10**4)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        build = write_build(tmp / "build", compose, catalog, (WARMUP + args.steps + 2) * args.batch)
-        shard_data = open_train_data(config, build, Placement(0, 1, torch.device("cpu")))
-        rows.append(("shards (ShardDataset)", *measure(config, shard_data, tmp / "run_shards", args.steps)))
-        loader = DataLoader(OnTheFly(compose, catalog, args.batch), batch_size=None, num_workers=args.workers)
-        fly = TrainData(lr=LoaderStream(loader), steps_per_epoch=10**6)
-        rows.append(("on the fly (plan_sample + render_sample)", *measure(config, fly, tmp / "run_fly", args.steps)))
+        for size, frames in zip(args.sizes, args.frames):
+            compose = ComposeConfig(size=(size, size), frames=frames)
+            work = Path(tmp) / f"{size}x{frames}"
+            build = write_build(work / "build", compose, catalog, (WARMUP + args.steps + 2) * args.batch)
+            for workers in args.workers:
+                config = TrainConfig(batch_size=args.batch, workers=workers, validate=False, segmentation=False,
+                                     log_interval=10**6, image_interval=10**6, checkpoint_interval=10**6,
+                                     epochs=10**4)
+                shard_data = open_train_data(config, build, Placement(0, 1, torch.device("cpu")))
+                rows.append((size, frames, workers, "shards (ShardDataset)",
+                             *measure(config, shard_data, work / f"shards{workers}", args.steps)))
+                loader = DataLoader(OnTheFly(compose, catalog, args.batch), batch_size=None, num_workers=workers)
+                fly = TrainData(lr=LoaderStream(loader), steps_per_epoch=10**6)
+                rows.append((size, frames, workers, "on the fly (plan_sample + render_sample)",
+                             *measure(config, fly, work / f"fly{workers}", args.steps)))
 
-    print(f"CPU training step, MattingNetwork, {args.size}x{args.size}, T={args.frames}, batch {args.batch}, "
-          f"{args.workers} DataLoader workers, {args.steps} steps after {WARMUP} warm-up, torch threads "
-          f"{torch.get_num_threads()}\n")
-    print("| data | s / step | waiting for data |")
-    print("|---|---:|---:|")
-    for name, per_step, share in rows:
-        print(f"| {name} | {per_step:.3f} | {100 * share:.1f} % |")
+    print(f"CPU training step of MattingNetwork, batch {args.batch}, {args.steps} steps after {WARMUP} warm-up, "
+          f"torch threads {torch.get_num_threads()}\n")
+    print("| size | T | workers | data | s / step | waiting for data |")
+    print("|---:|---:|---:|---|---:|---:|")
+    for size, frames, workers, name, per_step, share in rows:
+        print(f"| {size}x{size} | {frames} | {workers} | {name} | {per_step:.3f} | {100 * share:.1f} % |")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ seeded by (seed, rank, step, pass), so there is no random state to carry across 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
@@ -241,9 +242,9 @@ class Trainer:
     # ------------------------------------------------------------------ loop
 
     def _say(self, text: str) -> None:
-        """A line for the person watching (main rank only; keeps the progress bar intact)."""
+        """A line for the person watching, on stderr beside the bar (main rank only)."""
         if self.place.main:
-            tqdm.write(text)
+            tqdm.write(text, file=sys.stderr)
 
     def _epoch(self) -> int:
         return max(self.step - 1, 0) // self.data.steps_per_epoch
