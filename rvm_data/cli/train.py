@@ -39,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nrvm-data train: interrupted (use --resume to continue from the last checkpoint)", file=sys.stderr)
         return 130
-    print(result.line())
+    if result.main:
+        print(result.line())
     return 0

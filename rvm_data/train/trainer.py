@@ -58,6 +58,7 @@ class TrainData:
 class TrainResult:
     steps: int
     out_dir: Path
+    main: bool = True
     train_losses: list[dict[str, float]] = field(default_factory=list)
     valid: list[dict[str, float]] = field(default_factory=list)
     data_seconds: float = 0.0
@@ -94,14 +95,15 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, config.learning_rates())
         self.net: nn.Module = self.model
         if place.distributed:
+            # BatchNorm statistics stay per rank between steps, as in RVM; parameters are synced by DDP.
             self.net = DistributedDataParallel(
                 self.model, device_ids=[place.device.index] if cuda else None,
-                broadcast_buffers=False, find_unused_parameters=True)
+                forward_sync_buffers=False, find_unused_parameters=True)
         self.amp = config.amp and cuda
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.step = 0
         self.log = RunLog(self.out_dir) if place.main else None
-        self.result = TrainResult(0, self.out_dir)
+        self.result = TrainResult(0, self.out_dir, place.main)
 
     # ------------------------------------------------------------------ state
 
