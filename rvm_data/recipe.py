@@ -136,7 +136,13 @@ def parse_value(tp: Any, value: Any, key: str = "", base: Any = None) -> Any:
     return _parse_scalar(tp, value, key)
 
 
+# YAML 1.1 (PyYAML) reads exponent numbers without a dot, such as 1e-3, as strings.
+_EXPONENT_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
 def _parse_scalar(tp: Any, value: Any, key: str) -> Any:
+    if tp is float and isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        return float(value)
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),

@@ -95,3 +95,11 @@ def test_overrides_set_nested_values_parsed_as_yaml():
 def test_bad_overrides_are_refused(text):
     with pytest.raises(ValueError, match="--set"):
         apply_override({"runs": [{"a": 1}], "name": "x"}, text)
+
+
+def test_exponent_numbers_yaml_reads_as_strings_are_numbers():
+    # PyYAML (YAML 1.1) reads 1e-3 as the string "1e-3"; a float field takes it as the number.
+    got = parse_value(Compose, {"size": [8, 8], "blur": {"prob": "1e-3"}, "speeds": ["2E+0"]})
+    assert got.blur.prob == 0.001 and got.speeds == (2.0,)
+    assert "expected an integer" in error_of(Compose, {"size": [8, 8], "frames": "1e3"}).message
+    assert "expected a number" in error_of(Compose, {"size": [8, 8], "blur": {"prob": "1e-3x"}}).message
