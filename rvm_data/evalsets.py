@@ -7,14 +7,12 @@ fixed seed) as ordinary matting shards. :func:`export_frames` writes them as
 scripts and ``rvm-data matte`` (``com/`` in) and ``rvm-data evaluate`` (``pha/``, ``fgr/``) use.
 Clip names are the same whether the ground truth is read from the shards or from the export.
 
-Run as ``python -m rvm_data.evalsets BUILD_DIR OUT_DIR [--split S] [--fields com pha ...]``.
+Run as ``rvm-data export-frames BUILD_DIR OUT_DIR [--split S] [--fields com pha ...]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import sys
 from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 
@@ -111,23 +109,3 @@ def export_frames(
     if not names:
         raise ValueError(f"{source}: no samples to export")
     return names
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rvm_data.evalsets", description=export_frames.__doc__)
-    parser.add_argument("source", help="build folder (manifest.json), split folder or .tar shard")
-    parser.add_argument("out", help="folder to write <split>/<output>/<key>/{com,pha,fgr,bgr}/ into")
-    parser.add_argument("--split", help="only this split of a build folder")
-    parser.add_argument("--fields", nargs="+", default=list(EXPORT_FIELDS), choices=EXPORT_FIELDS)
-    args = parser.parse_args(argv)
-    try:
-        names = export_frames(args.source, args.out, split=args.split, fields=args.fields)
-    except (OSError, ValueError, ShardError) as err:
-        print(f"evalsets: {err}", file=sys.stderr)
-        return 2
-    print(f"exported {len(names)} clips to {args.out}: {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,7 @@
-"""The ``rvm-data`` command: one sub-command a module, imported only when it is run."""
+"""rvm-data: make video-matting training data, look at it, train and evaluate on it.
+
+One sub-command a module under rvm_data.cli, imported only when it is run.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +18,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample-sources": ("sample_sources", "make the built-in sample set and print where it is"),
     "train": ("train", "train MattingNetwork on a recipe's shards"),
     "evaluate": ("evaluate", "matting metrics of predictions against ground truth"),
+    "export-frames": ("export_frames", "write a matting build as com/ pha/ fgr/ bgr/ PNG frame folders"),
     "matte": ("matte", "run a MattingNetwork checkpoint over a video"),
 }
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rvm-data", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rvm-data", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from rvm_data.evalsets import composite, export_frames, iter_shard_samples, main
+from rvm_data.cli import main
+from rvm_data.evalsets import composite, export_frames, iter_shard_samples
 from rvm_data.metrics import evaluate
 from rvm_data.shards import CodecConfig, Manifest, ShardEntry, write_manifest, write_shard
 
@@ -49,7 +50,7 @@ def test_shard_samples_are_named_by_split_output_and_key(build) -> None:
 
 def test_export_writes_rvm_folders_and_scores_zero_against_the_shards(build, tmp_path, capsys) -> None:
     out, samples = build
-    assert main([str(out), str(tmp_path / "frames")]) == 0
+    assert main(["export-frames", str(out), str(tmp_path / "frames")]) == 0
     assert "exported 4 clips" in capsys.readouterr().out
     clip = tmp_path / "frames" / "test" / "static" / "000000001"
     assert sorted(p.name for p in clip.iterdir()) == ["bgr", "com", "fgr", "pha"]

@@ -1,0 +1,29 @@
+"""``rvm-data export-frames``: a matting build as RVM's frame folders (com/, pha/, fgr/, bgr/ PNGs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rvm_data.evalsets import EXPORT_FIELDS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="build folder (manifest.json), split folder or .tar shard")
+    parser.add_argument("out", help="folder to write <split>/<output>/<key>/{com,pha,fgr,bgr}/ into")
+    parser.add_argument("--split", help="only this split of a build folder")
+    parser.add_argument("--fields", nargs="+", default=list(EXPORT_FIELDS), choices=EXPORT_FIELDS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rvm_data.evalsets import export_frames
+    from rvm_data.shards import ShardError
+
+    try:
+        names = export_frames(args.source, args.out, split=args.split, fields=args.fields)
+    except (OSError, ValueError, ShardError) as err:
+        print(f"rvm-data export-frames: {err}", file=sys.stderr)
+        return 2
+    shown = ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+    print(f"exported {len(names)} clips to {args.out}: {shown}")
+    return 0
