@@ -60,5 +60,8 @@ def train(recipe, *, out_dir: str | Path | None = None, build_dir: str | Path | 
                       stacklevel=2)
         config = TrainConfig()
     build_dir = Path(build_dir) if build_dir else Path("shards") / recipe.name
+    if not (build_dir / "manifest.json").is_file():
+        raise ValueError(f"{build_dir}: no build here; run `rvm-data build {recipe.origin}` first "
+                         f"(or point --shards at the folder it built)")
     out_dir = Path(out_dir) if out_dir else Path("runs") / recipe.name
     return train_build(config, build_dir, out_dir, resume=resume, init=init, device=device, progress=progress)

@@ -32,3 +32,7 @@ def test_cli_trains_resumes_and_reports_errors(tiny_build, tmp_path, capsys):
     assert main([*common, "--set", "train.stage=7"]) == 2
     err = capsys.readouterr().err
     assert "train" in err and "stage" in err and len(err.strip().splitlines()) == 1
+    missing = tmp_path / "not-built"
+    assert main(["train", str(recipe), "--shards", str(missing), "--out", str(tmp_path / "run2"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and f"rvm-data build {recipe}" in err
