@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from fractions import Fraction
+from pathlib import Path
 
-from rvm_data.model.inference import BACKGROUNDS, FORMATS, matte_clip
+from rvm_data.model.inference import BACKGROUNDS, FORMATS, find_clips, matte_clip
 from rvm_data.model.network import MattingNetwork, load_checkpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="video file (any format PyAV reads) or folder of frames")
+    parser.add_argument("input", help="video file (any format PyAV reads), folder of frames, or a folder of clips "
+                                      "<clip>/com/ as `rvm-data export-frames` writes them (each matted into --out/<clip>/)")
     parser.add_argument("--checkpoint", required=True, help="MattingNetwork state dict (e.g. rvm_mobilenetv3.pth)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--downsample-ratio", type=float, default=None,
@@ -27,17 +29,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        clips = find_clips(args.input)
         model = load_checkpoint(MattingNetwork(), args.checkpoint)
-        result = matte_clip(
-            model, args.input, args.out,
-            downsample_ratio=args.downsample_ratio, fmt=args.format, background=args.background,
-            chunk=args.chunk, rate=args.fps, device=args.device,
-        )
+        for source, relative in clips:
+            result = matte_clip(
+                model, source, Path(args.out) / relative,
+                downsample_ratio=args.downsample_ratio, fmt=args.format, background=args.background,
+                chunk=args.chunk, rate=args.fps, device=args.device,
+            )
+            height, width = result.size
+            name = "" if relative == Path(".") else f"{relative}: "
+            print(f"{name}matted {result.frames} frames ({width}x{height}, downsample ratio {result.downsample_ratio:g})")
+            if len(clips) == 1:
+                for kind, path in result.outputs.items():
+                    print(f"  {kind}: {path}")
     except (FileNotFoundError, ValueError) as error:
         print(f"rvm-data matte: error: {error}", file=sys.stderr)
         return 2
-    height, width = result.size
-    print(f"matted {result.frames} frames ({width}x{height}, downsample ratio {result.downsample_ratio:g})")
-    for kind, path in result.outputs.items():
-        print(f"  {kind}: {path}")
     return 0

@@ -83,6 +83,24 @@ def read_frames(path: str | Path) -> Iterator[np.ndarray]:
     return _folder_frames(path) if path.is_dir() else _video_frames(path)
 
 
+def find_clips(path: str | Path) -> list[tuple[Path, Path]]:
+    """The clips to matte under ``path``, each as (input, output folder relative to ``--out``).
+
+    A video file or a folder of frames is one clip (output straight into ``--out``); a folder of
+    clips laid out like ``rvm-data export-frames`` writes them (``<clip>/com/*.png`` at any depth) is
+    every such clip, so a whole evaluation set is matted by one command into the same tree.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such video file or frame folder")
+    if path.is_file() or any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+        return [(path, Path("."))]
+    clips = sorted(com for com in path.rglob("com") if com.is_dir())
+    if not clips:
+        raise ValueError(f"{path}: no image files, and no clip folders <clip>/com/ below it")
+    return [(com, com.parent.relative_to(path)) for com in clips]
+
+
 class _PngWriter:
     """One PNG per frame: ``<dir>/<frame:05d>.png`` (alpha as single-channel grey)."""
 

@@ -98,3 +98,26 @@ def test_unreadable_input_is_named(checkpoint: Path, tmp_path: Path, capsys: pyt
     bogus.write_text("not a video")
     rc = main(["matte", str(bogus), "--checkpoint", str(checkpoint), "--out", str(tmp_path / "o")])
     assert rc == 2 and "notes.mp4" in capsys.readouterr().err
+
+
+def test_a_folder_of_clips_is_matted_into_the_same_tree(checkpoint: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    # the layout `rvm-data export-frames` writes: <split>/<output>/<key>/com/<t>.png
+    clips = {"test/motion/000000000": 2, "test/static/000000001": 3}
+    for name, frames in clips.items():
+        com = tmp_path / "frames" / name / "com"
+        com.mkdir(parents=True)
+        (com.parent / "pha").mkdir()  # ground truth beside it is not an input
+        for i, image in enumerate(make_frames(32, 40, frames)):
+            cv2.imwrite(str(com / f"{i:04d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "pred"
+    assert main(["matte", str(tmp_path / "frames"), "--checkpoint", str(checkpoint), "--out", str(out),
+                 "--format", "png"]) == 0
+    printed = capsys.readouterr().out
+    for name, frames in clips.items():
+        assert f"{name}: matted {frames} frames" in printed
+        assert len(list((out / name / "pha").iterdir())) == frames
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["matte", str(empty), "--checkpoint", str(checkpoint), "--out", str(out)]) == 2
+    assert "no clip folders" in capsys.readouterr().err
