@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import synthetic_sample
+from shard_helpers import synthetic_sample
 from rvm_data.shards.codec import CodecConfig, CodecError, decode_image, decode_video, encode_field
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_build, synthetic_sample
+from shard_helpers import make_build, synthetic_sample
 from rvm_data.shards import ShardDataset, ShardError
 
 

@@ -1,6 +1,6 @@
 import json
 
-from conftest import make_build
+from shard_helpers import make_build
 from test_shard_dataset import corrupt_member
 from rvm_data.cli import main
 from rvm_data.shards import CodecConfig

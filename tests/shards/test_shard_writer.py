@@ -5,7 +5,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from conftest import make_build, synthetic_sample
+from shard_helpers import make_build, synthetic_sample
 from rvm_data.shards import CodecConfig, ShardWriter, read_manifest, write_shard
 
 
