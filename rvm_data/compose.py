@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rvm_data.augment import geometry, ops
-from rvm_data.augment.params import AugmentConfig, check_prob, trajectory, validate_tree
+from rvm_data.augment.params import AugmentConfig, Eased, check_prob, trajectory, validate_tree
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
 from rvm_data.sources import Catalog, ClipInfo, load_background, load_matte
 
@@ -106,7 +106,9 @@ class SampleSpec:
     - ``motion``: each augmentation that fired, by name (``fgr_affine``, ``bgr_affine``,
       ``camera_affine``, ``fgr_color``, ``bgr_color``, ``noise``, ``fgr_blur``, ``bgr_blur``,
       ``both_blur``) -> ``{"easing", "a", "b", "values"}``; ``values`` holds a per-frame list per
-      parameter (affine: as ``static``, translations as fractions of the image size; colour:
+      parameter, the values render uses: the eased way from A to B, overshoot included, cut only
+      where it would leave a parameter's physical domain (see ``rvm_data.augment.params``)
+      (affine: as ``static``, translations as fractions of the image size; colour:
       brightness, contrast, saturation factors, hue in turns; noise: grain, strength, plus
       ``monochrome`` and ``seed``; blur: sigma, plus ``kernel``).
     - ``grayscale``; ``sharpen``: factor or null; ``interpolation``; ``bgr_border``;
@@ -193,12 +195,15 @@ def _pick_sources(cfg: ComposeConfig, catalog: Catalog, rng: np.random.Generator
     return _source("foregrounds", i, fgs[i]), _source(collection, j, pool[j])
 
 
-def _motion(rng: np.random.Generator, cfg: ComposeConfig, prob: float, draw, progress: np.ndarray) -> dict | None:
+def _motion(rng: np.random.Generator, cfg: ComposeConfig, prob: float, params: Eased,
+            progress: np.ndarray) -> dict | None:
+    """Whether an eased augmentation fires and, if so, its curve, A, B and per-frame values; the
+    values keep any overshoot of the curve, cut only to each parameter's physical domain."""
     if rng.random() >= prob:
         return None
     easing = cfg.augment.easing.draw(rng)
-    a, b = draw(rng)
-    values = trajectory(a, b, easing, progress)
+    a, b = params.draw(rng)
+    values = params.clamp(trajectory(a, b, easing, progress))
     return {"easing": easing, "a": a, "b": b, "values": values}
 
 
@@ -236,10 +241,6 @@ def _stream_matrices(
     return mats
 
 
-def _blur_draw(sigma: tuple[float, float]):
-    return lambda rng: ({"sigma": float(rng.uniform(*sigma))}, {"sigma": float(rng.uniform(*sigma))})
-
-
 def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: str, index: int,
                 augment: bool) -> SampleSpec:
     """Plan sample ``index`` of ``split``: pure, cheap, no pixels. ``augment=False`` (validation)
@@ -263,22 +264,16 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
 
     motion: dict[str, dict | None] = {}
     if augment:
-        for name in ("fgr_affine", "bgr_affine", "camera_affine"):
+        for name in ("fgr_affine", "bgr_affine", "camera_affine", "fgr_color", "bgr_color"):
             sub = getattr(aug, name)
-            motion[name] = _motion(rng(name), cfg, sub.prob, lambda r, s=sub: (s.range.draw(r), s.range.draw(r)),
-                                   progress)
-        for name in ("fgr_color", "bgr_color"):
-            sub = getattr(aug, name)
-            motion[name] = _motion(rng(name), cfg, sub.prob, sub.draw, progress)
-            if motion[name] is not None:
-                motion[name]["values"] = sub.clamp(motion[name]["values"])
+            motion[name] = _motion(rng(name), cfg, sub.prob, sub, progress)
         r = rng("noise")
-        motion["noise"] = _motion(r, cfg, aug.noise.prob, lambda g: (aug.noise.draw(g), aug.noise.draw(g)), progress)
+        motion["noise"] = _motion(r, cfg, aug.noise.prob, aug.noise, progress)
         if motion["noise"] is not None:
             motion["noise"]["monochrome"] = bool(r.random() < aug.noise.mono_prob)
             motion["noise"]["seed"] = int(r.integers(2**53))  # exact in any JSON reader
         for name in ("fgr_blur", "bgr_blur", "both_blur"):
-            motion[name] = _motion(rng(name), cfg, aug.blur.prob / 3.0, _blur_draw(aug.blur.sigma), progress)
+            motion[name] = _motion(rng(name), cfg, aug.blur.prob / 3.0, aug.blur, progress)
             if motion[name] is not None:
                 motion[name]["kernel"] = aug.blur.kernel
 

@@ -2,7 +2,9 @@
 
 Every curve maps progress ``t`` in [0, 1] (a numpy array) to a fraction of the way from A to B,
 with ``f(0) = 0`` and ``f(1) = 1``. ``back`` and ``elastic`` overshoot (values outside [0, 1]) and
-keep their overshoot: the parameters then swing past B and settle, like a camera that overshoots.
+keep their overshoot: the parameters then swing past B and settle, like a camera that overshoots
+(each augmentation cuts the swing only where a parameter would leave its physical domain, such as
+a negative blur sigma: see ``rvm_data.augment.params``).
 ``step`` jumps from A to B halfway, for sudden changes (a cut in lighting, a jolt).
 
 Each family is written once as its "in" form; "out" and "in_out" are derived from it, so the

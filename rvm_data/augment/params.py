@@ -18,16 +18,41 @@ Differences from RVM's code, on purpose:
   the whole frame with its transparent surroundings;
 - blur can be a full Gaussian (``blur.kernel: full``); the default keeps RVM's kernel, cut at
   about one sigma each side, because RVM's sigma range was chosen with that kernel.
+
+Curves that overshoot (back, elastic) carry a parameter past B, or back past A, and keep that
+swing; each augmentation's ``clamp`` then cuts the per-frame values only where they would leave
+their physical domain (blur sigma and noise strength >= 0, grain >= 1 pixel, colour factors >=
+``min_factor``, affine scale > 0, |shear| <= 80 degrees). This happens at plan time, so the
+values in the spec are exactly the values render uses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from rvm_data.augment.easing import EASINGS, ease
+
+
+MIN_SCALE = 1e-3
+"""Smallest affine scale, drawn or eased: 0 collapses the image to a point, below 0 mirrors it."""
+MAX_SHEAR = 80.0
+"""Largest |shear| in degrees, drawn or eased: its tangent grows without bound towards 90 degrees
+and flips sign past it."""
+
+Values = dict[str, np.ndarray]
+
+
+class Eased(Protocol):
+    """An augmentation whose parameters travel from a drawn set A to a drawn set B."""
+
+    def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]: ...
+
+    def clamp(self, values: Values) -> Values:
+        """Per-frame values cut to the physical domain of each parameter, and nothing more."""
+        ...
 
 
 def check_prob(value: float, path: str) -> None:
@@ -64,10 +89,10 @@ class AffineRange:
 
     def validate(self, path: str) -> None:
         check_range(self.degrees, f"{path}.degrees")
-        check_range(self.scale, f"{path}.scale", lo=1e-3)
-        check_range(self.shear, f"{path}.shear", lo=-80.0)
-        if self.shear[1] > 80.0:
-            raise ValueError(f"{path}.shear must be within (-80, 80) degrees, got {self.shear}")
+        check_range(self.scale, f"{path}.scale", lo=MIN_SCALE)
+        check_range(self.shear, f"{path}.shear", lo=-MAX_SHEAR)
+        if self.shear[1] > MAX_SHEAR:
+            raise ValueError(f"{path}.shear must be within (-{MAX_SHEAR:g}, {MAX_SHEAR:g}) degrees, got {self.shear}")
         if len(self.translate) != 2 or min(self.translate) < 0:
             raise ValueError(f"{path}.translate must be two fractions >= 0, got {self.translate}")
 
@@ -91,6 +116,14 @@ class MotionAffineConfig:
 
     def validate(self, path: str) -> None:
         check_prob(self.prob, f"{path}.prob")
+
+    def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
+        return self.range.draw(rng), self.range.draw(rng)
+
+    def clamp(self, values: Values) -> Values:
+        """Angle and translation are valid at any value; scale and shear are not."""
+        return {**values, "scale": np.maximum(values["scale"], MIN_SCALE),
+                "shear_x": np.clip(values["shear_x"], -MAX_SHEAR, MAX_SHEAR)}
 
 
 @dataclass
@@ -120,7 +153,9 @@ class ColorJitterConfig:
         )
         return a, b
 
-    def clamp(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def clamp(self, values: Values) -> Values:
+        """Factors floored at ``min_factor`` (>= 0: a negative factor inverts the image), hue kept
+        within half a turn either way."""
         out = {k: np.maximum(values[k], self.min_factor) for k in ("brightness", "contrast", "saturation")}
         out["hue"] = np.clip(values["hue"], -0.5, 0.5)
         return out
@@ -144,9 +179,17 @@ class NoiseConfig:
         if self.strength < 0:
             raise ValueError(f"{path}.strength must be >= 0, got {self.strength}")
 
-    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+    def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
+        return self._draw_one(rng), self._draw_one(rng)
+
+    def _draw_one(self, rng: np.random.Generator) -> dict[str, float]:
         grain = float(rng.uniform(*self.grain))
         return {"grain": grain, "strength": float(rng.uniform(0.0, self.strength)) / grain}
+
+    def clamp(self, values: Values) -> Values:
+        """Grain of at least one output pixel (finer grain has no pixels to show it; render divides
+        the frame size by it), strength >= 0 (a standard deviation)."""
+        return {"grain": np.maximum(values["grain"], 1.0), "strength": np.maximum(values["strength"], 0.0)}
 
 
 BLUR_KERNELS = ("rvm", "full")
@@ -170,6 +213,13 @@ class BlurConfig:
         check_range(self.sigma, f"{path}.sigma", lo=0.0)
         if self.kernel not in BLUR_KERNELS:
             raise ValueError(f"{path}.kernel must be one of {BLUR_KERNELS}, got {self.kernel!r}")
+
+    def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
+        return {"sigma": float(rng.uniform(*self.sigma))}, {"sigma": float(rng.uniform(*self.sigma))}
+
+    def clamp(self, values: Values) -> Values:
+        """Sigma >= 0 (0: no blur)."""
+        return {"sigma": np.maximum(values["sigma"], 0.0)}
 
 
 @dataclass
@@ -251,7 +301,7 @@ def imagematte_augment() -> AugmentConfig:
     )
 
 
-def trajectory(a: dict[str, float], b: dict[str, float], easing: str, progress: np.ndarray) -> dict[str, np.ndarray]:
+def trajectory(a: dict[str, float], b: dict[str, float], easing: str, progress: np.ndarray) -> Values:
     """Per-frame values ``lerp(a, b, easing(progress))`` for every key of ``a``."""
     w = ease(easing, progress)
     return {k: a[k] + (b[k] - a[k]) * w for k in a}
