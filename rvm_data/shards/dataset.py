@@ -1,4 +1,5 @@
-"""ShardDataset: shards -> batches of tensors, split over DDP ranks and DataLoader workers, resumable.
+"""ShardDataset: shards -> batches of tensors, split over DDP ranks and DataLoader workers, resumable;
+and read_sample, one sample of a build by its index.
 
 The order of an epoch is a pure function of (seed, epoch, rank, world size):
 1. the shards are permuted by (seed, epoch) and concatenated into one sequence of S samples, which is
@@ -31,7 +32,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
-from rvm_data.shards.reader import SampleRef, ShardError, count_samples, decode_sample_into, decode_spec, parse_sample, scan_shard
+from rvm_data.shards.reader import (SampleRef, ShardError, count_samples, decode_sample_into, decode_spec, load_sample,
+                                    parse_sample, scan_shard)
 
 SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced in this batch
 
@@ -90,6 +92,34 @@ def _split_shards(manifest: Manifest, split: str | None, output: str | None, roo
     if not chosen:
         raise ValueError(f"{where}: split {split!r} has no shards of output {output!r} (has {outputs})")
     return [ShardFile(str(root / e.path), e.samples) for e in chosen]
+
+
+def read_sample(source: str | os.PathLike | Sequence[str | os.PathLike | ShardFile], split: str | None, index: int,
+                output: str | None = None) -> dict[str, Any]:
+    """Sample ``index`` of one split (and output) of a build folder: ``{field: T×H×W×C uint8, "spec": dict}``.
+
+    ``source``, ``split`` and ``output`` are as for :func:`resolve_shards`; ``index`` counts the samples of
+    the chosen shards in order, which in a build folder is the sample's index (its key). For looking at a
+    few samples (previews, tests); training reads batches through :class:`ShardDataset`.
+    Raises IndexError naming the source when ``index`` is out of range, ShardError naming the shard.
+    """
+    shards = resolve_shards(source, split, output=output)
+    total = sum(s.samples for s in shards)
+    if not 0 <= index < total:
+        chosen = " ".join(f"{what} {name!r}" for what, name in (("split", split), ("output", output)) if name)
+        raise IndexError(f"{source}{': ' + chosen if chosen else ''} has {total} samples; index {index} is out of range")
+    position = index
+    for shard in shards:
+        if position < shard.samples:
+            break
+        position -= shard.samples
+    seen = 0
+    for ref in scan_shard(shard.path):
+        if seen == position:
+            with open(shard.path, "rb") as f:
+                return load_sample(ref, f)
+        seen += 1
+    raise ShardError(shard.path, None, f"has {seen} samples, {shard.samples} listed (truncated?)")
 
 
 def _dist_rank_world() -> tuple[int, int]:

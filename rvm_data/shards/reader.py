@@ -7,8 +7,9 @@ Member names are parsed (key, field, frame, extension) but never used as paths.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
@@ -149,6 +150,26 @@ def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[st
                 copy_frame(frame, arr[b, t])
         except CodecError as exc:
             raise ShardError(ref.shard, name, str(exc)) from None
+
+
+def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = None) -> dict[str, Any]:
+    """One scanned sample from its open shard file: ``{field: T×H×W×C uint8}`` plus ``"spec"`` (a dict).
+
+    ``fields`` limits what is read and decoded (``"spec"`` counts as a field), and the fields it names that
+    the sample lacks are left out; without ``fields`` a missing spec is an error. Reads the chosen members' span with one seek + read. Errors name the shard and member.
+    """
+    part = ref if fields is None else replace(ref, members=tuple(
+        m for m in ref.members if m[0].split(".")[1] in fields))
+    if not part.members:
+        return {}
+    data = part.read(f)
+    arrays: dict[str, np.ndarray] = {}
+    decode_sample_into(part, data, arrays, 0, 1, None)
+    sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1)) for k, v in arrays.items()}
+    spec_name = parse_sample(part)[1]
+    if fields is None or spec_name is not None:  # all fields asked for: a sample without a spec is an error
+        sample["spec"] = decode_spec(part, data, spec_name)
+    return sample
 
 
 def _target(out: dict[str, np.ndarray], field: str, shape: tuple[int, ...],
