@@ -12,15 +12,13 @@ Run as ``rvm-data export-frames BUILD_DIR OUT_DIR [--split S] [--fields com pha 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from rvm_data.shards import ShardError, read_manifest, scan_shard
-from rvm_data.shards.reader import decode_sample_into
+from rvm_data.shards import ShardError, load_sample, read_manifest, scan_shard
 
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
 
@@ -68,15 +66,10 @@ def iter_shard_samples(
                 name = shard_clip_name(split_name, shard, ref.key)
                 if only is not None and name not in only:
                     continue
-                wanted = tuple(m for m in ref.members if m[0].split(".")[1] in fields)
-                if not any(m[0].split(".")[1] == "pha" for m in wanted):
+                sample = load_sample(ref, f, fields)
+                if "pha" not in sample:
                     raise ShardError(str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)")
-                part = dataclasses.replace(ref, members=wanted)
-                arrays: dict[str, np.ndarray] = {}
-                decode_sample_into(part, part.read(f), arrays, 0, 1, None)
-                yield name, {
-                    k: np.ascontiguousarray(np.moveaxis(v[0], 1, -1)) for k, v in arrays.items()
-                }
+                yield name, sample
 
 
 def composite(fgr: np.ndarray, pha: np.ndarray, bgr: np.ndarray) -> np.ndarray:
