@@ -94,20 +94,21 @@ def _split_shards(manifest: Manifest, split: str | None, output: str | None, roo
     return [ShardFile(str(root / e.path), e.samples) for e in chosen]
 
 
-def read_sample(source: str | os.PathLike | Sequence[str | os.PathLike | ShardFile], split: str | None, index: int,
-                output: str | None = None) -> dict[str, Any]:
-    """Sample ``index`` of one split (and output) of a build folder: ``{field: T×H×W×C uint8, "spec": dict}``.
+def read_sample(source: str | os.PathLike, split: str | None, index: int, output: str | None = None) -> dict[str, Any]:
+    """Sample ``index`` (its key) of one split and output of a build: ``{field: T×H×W×C uint8, "spec": dict}``.
 
-    ``source``, ``split`` and ``output`` are as for :func:`resolve_shards`; ``index`` counts the samples of
-    the chosen shards in order, which in a build folder is the sample's index (its key). For looking at a
-    few samples (previews, tests); training reads batches through :class:`ShardDataset`.
-    Raises IndexError naming the source when ``index`` is out of range, ShardError naming the shard.
+    ``source`` is a build folder or its manifest.json; ``split`` and ``output`` are as for
+    :func:`resolve_shards`. The manifest's counts say which shard holds the sample; its key is checked, so
+    a build whose manifest lacks a shard (interrupted) gives an error rather than another sample.
+    For looking at a few samples (previews, tests); training reads batches through :class:`ShardDataset`.
+    Raises IndexError naming the build when ``index`` is out of range, ShardError naming shard and member.
     """
     shards = resolve_shards(source, split, output=output)
     total = sum(s.samples for s in shards)
     if not 0 <= index < total:
         chosen = " ".join(f"{what} {name!r}" for what, name in (("split", split), ("output", output)) if name)
-        raise IndexError(f"{source}{': ' + chosen if chosen else ''} has {total} samples; index {index} is out of range")
+        raise IndexError(f"{source}{': ' + chosen if chosen else ''} has {total} samples; "
+                         f"index {index} is out of range")
     position = index
     for shard in shards:
         if position < shard.samples:
@@ -116,6 +117,9 @@ def read_sample(source: str | os.PathLike | Sequence[str | os.PathLike | ShardFi
     seen = 0
     for ref in scan_shard(shard.path):
         if seen == position:
+            if ref.key != f"{index:09d}":
+                raise ShardError(shard.path, ref.members[0][0], f"holds sample {ref.key} where the manifest's counts "
+                                 f"put sample {index} (a shard missing from the manifest?)")
             with open(shard.path, "rb") as f:
                 return load_sample(ref, f)
         seen += 1

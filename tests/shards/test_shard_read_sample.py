@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from shard_helpers import synthetic_sample
-from rvm_data.shards import (Manifest, ShardEntry, ShardError, load_sample, read_sample, scan_shard, write_manifest,
-                              write_shard)
+from rvm_data.shards import (Manifest, ShardEntry, ShardError, load_sample, read_manifest, read_sample, scan_shard,
+                              write_manifest, write_shard)
 
 
 @pytest.mark.parametrize("index", [0, 4, 5, 13])  # first / last of shard 0, first of shard 1, last of all
@@ -53,3 +53,11 @@ def test_load_sample_reads_only_the_fields_asked_for(build):
         whole = load_sample(ref, f)
     assert set(part) == {"pha"} and set(whole) == {"fgr", "pha", "bgr", "spec"}
     np.testing.assert_array_equal(part["pha"], whole["pha"])
+
+
+def test_a_shard_missing_from_the_manifest_is_an_error_not_another_sample(build):
+    manifest = read_manifest(build)
+    del manifest.splits["train"][0]  # e.g. an interrupted build whose shard 0 is not finished yet
+    write_manifest(build, manifest)
+    with pytest.raises(ShardError, match="holds sample 000000005 where the manifest's counts put sample 0"):
+        read_sample(build, "train", 0)
