@@ -4,8 +4,8 @@ It makes rvm-data usable on a machine with no dataset downloaded. Nothing is fet
 foregrounds and scenes are procedural (:mod:`rvm_data.sources.synthetic`) and the photographs are
 crops of the Grace Hopper portrait that matplotlib ships inside its wheel.
 
-Layout under the root that :func:`ensure_sample_set` returns (``<cache>/sample-v1``), the same as the
-real datasets so the normal readers read it::
+Layout under the root that :func:`ensure_sample_set` returns (``<cache>/sample-v<GENERATOR_VERSION>``),
+the same as the real datasets so the normal readers read it::
 
     videomatte/{train,valid}/fgr/<clip>/<frame:05d>.jpg     foreground colour (JPEG, like VideoMatte240K)
     videomatte/{train,valid}/pha/<clip>/<frame:05d>.png     alpha (PNG)
@@ -13,7 +13,7 @@ real datasets so the normal readers read it::
     imagematte/{train,valid}/pha/<name>.png                 still alpha
     backgrounds/videos/{train,valid}/<clip>/<frame:05d>.jpg background video frames
     backgrounds/images/{train,valid}/<name>.jpg             background photographs and rendered scenes
-    sample-set.json                                         version, seed and contents (written last)
+    sample-set.json                                         the stamp: generator version, seed, contents (written last)
 
 Contents (train / valid): videomatte 4 / 2 clips of 40 frames (384x216 landscape and 216x384
 portrait, W x H): a half-body figure that walks, turns its head and waves, with hair strands,
@@ -26,6 +26,10 @@ The cache root is ``cache_dir`` if given, else ``$RVM_DATA_CACHE``, else ``~/.ca
 Generation writes into a temporary folder beside the root and renames it into place, under a file
 lock where the platform has one, so a crash leaves no half-made set and concurrent callers in
 several processes all get the one complete set.
+
+The cache checks itself: a set is used only if its ``sample-set.json`` equals :func:`stamp` (the
+generator version, seed, counts and sizes); any other set in the folder (made by an earlier
+generator, half deleted, unreadable) is replaced by a fresh one, never silently reused.
 """
 
 from __future__ import annotations
@@ -45,7 +49,11 @@ import numpy as np
 from .catalog import SourcesConfig
 from .synthetic import FigurePainter, ScenePainter, to_uint8
 
-NAME = "sample-v1"
+# Bump GENERATOR_VERSION whenever the generated files change in any way (the painters in
+# synthetic.py, the constants and encoder settings here, the photo crops): the folder name and the
+# stamp follow it, so a cache made by another version is never used.
+GENERATOR_VERSION = 2
+NAME = f"sample-v{GENERATOR_VERSION}"
 SEED = 20240611
 DONE_FILE = "sample-set.json"
 SPLITS = ("train", "valid")
@@ -156,10 +164,26 @@ def generate(root: Path, splits: tuple[str, ...] = SPLITS) -> None:
         _imagematte(root, split)
         _background_videos(root, split)
         _background_images(root, split)
-    info = {"name": NAME, "seed": SEED, "splits": list(splits), "videomatte": VIDEOMATTE, "videomatte_frames": VIDEOMATTE_FRAMES,
-            "imagematte": IMAGEMATTE, "background_videos": BACKGROUND_VIDEOS,
-            "background_video_frames": BACKGROUND_FRAMES, "background_images": BACKGROUND_IMAGES}
-    (root / DONE_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    (root / DONE_FILE).write_text(json.dumps(stamp(splits), indent=2, sort_keys=True) + "\n")
+
+
+def stamp(splits: tuple[str, ...] = SPLITS) -> dict[str, object]:
+    """What ``sample-set.json`` says of a set made by this generator (as read back from JSON)."""
+    return {"name": NAME, "generator_version": GENERATOR_VERSION, "seed": SEED, "splits": list(splits),
+            "videomatte": VIDEOMATTE, "videomatte_frames": VIDEOMATTE_FRAMES,
+            "videomatte_sizes": [list(size) for size in VIDEOMATTE_SIZES],
+            "imagematte": IMAGEMATTE, "imagematte_size": list(IMAGEMATTE_SIZE),
+            "background_videos": BACKGROUND_VIDEOS, "background_video_frames": BACKGROUND_FRAMES,
+            "background_video_size": list(BACKGROUND_SIZE),
+            "background_images": BACKGROUND_IMAGES, "background_image_size": list(BACKGROUND_IMAGE_SIZE)}
+
+
+def is_current(root: Path) -> bool:
+    """Whether ``root`` holds a complete set made by this generator (its stamp matches)."""
+    try:
+        return json.loads((root / DONE_FILE).read_text()) == stamp()
+    except (OSError, ValueError):
+        return False
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -183,27 +207,38 @@ def _locked(path: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _move_into_place(staging: Path, root: Path) -> None:
+    """Rename the finished set to ``root``; a stale set there is first moved aside (to a temporary
+    name that later runs clean up) and then deleted, so ``root`` never holds a mixture."""
+    if root.exists():
+        aside = Path(tempfile.mkdtemp(prefix=f".{NAME}-tmp-", dir=root.parent))
+        os.rename(root, aside / "stale")
+        os.rename(staging, root)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.rename(staging, root)
+
+
 def ensure_sample_set(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Root of the built-in sample set, generating it first if it is not there yet."""
+    """Root of the built-in sample set, generating it first if it is missing or stale (its stamp
+    is not this generator's)."""
     root = cache_root(cache_dir)
-    if (root / DONE_FILE).is_file():
+    if is_current(root):
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     with _locked(root.parent / f".{NAME}.lock") as exclusive:
-        if (root / DONE_FILE).is_file():
+        if is_current(root):
             return root
         if exclusive:  # nobody else is generating: leftovers of crashed runs can go
             for stale in root.parent.glob(f".{NAME}-tmp-*"):
                 shutil.rmtree(stale, ignore_errors=True)
-            if root.exists():
-                shutil.rmtree(root)
         staging = Path(tempfile.mkdtemp(prefix=f".{NAME}-tmp-", dir=root.parent))
         try:
             generate(staging)
-            os.rename(staging, root)
+            _move_into_place(staging, root)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-            if not (root / DONE_FILE).is_file():  # lost a lock-free race only if the winner finished
+            if not is_current(root):  # lost a lock-free race only if the winner finished
                 raise
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

@@ -38,6 +38,7 @@ def test_generation_is_byte_identical_and_leaves_nothing_behind(cache, tmp_path)
     whole = _files(cache / "a" / builtin.NAME)
     assert len(whole) > 500 and sum(len(v) for v in whole.values()) < 30 * 2 ** 20
     assert sorted(p.name for p in (cache / "a").iterdir()) == [f".{builtin.NAME}.lock", builtin.NAME]
+    assert builtin.is_current(cache / "a" / builtin.NAME)
     # a second generation (another process, only the valid split) gives the same bytes
     builtin.generate(tmp_path / "again", splits=("valid",))
     again = _files(tmp_path / "again")
