@@ -24,7 +24,7 @@ import cv2
 from tqdm import tqdm
 
 from rvm_data import __version__
-from rvm_data.compose import plan_sample, render_sample
+from rvm_data.compose import SampleSpec, plan_sample, render_sample
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
 from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.segmentation.shards import render_seg_shard, seg_catalogs
@@ -134,22 +134,32 @@ def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | 
     return jobs
 
 
+def plan_output_samples(recipe: Recipe, output: str, split: str, indices: Iterable[int],
+                        catalog: Catalog) -> Iterator[SampleSpec]:
+    """The specs of samples ``indices`` of a matting output and split, exactly as a build plans them
+    (the output's seed, augmentation where the recipe asks for it in this split, and the recipe's name,
+    hash and the output in ``spec.meta``), so a preview from the recipe equals what the build stores.
+    A generator so that a shard job hashes the recipe once, not once per sample."""
+    config = recipe.outputs[output]
+    seed, augment = recipe.output_seed(output), split in config.augment
+    meta = {"recipe": recipe.name, "recipe_hash": recipe.hash, "output": output}
+    for index in indices:
+        spec = plan_sample(config.compose, catalog, seed=seed, split=split, index=index, augment=augment)
+        spec.meta.update(meta)
+        yield spec
+
+
 def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> ShardInfo:
     """Plan, render and write one shard. One job is one core's work, so OpenCV runs single-threaded."""
-    seed = recipe.output_seed(job.output)
     if job.segmentation:
         return render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output], catalog,
-                                seed=seed, split=job.split, start=job.start, stop=job.stop, codec=recipe.shards.codec)
-    output = recipe.outputs[job.output]
-    augment = job.split in output.augment
-    meta = {"recipe": recipe.name, "recipe_hash": recipe.hash, "output": job.output}
+                                seed=recipe.output_seed(job.output), split=job.split, start=job.start, stop=job.stop,
+                                codec=recipe.shards.codec)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
         with ShardWriter(Path(out_dir) / job.path, recipe.shards.codec) as writer:
-            for index in range(job.start, job.stop):
-                spec = plan_sample(output.compose, catalog, seed=seed, split=job.split, index=index, augment=augment)
-                spec.meta.update(meta)
+            for spec in plan_output_samples(recipe, job.output, job.split, range(job.start, job.stop), catalog):
                 writer.write(render_sample(spec, catalog))
     finally:
         cv2.setNumThreads(threads)

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
-from rvm_data.compose import plan_sample, render_sample
+from rvm_data.build import plan_output_samples
+from rvm_data.compose import render_sample
 from rvm_data.recipe import Recipe, RecipeError, load_recipe
-from rvm_data.shards import Manifest, ShardEntry, ShardError, read_manifest, scan_shard
-from rvm_data.shards.reader import decode_sample_into, decode_spec, parse_sample
+from rvm_data.shards import Manifest, read_manifest, read_sample, shard_output
 from rvm_data.sources import SourceError, build_catalog
 
 
@@ -68,11 +66,7 @@ class RecipeSource:
 
     def sample(self, index: int) -> dict[str, Any]:
         _check_index(index, self.count, f"{self.recipe.origin}: outputs.{self.output}.samples.{self.split}")
-        out = self.recipe.outputs[self.output]
-        spec = plan_sample(out.compose, self._catalog, seed=self.recipe.output_seed(self.output), split=self.split,
-                           index=index, augment=self.split in out.augment)
-        # what rvm_data.build.render_shard records, so a previewed spec equals the one a build stores
-        spec.meta.update({"recipe": self.recipe.name, "recipe_hash": self.recipe.hash, "output": self.output})
+        spec = next(plan_output_samples(self.recipe, self.output, self.split, (index,), self._catalog))
         return render_sample(spec, self._catalog)
 
 
@@ -89,33 +83,11 @@ class BuildSource:
 
     def __post_init__(self) -> None:
         self.name = str(self.manifest.recipe.get("name", self.root.name))
-        self._shards = [e for e in self.manifest.splits.get(self.split, [])
-                        if Path(e.path).name.rsplit("-", 1)[0] == self.output]
-        self.count = sum(e.samples for e in self._shards)
-
-    def _entry(self, index: int) -> ShardEntry:
-        start = 0
-        for entry in self._shards:
-            if index < start + entry.samples:
-                return entry
-            start += entry.samples
-        raise IndexError(f"{self.root}: split {self.split!r} output {self.output!r} has {self.count} samples; "
-                         f"index {index} is out of range")
+        self.count = sum(e.samples for e in self.manifest.splits.get(self.split, [])
+                         if shard_output(e.path) == self.output)
 
     def sample(self, index: int) -> dict[str, Any]:
-        _check_index(index, self.count, f"{self.root}: split {self.split!r} output {self.output!r}")
-        path = self.root / self._entry(index).path
-        key = f"{index:09d}"
-        for ref in scan_shard(str(path)):
-            if ref.key == key:
-                with open(path, "rb") as f:
-                    data = ref.read(f)
-                arrays: dict[str, np.ndarray] = {}
-                decode_sample_into(ref, data, arrays, 0, 1, None)
-                sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1)) for k, v in arrays.items()}
-                sample["spec"] = decode_spec(ref, data, parse_sample(ref)[1])
-                return sample
-        raise ShardError(str(path), None, f"the manifest puts sample {index} here but no member has key {key}")
+        return read_sample(self.root, self.split, index, self.output)
 
 
 def open_source(target: str | Path, *, output: str | None = None, split: str | None = None,
