@@ -257,7 +257,10 @@ def _reusable(out: Path, job: ShardJob, entry: ShardEntry | None) -> bool:
 
 
 def _remove_stale_temporaries(out: Path, splits: Iterable[str]) -> None:
-    """Temporary shard files left by a killed build (never visible as shards; just disk space)."""
+    """Temporary shard and manifest files left by a killed build (never read; a rerun's folder would
+    otherwise differ from an uninterrupted build's)."""
+    for tmp in out.glob(f".{MANIFEST_NAME}.tmp-*"):
+        tmp.unlink(missing_ok=True)
     for split in splits:
         for tmp in (out / split).glob(".*.tar.tmp-*"):
             tmp.unlink(missing_ok=True)

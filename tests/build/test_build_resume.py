@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,4 +72,14 @@ def test_interrupted_build_resumes_to_identical_bytes(sig, tiny_recipe_path, lon
         assert rc == -signal.SIGKILL
     summary = build(load_recipe(tiny_recipe_path, OVERRIDES), out, progress=False)
     assert summary.kept_shards >= done - 1 and summary.shards == 66
+    assert folder_bytes(out) == folder_bytes(long_reference)
+
+
+def test_a_rerun_removes_the_temporary_files_a_kill_left(tiny_recipe_path, long_reference, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(long_reference, out)
+    (out / ".manifest.json.tmp-4242").write_text("{")  # killed while writing the manifest
+    (out / "train" / ".lr-000003.tar.tmp-4242").write_bytes(b"")  # killed while writing a shard
+    summary = build(load_recipe(tiny_recipe_path, OVERRIDES), out, progress=False)
+    assert summary.kept_shards == summary.shards == 66
     assert folder_bytes(out) == folder_bytes(long_reference)
