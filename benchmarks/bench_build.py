@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from rvm_data.build import build
-from rvm_data.compose import plan_sample, render_sample
+from rvm_data.build import build, plan_output_samples
+from rvm_data.compose import render_sample
 from rvm_data.recipe import load_recipe
 from rvm_data.shards import encode_sample
 from rvm_data.sources import build_catalog
@@ -66,9 +66,10 @@ def stage_times(recipe, samples: int) -> dict[str, float]:
     catalog = build_catalog(recipe.resolve_sources("train"))
     compose = recipe.outputs["lr"].compose
     times = {"plan": 0.0, "render": 0.0, "encode": 0.0}
-    for index in range(samples):
+    specs = plan_output_samples(recipe, "lr", "train", range(samples), catalog)  # as the build plans them
+    for _ in range(samples):
         t0 = time.process_time()
-        spec = plan_sample(compose, catalog, seed=recipe.output_seed("lr"), split="train", index=index, augment=True)
+        spec = next(specs)
         t1 = time.process_time()
         sample = render_sample(spec, catalog)
         t2 = time.process_time()
