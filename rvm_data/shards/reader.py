@@ -156,7 +156,8 @@ def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = No
     """One scanned sample from its open shard file: ``{field: T×H×W×C uint8}`` plus ``"spec"`` (a dict).
 
     ``fields`` limits what is read and decoded (``"spec"`` counts as a field), and the fields it names that
-    the sample lacks are left out; without ``fields`` a missing spec is an error. Reads the chosen members' span with one seek + read. Errors name the shard and member.
+    the sample lacks are left out; without ``fields`` a missing spec is an error. Reads the chosen
+    members' span with one seek + read. Errors name the shard and member.
     """
     part = ref if fields is None else replace(ref, members=tuple(
         m for m in ref.members if m[0].split(".")[1] in fields))
