@@ -36,7 +36,8 @@ def test_a_truncated_shard_is_named(build):
 def test_picks_one_output_of_a_split_with_two(tmp_path: Path):
     entries = []
     for output, size in (("lr", (16, 24)), ("hr", (32, 48))):
-        info = write_shard(tmp_path / "train" / f"{output}-000000.tar", [synthetic_sample(i, size=size) for i in range(2)])
+        samples = [synthetic_sample(i, size=size) for i in range(2)]
+        info = write_shard(tmp_path / "train" / f"{output}-000000.tar", samples)
         entries.append(ShardEntry(f"train/{info.name}", info.samples, info.bytes, info.sha256))
     write_manifest(tmp_path, Manifest({"name": "two"}, "0" * 64, {"train": entries}))
     with pytest.raises(ValueError, match="pass output="):
