@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -405,7 +406,10 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
             frames += info.samples * recipe.frames(job.output)
             bar.update(info.samples)
     except KeyboardInterrupt:
-        run.close()
+        with warnings.catch_warnings():
+            # joblib warns that it cancelled the running tasks: that is what Ctrl-C asked for.
+            warnings.filterwarnings("ignore", message=".*tasks which were still being processed", category=UserWarning)
+            run.close()
         bar.close()
         ledger.write()
         _remove_stale_temporaries(out, chosen)
