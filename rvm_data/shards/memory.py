@@ -10,6 +10,11 @@ its batches over in. So batch memory is recycled, but only once nothing refers t
   in one of a few slots; ShardLoader, in the main process, marks a slot free in a small shared flag
   table once every storage of the batch it received from that slot has been freed. Without ShardLoader
   (a bare DataLoader) no slot is ever freed and every batch gets fresh shared memory.
+
+Two private torch APIs do the work: ``UntypedStorage._new_shared`` (shared memory without touching it
+privately first) and ``StorageWeakRef`` (noticing in the main process that a storage is freed). Should a
+torch version lack them, batches still load, only slower: fresh shared memory through the public
+``share_memory_()``, and no slot reuse (as with a bare DataLoader).
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.multiprocessing.reductions import StorageWeakRef
+
+try:
+    from torch.multiprocessing.reductions import StorageWeakRef
+except ImportError:  # private API (see the module docstring): slots are then never reused
+    StorageWeakRef = None
+_NEW_SHARED = getattr(torch.UntypedStorage, "_new_shared", None)  # private API; None: share_memory_()
 
 SLOT_KEY = "_slot"  # worker -> main process: (worker id, slot) the batch's memory belongs to
 SLOTS_PER_WORKER = 4  # batches a worker may have in flight: prefetched, being pinned, held by the trainer
@@ -104,16 +114,22 @@ class BatchMemory:
 
 
 def _new_shared(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    if _NEW_SHARED is None:
+        return torch.empty(shape, dtype=dtype).share_memory_()
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    return torch.empty(0, dtype=dtype).set_(torch.UntypedStorage._new_shared(nbytes), 0, shape)
+    return torch.empty(0, dtype=dtype).set_(_NEW_SHARED(nbytes), 0, shape)
 
 
 class SlotReleaser:
-    """Main process: frees a worker's slot once every storage of the batch received from it is gone."""
+    """Main process: frees a worker's slot once every storage of the batch received from it is gone.
+
+    ``table`` is None (workers claim no slots) where torch lacks ``StorageWeakRef``.
+    """
 
     def __init__(self, workers: int) -> None:
-        self.table = torch.zeros((workers, SLOTS_PER_WORKER), dtype=torch.int8).share_memory_()
-        self.held: dict[tuple[int, int], list[StorageWeakRef]] = {}
+        self.table = (None if StorageWeakRef is None
+                      else torch.zeros((workers, SLOTS_PER_WORKER), dtype=torch.int8).share_memory_())
+        self.held: dict[tuple[int, int], list[Any]] = {}
 
     def received(self, batch: dict[str, Any]) -> None:
         """Release slots whose batches are gone, then watch this batch's slot (popped from the batch)."""

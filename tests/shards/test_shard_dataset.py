@@ -197,3 +197,21 @@ def test_loader_refuses_options_that_break_the_order(build):
     for bad in ({"batch_size": 4}, {"persistent_workers": True}, {"in_order": False}):
         with pytest.raises(ValueError, match="ShardLoader takes neither"):
             ds.loader(num_workers=1, **bad)
+
+
+def test_workers_load_the_same_batches_without_the_private_torch_apis(build, monkeypatch):
+    """memory.py's private torch APIs are optional: without them workers use public shared memory, no slots."""
+    from rvm_data.shards import memory
+    monkeypatch.setattr(memory, "StorageWeakRef", None)
+    monkeypatch.setattr(memory, "_NEW_SHARED", None)
+    assert memory.SlotReleaser(2).table is None
+    alloc = memory.BatchMemory(shared=True, slots=torch.zeros(memory.SLOTS_PER_WORKER, dtype=torch.int8))
+    alloc.start_batch()
+    t = alloc.tensor((2, 3), torch.float32)
+    assert t.is_shared() and t.shape == (2, 3) and t.dtype == torch.float32
+    ds = ShardDataset(build, batch_size=2, with_spec=True, shuffle=False)
+    with_workers = list(ds.loader(num_workers=1))
+    assert len(with_workers) == len(ds) and ds.state_dict()["epoch"] == 1
+    for b in with_workers:
+        ref = synthetic_sample(b["spec"][1]["index"])
+        assert np.array_equal(b["pha"][1].permute(0, 2, 3, 1).numpy(), ref["pha"])
