@@ -332,18 +332,11 @@ def _clip(catalog: Catalog, source: dict[str, Any]) -> ClipInfo:
     return pool[index]
 
 
-def _fit_matrices(matrices: np.ndarray, source: dict, decoded_hw: tuple[int, int]) -> np.ndarray:
+def _fit_matrices(matrices: np.ndarray, source_hw: tuple[int, int], decoded_hw: tuple[int, int]) -> np.ndarray:
     """Matrices from the catalogued source size to the size the reader actually decoded."""
-    to_source = geometry.resize(decoded_hw, (source["height"], source["width"]))
+    to_source = geometry.resize(decoded_hw, source_hw)
     full = np.concatenate([matrices, np.tile([[[0.0, 0.0, 1.0]]], (len(matrices), 1, 1))], axis=1)
     return np.ascontiguousarray((full @ to_source)[:, :2])
-
-
-def _min_size(matrices: np.ndarray, source: dict) -> tuple[int, int] | None:
-    scale = geometry.max_scale(matrices)
-    if scale >= 1.0:
-        return None
-    return math.ceil(source["height"] * scale), math.ceil(source["width"] * scale)
 
 
 class _Stopwatch:
@@ -376,9 +369,10 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     clip = _clip(catalog, spec.fgr.source)
     distinct, which = np.unique(spec.fgr.source_frames, return_inverse=True)
     mats = np.asarray(spec.fgr.matrices, dtype=np.float64)
-    src_fgr, src_pha = load_matte(clip, distinct, min_size=_min_size(mats, spec.fgr.source))
+    source_hw = spec.fgr.source["height"], spec.fgr.source["width"]
+    src_fgr, src_pha = load_matte(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
     watch.lap("decode")
-    mats = _fit_matrices(mats, spec.fgr.source, src_fgr.shape[1:3])
+    mats = _fit_matrices(mats, source_hw, src_fgr.shape[1:3])
     # colour and alpha warped together: outside the source both are 0 (transparent)
     ops.warp_stack(src_fgr, src_pha, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
     del src_fgr, src_pha
@@ -387,9 +381,10 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     clip = _clip(catalog, spec.bgr.source)
     distinct, which = np.unique(spec.bgr.source_frames, return_inverse=True)
     mats = np.asarray(spec.bgr.matrices, dtype=np.float64)
-    src_bgr = load_background(clip, distinct, min_size=_min_size(mats, spec.bgr.source))
+    source_hw = spec.bgr.source["height"], spec.bgr.source["width"]
+    src_bgr = load_background(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
     watch.lap("decode")
-    mats = _fit_matrices(mats, spec.bgr.source, src_bgr.shape[1:3])
+    mats = _fit_matrices(mats, source_hw, src_bgr.shape[1:3])
     ops.warp_stack(src_bgr, None, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
     del src_bgr
     watch.lap("warp")

@@ -63,3 +63,10 @@ def max_scale(matrices: np.ndarray) -> float:
     N x 3 x 3 matrices: the largest singular value of their linear parts."""
     lin = np.asarray(matrices)[:, :2, :2]
     return float(np.linalg.svd(lin, compute_uv=False).max())
+
+
+def min_decode_size(matrices: np.ndarray, height: int, width: int) -> tuple[int, int] | None:
+    """The smallest decode of a ``height`` x ``width`` source that still gives at least one source
+    pixel per output pixel under every matrix of the stack; None when the warp magnifies."""
+    scale = max_scale(matrices)
+    return None if scale >= 1.0 else (math.ceil(height * scale), math.ceil(width * scale))

@@ -8,7 +8,6 @@ ENGINE's fused colour matrix, the same for every frame of the clip.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import cv2
@@ -27,12 +26,6 @@ def _item(catalog: SegCatalog, ref: dict[str, Any]) -> SegItem:
     return catalog.items[index]
 
 
-def _min_size(matrix: np.ndarray, height: int, width: int) -> tuple[int, int] | None:
-    """The smallest decode that still gives at least one source pixel per output pixel."""
-    scale = geometry.max_scale(matrix[None])
-    return None if scale >= 1.0 else (math.ceil(height * scale), math.ceil(width * scale))
-
-
 def _warp(sources: np.ndarray, which: np.ndarray, matrix: np.ndarray, size: tuple[int, int], flags: int) -> np.ndarray:
     """``out[t] = warp(sources[which[t]])`` for N x h x w (x C) uint8 sources, one warp per source."""
     height, width = size
@@ -49,7 +42,7 @@ def render_seg_sample(spec: SegSampleSpec, catalog: SegCatalog) -> dict[str, Any
     (height, width), frames = spec.size, spec.frames
     full = np.vstack([np.asarray(spec.matrix, dtype=np.float64), [0.0, 0.0, 1.0]])
     distinct, which = np.unique(spec.source_frames, return_inverse=True)
-    src_img, src_seg = item.load(distinct, min_size=_min_size(full, item.height, item.width))
+    src_img, src_seg = item.load(distinct, min_size=geometry.min_decode_size(full[None], item.height, item.width))
 
     img_matrix = (full @ geometry.resize(src_img.shape[1:3], (item.height, item.width)))[:2]
     img = _warp(src_img, which, img_matrix, (height, width), cv2.INTER_LINEAR)

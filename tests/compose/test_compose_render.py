@@ -11,7 +11,7 @@ import pytest
 from engine_sources import write_sources
 
 import rvm_data.compose as compose
-from rvm_data.augment import AugmentConfig, TemporalConfig
+from rvm_data.augment import AugmentConfig, TemporalConfig, geometry
 from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, MotionAffineConfig, NoiseConfig,
                                      SharpenConfig)
 from rvm_data.compose import ComposeConfig, SampleSpec, plan_sample, render_sample
@@ -189,10 +189,11 @@ def test_each_distinct_source_frame_decoded_once(catalog, monkeypatch):
 
 def test_reduced_decode_is_requested_for_large_sources(catalog):
     spec = plan_sample(ComposeConfig(size=(8, 8), frames=2), catalog, seed=0, split="valid", index=0, augment=False)
-    mats = np.asarray(spec.bgr.matrices)
-    assert compose._min_size(mats, spec.bgr.source) is not None
+    src = spec.bgr.source
+    assert geometry.min_decode_size(np.asarray(spec.bgr.matrices), src["height"], src["width"]) is not None
     big = plan_sample(ComposeConfig(size=(400, 400), frames=2), catalog, seed=0, split="valid", index=0, augment=False)
-    assert compose._min_size(np.asarray(big.bgr.matrices), big.bgr.source) is None
+    src = big.bgr.source
+    assert geometry.min_decode_size(np.asarray(big.bgr.matrices), src["height"], src["width"]) is None
 
 
 def test_spec_from_another_catalog_is_refused(catalog):
