@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rvm_data.shards.dataset import ShardDataset
-from rvm_data.shards.manifest import Manifest, read_manifest
+from rvm_data.shards.manifest import Manifest, read_manifest, shard_output
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.distributed import Placement
 from rvm_data.train.trainer import TrainData
@@ -46,8 +46,7 @@ class Stream:
 
 def output_shards(manifest: Manifest, build_dir: Path, output: str, split: str) -> list[str]:
     """Paths of one output's shards of a split (``<split>/<output>-NNNNNN.tar``), in manifest order."""
-    return [str(build_dir / e.path) for e in manifest.splits.get(split, [])
-            if Path(e.path).name.rsplit("-", 1)[0] == output]
+    return [str(build_dir / e.path) for e in manifest.splits.get(split, []) if shard_output(e.path) == output]
 
 
 def recipe_outputs(manifest: Manifest) -> dict[str, Any]:
