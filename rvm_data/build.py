@@ -152,13 +152,13 @@ def plan_output_samples(recipe: Recipe, output: str, split: str, indices: Iterab
 
 def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> ShardInfo:
     """Plan, render and write one shard. One job is one core's work, so OpenCV runs single-threaded."""
-    if job.segmentation:
-        return render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output], catalog,
-                                seed=recipe.output_seed(job.output), split=job.split, start=job.start, stop=job.stop,
-                                codec=recipe.shards.codec)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
+        if job.segmentation:
+            return render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output], catalog,
+                                    seed=recipe.output_seed(job.output), split=job.split, start=job.start,
+                                    stop=job.stop, codec=recipe.shards.codec)
         with ShardWriter(Path(out_dir) / job.path, recipe.shards.codec) as writer:
             for spec in plan_output_samples(recipe, job.output, job.split, range(job.start, job.stop), catalog):
                 writer.write(render_sample(spec, catalog))

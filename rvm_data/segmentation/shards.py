@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import cv2
-
 from rvm_data.segmentation.config import SegmentationConfig, SegOutputConfig
 from rvm_data.segmentation.plan import plan_seg_sample
 from rvm_data.segmentation.readers import SegCatalog, build_seg_catalog
@@ -35,16 +33,12 @@ def render_seg_shard(
     stop: int,
     codec: CodecConfig | None = None,
 ) -> ShardInfo:
-    """Plan, render and write samples ``[start, stop)`` of one output and split into the shard ``path``."""
+    """Plan, render and write samples ``[start, stop)`` of one output and split into the shard ``path``
+    (the build runs it as one job, OpenCV single-threaded, like a matting shard)."""
     augment = split in output.augment
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # one job is one core's work
-    try:
-        with ShardWriter(path, codec) as writer:
-            for index in range(start, stop):
-                spec = plan_seg_sample(output, catalog, seed=seed, split=split, index=index, augment=augment)
-                writer.write(render_seg_sample(spec, catalog))
-    finally:
-        cv2.setNumThreads(threads)
+    with ShardWriter(path, codec) as writer:
+        for index in range(start, stop):
+            spec = plan_seg_sample(output, catalog, seed=seed, split=split, index=index, augment=augment)
+            writer.write(render_seg_sample(spec, catalog))
     assert writer.info is not None
     return writer.info
