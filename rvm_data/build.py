@@ -28,7 +28,7 @@ from rvm_data import __version__
 from rvm_data.compose import SampleSpec, plan_sample, render_sample
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
 from rvm_data.segmentation.readers import SegCatalog
-from rvm_data.segmentation.shards import render_seg_shard, seg_catalogs
+from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, write_manifest
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.sources import Catalog, SourceError, build_catalog
@@ -344,8 +344,8 @@ def catalogs_for(recipe: Recipe, jobs: Iterable[ShardJob]) -> dict[str, Catalog 
         key = f"segmentation.sources.{job.split}" if job.segmentation else f"sources.{job.split}"
         try:
             if job.segmentation:
-                catalogs[job.catalog] = seg_catalogs(recipe.segmentation, [job.split],
-                                                     lambda path: checked_path(path, recipe.origin, key))[job.split]
+                catalogs[job.catalog] = seg_catalog(recipe.segmentation, job.split,
+                                                    lambda path: checked_path(path, recipe.origin, key))
             else:
                 catalogs[job.catalog] = build_catalog(recipe.resolve_sources(job.split))
         except SourceError as error:

@@ -7,7 +7,7 @@ and the job, never on the worker or the order of work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from rvm_data.segmentation.config import SegmentationConfig, SegOutputConfig
@@ -17,9 +17,9 @@ from rvm_data.segmentation.render import render_seg_sample
 from rvm_data.shards import CodecConfig, ShardInfo, ShardWriter
 
 
-def seg_catalogs(config: SegmentationConfig, splits: Iterable[str], expand: Callable[[str], str] = str) -> dict[str, SegCatalog]:
-    """Index each split's segmentation sources once; ``expand`` resolves ``${VARS}`` in their paths."""
-    return {split: build_seg_catalog([s.with_paths(expand) for s in config.sources[split]]) for split in splits}
+def seg_catalog(config: SegmentationConfig, split: str, expand: Callable[[str], str] = str) -> SegCatalog:
+    """Index one split's segmentation sources; ``expand`` resolves ``${VARS}`` in their paths."""
+    return build_seg_catalog([s.with_paths(expand) for s in config.sources[split]])
 
 
 def render_seg_shard(
