@@ -32,8 +32,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
-from rvm_data.shards.reader import (SampleRef, ShardError, count_samples, decode_sample_into, decode_spec, load_sample,
-                                    parse_sample, scan_shard)
+from rvm_data.shards.reader import (SampleRef, ShardError, count_samples, decode_sample, decode_sample_into,
+                                    decode_spec, load_sample, parse_sample, scan_shard)
 
 SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced in this batch
 
@@ -376,10 +376,9 @@ class ShardDataset(IterableDataset):
         for shard in self.shards:
             try:
                 for ref in scan_shard(shard.path):
-                    arrays: dict[str, np.ndarray] = {}
                     try:
                         data = ref.read(files.get(ref.shard))
-                        decode_sample_into(ref, data, arrays, 0, 1, None)
+                        arrays = decode_sample(ref, data)
                         spec = decode_spec(ref, data, parse_sample(ref)[1]) if self.with_spec else None
                     except ShardError:
                         continue

@@ -152,6 +152,13 @@ def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[st
             raise ShardError(ref.shard, name, str(exc)) from None
 
 
+def decode_sample(ref: SampleRef, data: dict[str, memoryview]) -> dict[str, np.ndarray]:
+    """All frame fields of one sample as 1×T×C×H×W uint8 arrays (a batch of one)."""
+    arrays: dict[str, np.ndarray] = {}
+    decode_sample_into(ref, data, arrays, 0, 1, None)
+    return arrays
+
+
 def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = None) -> dict[str, Any]:
     """One scanned sample from its open shard file: ``{field: T×H×W×C uint8}`` plus ``"spec"`` (a dict).
 
@@ -164,9 +171,8 @@ def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = No
     if not part.members:
         return {}
     data = part.read(f)
-    arrays: dict[str, np.ndarray] = {}
-    decode_sample_into(part, data, arrays, 0, 1, None)
-    sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1)) for k, v in arrays.items()}
+    sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1))
+                              for k, v in decode_sample(part, data).items()}
     spec_name = parse_sample(part)[1]
     if fields is None or spec_name is not None:  # all fields asked for: a sample without a spec is an error
         sample["spec"] = decode_spec(part, data, spec_name)

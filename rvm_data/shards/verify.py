@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from rvm_data.shards.manifest import Manifest, ShardEntry, read_manifest, shard_output
-from rvm_data.shards.reader import SampleRef, ShardError, decode_sample_into, decode_spec, parse_sample, scan_shard
+from rvm_data.shards.reader import SampleRef, ShardError, decode_sample, decode_spec, parse_sample, scan_shard
 
 
 @dataclass
@@ -80,15 +78,9 @@ def inspect_build(build_dir: str | os.PathLike) -> tuple[Manifest, dict[str, Gro
 
 def _shape(ref: SampleRef) -> tuple[int, int, int]:
     with open(ref.shard, "rb") as f:
-        arrays = _decode(ref, ref.read(f))
+        arrays = decode_sample(ref, ref.read(f))
     first = next(iter(arrays.values()))
     return first.shape[1], first.shape[3], first.shape[4]
-
-
-def _decode(ref: SampleRef, data) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {}
-    decode_sample_into(ref, data, arrays, 0, 1, None)
-    return arrays
 
 
 def verify_build(build_dir: str | os.PathLike,
@@ -141,7 +133,7 @@ def _check_sample(ref: SampleRef, f, expected_fields: set[str] | None) -> Proble
         index = spec.get("index") if isinstance(spec, dict) else None
         if not isinstance(index, int) or f"{index:09d}" != ref.key:
             return Problem(ref.shard, spec_name, f"spec index does not match the key {ref.key}")
-        arrays = _decode(ref, data)
+        arrays = decode_sample(ref, data)
     except ShardError as exc:
         return Problem(ref.shard, exc.member, exc.problem)
     shapes = {name: (a.shape[1],) + a.shape[3:] for name, a in arrays.items()}
