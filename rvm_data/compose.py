@@ -142,15 +142,16 @@ class SampleSpec:
         where = f"sample spec (split {d.get('split')!r}, index {d.get('index')!r})"
         if d.get("version") != SPEC_VERSION:
             raise ValueError(f"{where}: version {d.get('version')!r} is not {SPEC_VERSION}")
-        _check_keys(d, cls, where)
+        check_keys(d, cls, where)
         streams = {}
         for name in ("fgr", "bgr"):
-            _check_keys(d[name], StreamSpec, f"{where}.{name}")
+            check_keys(d[name], StreamSpec, f"{where}.{name}")
             streams[name] = StreamSpec(**d[name])
         return cls(**{**d, **streams})
 
 
-def _check_keys(d: dict[str, Any], cls: type, where: str) -> None:
+def check_keys(d: dict[str, Any], cls: type, where: str) -> None:
+    """Refuse a spec dict with a key the dataclass ``cls`` lacks or without one it requires."""
     names = {f.name for f in dataclasses.fields(cls)}
     required = {f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
@@ -163,7 +164,7 @@ def _check_keys(d: dict[str, Any], cls: type, where: str) -> None:
 # ----------------------------------------------------------------------------------------- plan
 
 
-def _rng(seed: int, split: str, index: int, decision: str) -> np.random.Generator:
+def decision_rng(seed: int, split: str, index: int, decision: str) -> np.random.Generator:
     """The generator of one decision of one sample: independent of every other decision, so
     changing one setting never reshuffles the others."""
     entropy = [int(seed), zlib.crc32(split.encode()), int(index), zlib.crc32(decision.encode())]
@@ -249,7 +250,7 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
         raise ValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
 
     def rng(decision: str) -> np.random.Generator:
-        return _rng(seed, split, index, decision)
+        return decision_rng(seed, split, index, decision)
 
     cfg, aug, T = config, config.augment, config.frames
     fgr_src, bgr_src = _pick_sources(cfg, catalog, rng("sources"))

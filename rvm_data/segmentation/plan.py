@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 from rvm_data.augment import geometry
 from rvm_data.augment.temporal import plan_stream_frames
+from rvm_data.compose import check_keys, decision_rng
 from rvm_data.segmentation.config import SegAugmentConfig, SegOutputConfig
 from rvm_data.segmentation.readers import SegCatalog
 
@@ -27,8 +27,8 @@ SEG_SPEC_VERSION = 1
 
 
 def _rng(seed: int, split: str, index: int, decision: str) -> np.random.Generator:
-    entropy = [int(seed), zlib.crc32(split.encode()), int(index), zlib.crc32(f"seg.{decision}".encode())]
-    return np.random.default_rng(np.random.SeedSequence(entropy))
+    """The matting plan's per-decision generator, with decision names of their own ("seg.*")."""
+    return decision_rng(seed, split, index, f"seg.{decision}")
 
 
 @lru_cache(maxsize=8)
@@ -73,11 +73,7 @@ class SegSampleSpec:
         where = f"segmentation spec (split {d.get('split')!r}, index {d.get('index')!r})"
         if d.get("version") != SEG_SPEC_VERSION or d.get("kind") != "segmentation":
             raise ValueError(f"{where}: not a version {SEG_SPEC_VERSION} segmentation spec")
-        names = {f.name for f in dataclasses.fields(cls)}
-        if unknown := sorted(set(d) - names):
-            raise ValueError(f"{where}: unknown key {unknown[0]!r}")
-        if missing := sorted(n for n in names - set(d) if n not in ("kind", "version")):
-            raise ValueError(f"{where}: missing key {missing[0]!r}")
+        check_keys(d, cls, where)
         return cls(**d)
 
 
