@@ -164,15 +164,24 @@ class MobileNetV3LargeEncoder(nn.Module):
         return features
 
 
+def read_weights_file(path: Path, what: str) -> object:
+    """``torch.load(weights_only=True)`` on the CPU; a missing or unreadable file is an error naming it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {what} file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types (UnpicklingError, RuntimeError, ...) for a bad file
+        raise ValueError(f"{path}: cannot read {what} file: damaged, or not a torch.save file of tensors "
+                         f"({type(error).__name__})") from error
+
+
 def load_torchvision_weights(encoder: MobileNetV3LargeEncoder, path: str | Path) -> None:
     """Load a torchvision MobileNetV3-Large ImageNet state-dict file (e.g. ``mobilenet_v3_large-8738ca79.pth``).
 
     The classifier head is dropped; every ``features.*`` tensor must be present with the right shape.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such backbone weights file")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_weights_file(path, "backbone weights")
     if not isinstance(state, dict):
         raise ValueError(f"{path}: expected a state dict (dict of tensors), got {type(state).__name__}")
     state = {k: v for k, v in state.items() if not k.startswith("classifier.")}

@@ -12,7 +12,8 @@ from torch import Tensor, nn
 from rvm_data.model.decoder import Projection, RecurrentDecoder
 from rvm_data.model.deep_guided_filter import DeepGuidedFilterRefiner
 from rvm_data.model.lraspp import LRASPP
-from rvm_data.model.mobilenetv3 import FEATURE_CHANNELS, MobileNetV3LargeEncoder, load_torchvision_weights
+from rvm_data.model.mobilenetv3 import (FEATURE_CHANNELS, MobileNetV3LargeEncoder, load_torchvision_weights,
+                                        read_weights_file)
 
 SPEC_PATH = Path(__file__).with_name("matting_network_state_dict.tsv")
 ASPP_CHANNELS = 128
@@ -109,9 +110,7 @@ class MattingNetwork(nn.Module):
 def read_state_dict(path: str | Path) -> dict[str, Tensor]:
     """Read a checkpoint file: a plain state dict (original RVM) or a dict holding one under "model"/"state_dict"."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint file")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_weights_file(path, "checkpoint")
     if isinstance(state, dict):
         for key in ("model", "state_dict"):
             if isinstance(state.get(key), dict):

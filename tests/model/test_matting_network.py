@@ -157,6 +157,10 @@ def test_mismatched_checkpoint_names_the_file(model: MattingNetwork, tmp_path: P
     torch.save(state, path)
     with pytest.raises(ValueError, match="broken.pth.*project_seg.conv.bias"):
         load_checkpoint(MattingNetwork(), path)
+    damaged = tmp_path / "damaged.pth"
+    damaged.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="damaged.pth: cannot read checkpoint file"):
+        load_checkpoint(MattingNetwork(), damaged)
 
 
 @pytest.mark.parametrize(

@@ -49,3 +49,6 @@ def test_wrong_file_is_named(tmp_path: Path) -> None:
         load_torchvision_weights(MobileNetV3LargeEncoder(), path)
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         load_torchvision_weights(MobileNetV3LargeEncoder(), tmp_path / "missing.pth")
+    (tmp_path / "damaged.pth").write_bytes(b"not weights")
+    with pytest.raises(ValueError, match="damaged.pth: cannot read backbone weights file"):
+        load_torchvision_weights(MobileNetV3LargeEncoder(), tmp_path / "damaged.pth")
