@@ -46,6 +46,16 @@ def _read_images(paths: Sequence[str], height: int, width: int, min_size: MinSiz
     return np.stack(frames)
 
 
+def _read_mask(path: str, flags: int, what: str, height: int, width: int) -> np.ndarray:
+    """A mask file at full size, which must be the image's catalogued ``height`` x ``width``."""
+    mask = cv2.imread(path, flags)
+    if mask is None:
+        raise SourceError(path, f"cannot read {what}")
+    if mask.shape[:2] != (height, width):
+        raise SourceError(path, f"is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}")
+    return mask
+
+
 def _load_json(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
@@ -82,11 +92,7 @@ class CocoPanopticItem:
 
     def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         img = _read_images([self.image], self.height, self.width, min_size)
-        png = cv2.imread(self.panoptic, cv2.IMREAD_COLOR)
-        if png is None:
-            raise SourceError(self.panoptic, "cannot read panoptic PNG")
-        if png.shape[:2] != (self.height, self.width):
-            raise SourceError(self.panoptic, f"is {png.shape[1]}x{png.shape[0]}, the image {self.width}x{self.height}")
+        png = _read_mask(self.panoptic, cv2.IMREAD_COLOR, "panoptic PNG", self.height, self.width)
         b, g, r = (png[..., i].astype(np.int32) for i in range(3))
         seg = np.isin(r + 256 * g + 65536 * b, self.segment_ids)
         return _repeat(img, seg, indices)
@@ -105,13 +111,9 @@ class SuperviselyItem:
 
     def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         img = _read_images([self.image], self.height, self.width, min_size)
-        raw = cv2.imread(self.mask, cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise SourceError(self.mask, "cannot read mask")
+        raw = _read_mask(self.mask, cv2.IMREAD_UNCHANGED, "mask", self.height, self.width)
         if raw.ndim == 3:  # a colour mask: any non-black pixel is person
             raw = raw[..., :3].max(axis=2)
-        if raw.shape[:2] != (self.height, self.width):
-            raise SourceError(self.mask, f"is {raw.shape[1]}x{raw.shape[0]}, the image {self.width}x{self.height}")
         top = int(raw.max())
         seg = raw > (0 if top <= 1 else np.iinfo(raw.dtype).max // 2)
         return _repeat(img, seg, indices)
