@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
+from rvm_data.augment.params import check_prob
 from rvm_data.augment.temporal import TemporalConfig
 
 SourceKind = Literal["coco_panoptic", "supervisely", "youtubevis", "builtin"]
@@ -74,11 +75,6 @@ def _range(value: tuple[float, float], path: str, lo: float, hi: float) -> None:
         raise ValueError(f"{path} must be (a, b) with {lo} <= a <= b <= {hi}, got {value}")
 
 
-def _prob(value: float, path: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{path} must be in [0, 1], got {value}")
-
-
 PRESETS: dict[str, dict[str, Any]] = {
     # RVM's CocoPanopticTrainAugmentation (used for Supervisely Person too)
     "image": dict(
@@ -138,7 +134,7 @@ class SegAugmentConfig:
         if self.temporal is None:
             object.__setattr__(self, "temporal", TemporalConfig(speeds=(1.0,), reverse_prob=0.5, pause_prob=0.0))
         for name in ("affine_prob", "hflip_prob", "grayscale_prob"):
-            _prob(getattr(self, name), f"augmentation.{name}")
+            check_prob(getattr(self, name), f"augmentation.{name}")
         _range(self.degrees, "augmentation.degrees", -180.0, 180.0)
         _range(self.shear, "augmentation.shear", -89.0, 89.0)
         _range(self.crop_scale, "augmentation.crop_scale", 1e-6, 1.0)
