@@ -357,17 +357,28 @@ def find_frame_clips(root: Path) -> dict[str, Path]:
     return found
 
 
+def read_frames(paths: Sequence[Path], colour: bool) -> np.ndarray:
+    """The frames of one clip stacked; frames of another size or bit depth are an error naming them
+    (stacking would fail unclearly, or rescale 8-bit frames as 16-bit ones)."""
+    frames = [read_image(p, colour) for p in paths]
+    for path, frame in zip(paths, frames):
+        if frame.shape != frames[0].shape or frame.dtype != frames[0].dtype:
+            raise ValueError(f"{path}: {frame.shape} {frame.dtype}, but {paths[0].name} is {frames[0].shape} "
+                             f"{frames[0].dtype} (a clip's frames must match)")
+    return np.stack(frames)
+
+
 def read_frame_folder(folder: Path, name: str) -> Clip:
     """A clip from ``folder/pha/*`` and, when that folder exists, ``folder/fgr/*`` (matched by file stem)."""
     pha_paths = list_frames(folder / "pha")
-    pha = np.stack([read_image(p, colour=False) for p in pha_paths])
+    pha = read_frames(pha_paths, colour=False)
     fgr = None
     if (folder / "fgr").is_dir():
         by_stem = {p.stem: p for p in list_frames(folder / "fgr")}
         missing = [p.stem for p in pha_paths if p.stem not in by_stem]
         if missing:
             raise ValueError(f"{folder / 'fgr'}: no foreground frame for {', '.join(missing[:3])}")
-        fgr = np.stack([read_image(by_stem[p.stem], colour=True) for p in pha_paths])
+        fgr = read_frames([by_stem[p.stem] for p in pha_paths], colour=True)
     return Clip(name, pha, fgr, tuple(p.stem for p in pha_paths))
 
 

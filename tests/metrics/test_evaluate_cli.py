@@ -82,6 +82,11 @@ def test_errors_exit_2_with_a_message(tmp_path: Path, clips, capsys) -> None:
     write_clip(tmp_path / "short" / "clip_a", pha[:2], names=["x", "y"])
     with pytest.raises(ValueError, match="2 predicted frames, 3 true frames"):
         evaluate(tmp_path / "short", tmp_path / "true")
+    deep = tmp_path / "deep" / "clip_a"
+    write_clip(deep, pha)
+    cv2.imwrite(str(deep / "pha" / "0001.png"), pha[1].astype(np.uint16) * 257)
+    with pytest.raises(ValueError, match=r"0001.png: \(20, 24\) uint16, but 0000.png is \(20, 24\) uint8"):
+        evaluate(tmp_path / "deep", tmp_path / "true")
 
 
 def test_clip_names_match_across_tree_roots() -> None:
