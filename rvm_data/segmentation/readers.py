@@ -326,11 +326,23 @@ _INDEXERS = {
 }
 
 
+def _index(cfg: SegSourceConfig) -> list[SegItem]:
+    """One source's items; annotations that lack a key or hold the wrong kind of value are
+    reported against their file, not as a bare KeyError."""
+    try:
+        return _INDEXERS[cfg.kind](cfg)
+    except (KeyError, TypeError) as exc:
+        if cfg.annotations is None:
+            raise
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise SourceError(cfg.annotations, f"malformed {cfg.kind} annotations ({what})") from exc
+
+
 def build_seg_catalog(sources: Sequence[SegSourceConfig]) -> SegCatalog:
     """Index every source once; items keep the sources' order and each source's sorted order."""
     items: list[SegItem] = []
     for cfg in sources:
-        found = _INDEXERS[cfg.kind](cfg)
+        found = _index(cfg)
         if not found:
             where = cfg.annotations or cfg.images or cfg.root or "the built-in sample set"
             raise SourceError(where, f"{cfg.kind} source has no person images or videos")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -80,6 +82,23 @@ def test_missing_and_bad_sources_name_the_path(tmp_path, coco) -> None:  # noqa:
     with pytest.raises(SourceError, match="bad.json: not valid JSON"):
         build_seg_catalog([SegSourceConfig(kind="coco_panoptic", images=str(root / "images"),
                                            masks=str(root / "panoptic"), annotations=str(bad))])
+
+
+def test_malformed_annotations_name_the_file(coco, youtubevis) -> None:  # noqa: F811
+    root = youtubevis["root"]
+    data = json.loads((root / "train.json").read_text())
+    del data["videos"][0]["height"]
+    (root / "train.json").write_text(json.dumps(data))
+    with pytest.raises(SourceError, match="train.json: malformed youtubevis annotations \\(missing key 'height'\\)"):
+        build_seg_catalog([SegSourceConfig(kind="youtubevis", images=str(root / "JPEGImages"),
+                                           annotations=str(root / "train.json"))])
+    root = coco["root"]
+    data = json.loads((root / "panoptic.json").read_text())
+    data["annotations"][0]["segments_info"] = 7
+    (root / "panoptic.json").write_text(json.dumps(data))
+    with pytest.raises(SourceError, match="panoptic.json: malformed coco_panoptic annotations"):
+        build_seg_catalog([SegSourceConfig(kind="coco_panoptic", images=str(root / "images"),
+                                           masks=str(root / "panoptic"), annotations=str(root / "panoptic.json"))])
 
 
 def test_image_size_must_match_the_annotations(youtubevis) -> None:  # noqa: F811
