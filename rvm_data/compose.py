@@ -286,13 +286,9 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
     static_rng = rng("static")
     streams = {}
     for name, src in (("fgr", fgr_src), ("bgr", bgr_src)):
-        static = aspect = None
-        if augment and aug.static_affine:
-            static = getattr(aug, f"{name}_static").draw(static_rng)
-        if augment:
-            lo, hi = aug.aspect_ratio
-            aspect = math.exp(static_rng.uniform(math.log(lo), math.log(hi)))
-        aspect = 1.0 if aspect is None else float(aspect)
+        static = getattr(aug, f"{name}_static").draw(static_rng) if augment and aug.static_affine else None
+        lo, hi = aug.aspect_ratio
+        aspect = math.exp(static_rng.uniform(math.log(lo), math.log(hi))) if augment else 1.0
         matrices = _stream_matrices(cfg, src, static, aspect, hflip[name], motion.get(f"{name}_affine"),
                                     motion.get("camera_affine"))
         frames, record = streams_time[name]
