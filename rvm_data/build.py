@@ -29,7 +29,8 @@ from rvm_data.compose import SampleSpec, plan_sample, render_sample
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
 from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
-from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, write_manifest
+from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
+                                     write_manifest)
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.sources import Catalog, SourceError, build_catalog
 
@@ -290,9 +291,8 @@ class _Ledger:
         outputs = {name: i for i, name in enumerate(self.recipe.all_outputs())}
 
         def rank(entry: ShardEntry) -> tuple:
-            name = entry.path.rsplit("/", 1)[-1].removesuffix(".tar")
-            output, _, shard = name.rpartition("-")
-            return outputs.get(output, len(outputs)), output, shard
+            output = shard_output(entry.path)
+            return outputs.get(output, len(outputs)), output, entry.path  # within an output: by shard number
 
         ordered = sorted(splits, key=lambda s: (order.get(s, len(order)), s))
         return Manifest(recipe=self.recipe.to_dict(), recipe_hash=self.recipe.hash,
@@ -312,8 +312,7 @@ def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], splits: Sequence[st
     entries: dict[str, ShardEntry] = {}
     for split, split_entries in (old.splits.items() if old else []):
         for entry in split_entries:
-            output = entry.path.rsplit("/", 1)[-1].rsplit("-", 1)[0]
-            if (split, output) in in_scope:
+            if (split, shard_output(entry.path)) in in_scope:
                 entries[entry.path] = entry
             else:
                 ledger.other.setdefault(split, []).append(entry)
