@@ -36,3 +36,18 @@ def test_cli_trains_resumes_and_reports_errors(tiny_build, tmp_path, capsys):
     assert main(["train", str(recipe), "--shards", str(missing), "--out", str(tmp_path / "run2"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and f"rvm-data build {recipe}" in err
+
+
+def test_a_truncated_shard_is_one_line_naming_it(tiny_build, tmp_path, capsys):
+    import shutil
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(RECIPE)
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    shard = build / "train" / "main-000001.tar"
+    shard.write_bytes(shard.read_bytes()[:3000])
+    rc = main(["train", str(recipe), "--shards", str(build), "--out", str(tmp_path / "run"), "--no-progress",
+               "--device", "cpu", "--set", "train.validate=false"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "main-000001.tar" in err and "Traceback" not in err
