@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rvm_data.shards import ShardError, load_sample, read_manifest, scan_shard
+from rvm_data.shards import ShardError, composite, load_sample, read_manifest, scan_shard
 
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
 
@@ -70,12 +70,6 @@ def iter_shard_samples(
                 if "pha" not in sample:
                     raise ShardError(str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)")
                 yield name, sample
-
-
-def composite(fgr: np.ndarray, pha: np.ndarray, bgr: np.ndarray) -> np.ndarray:
-    """``fgr * pha + bgr * (1 - pha)`` in uint8, rounded (what the loader's ``with_src`` makes)."""
-    a = pha.astype(np.float32) / 255.0
-    return np.clip(bgr + (fgr.astype(np.float32) - bgr) * a + 0.5, 0, 255).astype(np.uint8)
 
 
 def export_frames(

@@ -132,6 +132,13 @@ def _dist_rank_world() -> tuple[int, int]:
     return 0, 1
 
 
+
+def composite(fgr: np.ndarray, pha: np.ndarray, bgr: np.ndarray) -> np.ndarray:
+    """``src = fgr·pha + bgr·(1−pha)`` of uint8 arrays, rounded to uint8: what ``with_src`` yields with
+    ``decode="uint8"``, for code that holds decoded samples as numpy (the viewer, the eval-set export)."""
+    a = pha.astype(np.float32) / 255.0
+    return np.clip(bgr + (fgr.astype(np.float32) - bgr) * a + 0.5, 0, 255).astype(np.uint8)
+
 class ShardDataset(IterableDataset):
     """Batches (dicts of B×T×C×H×W tensors) or single samples (T×C×H×W) from shards.
 

@@ -1,4 +1,4 @@
-"""Pixel helpers shared by the sheet, grid, clip and window views: composite, tiles, captions."""
+"""Pixel helpers shared by the sheet, grid, clip and window views: sample rows, tiles, captions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from rvm_data.shards import composite
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 TEXT_COLOUR = (20, 20, 20)
@@ -28,13 +30,6 @@ def check_matting_sample(sample: dict[str, Any]) -> tuple[int, int, int]:
             f"bgr {sample['bgr'].shape}"
         )
     return shape
-
-
-def composite(fgr: np.ndarray, pha: np.ndarray, bgr: np.ndarray) -> np.ndarray:
-    """``fgr·α + bgr·(1−α)`` in uint8, the image the network sees (design.md: made where it is used)."""
-    alpha = pha.astype(np.float32) / 255.0
-    out = fgr.astype(np.float32) * alpha + bgr.astype(np.float32) * (1.0 - alpha)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def gray_to_rgb(pha: np.ndarray) -> np.ndarray:

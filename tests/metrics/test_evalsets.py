@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rvm_data.cli import main
-from rvm_data.evalsets import composite, export_frames, iter_shard_samples
+from rvm_data.evalsets import export_frames, iter_shard_samples
+from rvm_data.shards import composite
 from rvm_data.metrics import evaluate
 from rvm_data.shards import CodecConfig, Manifest, ShardEntry, write_manifest, write_shard
 

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rvm_data.viewer.frames import composite
+from rvm_data.shards import composite
 from rvm_data.viewer.sheets import SheetLayout, count_grid, frame_sheet, write_png
 
 from viewer_helpers import make_sample
