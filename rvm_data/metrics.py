@@ -30,8 +30,9 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from rvm_data.sources.imageio import is_image, natural_key
+
 METRICS: tuple[str, ...] = ("pha_mad", "pha_mse", "pha_grad", "pha_conn", "pha_dtssd", "fgr_mad", "fgr_mse")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 # ---------------------------------------------------------------- array plumbing
@@ -319,14 +320,9 @@ class Clip:
         return Clip(self.name, self.pha[idx], None if self.fgr is None else self.fgr[idx], tuple(frames))
 
 
-def _natural_key(path: Path) -> tuple:
-    stem = path.stem
-    return (0, int(stem), stem) if stem.isdigit() else (1, 0, stem)
-
-
 def list_frames(folder: Path) -> list[Path]:
     """Image files of a frame folder in frame order (numeric names sorted as numbers)."""
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+    return sorted((p for p in folder.iterdir() if is_image(p.name)), key=lambda p: natural_key(p.name))
 
 
 def read_image(path: Path, colour: bool) -> np.ndarray:

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from rvm_data.model.network import MattingNetwork
+from rvm_data.sources.imageio import IMAGE_EXTENSIONS, is_image, natural_key
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 BACKGROUNDS: dict[str, tuple[int, int, int]] = {"green": (120, 255, 155), "white": (255, 255, 255)}
 OUTPUT_KINDS = ("com", "pha", "fgr")
 FORMATS = ("video", "png")
@@ -41,9 +41,9 @@ def auto_downsample_ratio(height: int, width: int) -> float:
 
 
 def _folder_frames(folder: Path) -> Iterator[np.ndarray]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted((p for p in folder.iterdir() if is_image(p.name)), key=lambda p: natural_key(p.name))
     if not files:
-        raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+        raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     size = None
     for file in files:
         image = cv2.imread(str(file), cv2.IMREAD_COLOR)
@@ -93,7 +93,7 @@ def find_clips(path: str | Path) -> list[tuple[Path, Path]]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such video file or frame folder")
-    if path.is_file() or any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+    if path.is_file() or any(is_image(p.name) for p in path.iterdir()):
         return [(path, Path("."))]
     clips = sorted(com for com in path.rglob("com") if com.is_dir())
     if not clips:

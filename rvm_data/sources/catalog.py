@@ -17,14 +17,13 @@ the first frame's header, so thousands of clips index in seconds.
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import SourceError
-from .imageio import is_image, probe_image
+from .imageio import is_image, natural_key, probe_image
 from .video import is_video, probe_video
 
 StreamKind = Literal["frames", "video", "image"]
@@ -103,17 +102,10 @@ class Catalog:
     skipped_names: list[str] = field(default_factory=list)
 
 
-_NATURAL = re.compile(r"(\d+)")
-
-
-def _natural_key(name: str) -> list[object]:
-    return [int(part) if part.isdigit() else part for part in _NATURAL.split(name)]
-
-
 def _listdir(path: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(path) as entries:
-            return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: _natural_key(e.name))
+            return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: natural_key(e.name))
     except OSError as exc:
         raise SourceError(path, f"cannot list folder ({exc.strerror or exc})") from exc
 
@@ -238,8 +230,8 @@ def _background_images(folder: str, sources: SourcesConfig, catalog: Catalog) ->
     _require_dir(folder, "background image")
     paths = []
     for parent, dirs, files in os.walk(folder):
-        dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=_natural_key)
-        paths += [os.path.join(parent, f) for f in sorted(files, key=_natural_key)
+        dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
+        paths += [os.path.join(parent, f) for f in sorted(files, key=natural_key)
                   if is_image(f) and not f.startswith(".")]
     if not paths:
         raise SourceError(folder, "no background images found")

@@ -7,6 +7,7 @@ first bytes of a file, so indexing thousands of clips never decodes pixels.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -29,6 +30,14 @@ _JPEG_TAIL = 4096  # where a complete JPEG's end-of-image marker must be
 
 def is_image(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key putting ``f2`` before ``f10``: frame files are often numbered without zero padding."""
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(name)]
 
 
 def reduction_for(height: int, width: int, min_size: tuple[int, int] | None) -> int:

@@ -121,3 +121,12 @@ def test_a_folder_of_clips_is_matted_into_the_same_tree(checkpoint: Path, tmp_pa
     empty.mkdir()
     assert main(["matte", str(empty), "--checkpoint", str(checkpoint), "--out", str(out)]) == 2
     assert "no clip folders" in capsys.readouterr().err
+
+
+def test_frame_folders_are_read_in_natural_order(tmp_path: Path) -> None:
+    # unpadded numbering, as many exports write it: 2 comes before 10, as rvm-data evaluate orders them
+    from rvm_data.model.inference import read_frames
+
+    for value, name in ((10, "f1.png"), (20, "f2.png"), (30, "f10.png")):
+        cv2.imwrite(str(tmp_path / name), np.full((4, 4, 3), value, np.uint8))
+    assert [int(frame[0, 0, 0]) for frame in read_frames(tmp_path)] == [10, 20, 30]
