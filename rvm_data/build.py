@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from rvm_data import __version__
 from rvm_data.compose import SampleSpec, plan_sample, render_sample
+from rvm_data.errors import RvmDataError
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
 from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
@@ -35,7 +36,7 @@ from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.sources import Catalog, SourceError, build_catalog
 
 
-class BuildError(RuntimeError):
+class BuildError(RvmDataError, RuntimeError):
     """A build that cannot start or go on (mismatched folder, missing data); one line for the user."""
 
 

@@ -30,6 +30,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from rvm_data.compose import ComposeConfig
+from rvm_data.errors import RvmDataError
 from rvm_data.shards.codec import CodecConfig
 from rvm_data.sources import SourcesConfig
 
@@ -45,7 +46,7 @@ _VAR = re.compile(r"\$\{([^}]*)\}")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class RecipeError(ValueError):
+class RecipeError(RvmDataError, ValueError):
     """A recipe problem, as one line naming the file and the key path."""
 
     def __init__(self, origin: str, key: str, message: str):

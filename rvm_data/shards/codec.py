@@ -14,13 +14,15 @@ import av
 import cv2
 import numpy as np
 
+from rvm_data.errors import RvmDataError
+
 COLOR_CODECS = ("jpg", "webp", "png", "mp4")
 ALPHA_CODECS = ("png", "mkv")
 IMAGE_EXTS = ("jpg", "webp", "png")
 VIDEO_EXTS = ("mp4", "mkv")
 
 
-class CodecError(ValueError):
+class CodecError(RvmDataError, ValueError):
     """A member could not be decoded (the caller adds shard and member names)."""
 
 

@@ -13,11 +13,12 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
+from rvm_data.errors import RvmDataError
 from rvm_data.shards.codec import IMAGE_EXTS, VIDEO_EXTS, CodecError, copy_frame, decode_image, decode_video
 from rvm_data.shards.tarindex import TarFormatError, iter_members
 
 
-class ShardError(RuntimeError):
+class ShardError(RvmDataError, RuntimeError):
     """A shard (and, where known, a member of it) that cannot be read."""
 
     def __init__(self, shard: str, member: str | None, problem: str) -> None:

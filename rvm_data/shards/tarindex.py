@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from typing import BinaryIO, Iterator
 
+from rvm_data.errors import RvmDataError
+
 BLOCK = 512
 _ZERO = bytes(BLOCK)
 
 
-class TarFormatError(ValueError):
+class TarFormatError(RvmDataError, ValueError):
     """The tar structure is broken; ``member`` is the last good member (None at the start)."""
 
     def __init__(self, member: str | None, problem: str) -> None:

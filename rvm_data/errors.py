@@ -1,0 +1,25 @@
+"""The one base of every rvm-data error, so the CLI (and callers) can tell bad input from bad code.
+
+Project errors cross process boundaries (loky workers, dask), so they must pickle with everything
+they carry. ``Exception``'s own pickling re-calls ``__init__`` with ``self.args``, which breaks as soon
+as a subclass takes other arguments than the message; :class:`RvmDataError` pickles its message and
+its attributes instead, so every subclass round-trips intact without code of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RvmDataError(Exception):
+    """Bad input, a bad folder or a bad file: one line for the user, naming what is wrong."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), str(self), dict(self.__dict__))
+
+
+def _rebuild(cls: type[RvmDataError], message: str, attributes: dict[str, Any]) -> RvmDataError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(attributes)
+    return error
