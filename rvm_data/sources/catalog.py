@@ -93,6 +93,16 @@ class ClipInfo:
     alpha_in_color: bool = False
 
 
+@dataclass(frozen=True)
+class SkippedClip:
+    """A clip left out under ``on_bad_clip: skip``: which collection, its name, the file and why."""
+
+    collection: str
+    name: str
+    path: str
+    reason: str
+
+
 @dataclass
 class Catalog:
     foregrounds: list[ClipInfo] = field(default_factory=list)
