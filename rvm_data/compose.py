@@ -26,10 +26,19 @@ import numpy as np
 from rvm_data.augment import geometry, ops
 from rvm_data.augment.params import AugmentConfig, Eased, check_prob, trajectory, validate_tree
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
-from rvm_data.sources import Catalog, ClipInfo, load_background, load_matte
+from rvm_data.sources import Catalog, ClipInfo, SourceError, load_background, load_matte
 
 SPEC_VERSION = 1
 _COLLECTIONS = ("foregrounds", "background_videos", "background_images")
+
+
+class BadClipError(SourceError):
+    """A source clip that failed while a sample was rendered: the file and frame (as the reader said),
+    plus the clip's collection and name, so a build can skip that clip and replace the sample."""
+
+    def __init__(self, collection: str, name: str, cause: SourceError) -> None:
+        super().__init__(cause.path, cause.problem, frame=cause.frame)
+        self.collection, self.name = collection, name
 
 
 @dataclass
@@ -243,17 +252,21 @@ def _stream_matrices(
 
 
 def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: str, index: int,
-                augment: bool) -> SampleSpec:
+                augment: bool, attempt: int = 0) -> SampleSpec:
     """Plan sample ``index`` of ``split``: pure, cheap, no pixels. ``augment=False`` (validation)
-    turns off every random augmentation: only the sources and start frames are drawn."""
-    if index < 0 or seed < 0:
-        raise ValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
+    turns off every random augmentation: only the sources and start frames are drawn.
+
+    ``attempt`` > 0 plans the replacement of a sample whose sources failed to render: the sources
+    are drawn again from a generator of their own (``sources.attempt<k>``), every other decision
+    as before, so the replacement is a function of the sample's identity and the attempt alone."""
+    if index < 0 or seed < 0 or attempt < 0:
+        raise ValueError(f"seed, index and attempt must be >= 0, got seed={seed}, index={index}, attempt={attempt}")
 
     def rng(decision: str) -> np.random.Generator:
         return decision_rng(seed, split, index, decision)
 
     cfg, aug, T = config, config.augment, config.frames
-    fgr_src, bgr_src = _pick_sources(cfg, catalog, rng("sources"))
+    fgr_src, bgr_src = _pick_sources(cfg, catalog, rng("sources" if attempt == 0 else f"sources.attempt{attempt}"))
 
     clock, pause = plan_clock(rng("pause"), T, cfg.temporal.pause_prob if augment else 0.0)
     ticks = clock[-1] + 1
@@ -367,7 +380,10 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     distinct, which = np.unique(spec.fgr.source_frames, return_inverse=True)
     mats = np.asarray(spec.fgr.matrices, dtype=np.float64)
     source_hw = spec.fgr.source["height"], spec.fgr.source["width"]
-    src_fgr, src_pha = load_matte(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
+    try:
+        src_fgr, src_pha = load_matte(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
+    except SourceError as error:
+        raise BadClipError(spec.fgr.source["collection"], clip.name, error) from error
     watch.lap("decode")
     mats = _fit_matrices(mats, source_hw, src_fgr.shape[1:3])
     # colour and alpha warped together: outside the source both are 0 (transparent)
@@ -379,7 +395,10 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     distinct, which = np.unique(spec.bgr.source_frames, return_inverse=True)
     mats = np.asarray(spec.bgr.matrices, dtype=np.float64)
     source_hw = spec.bgr.source["height"], spec.bgr.source["width"]
-    src_bgr = load_background(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
+    try:
+        src_bgr = load_background(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
+    except SourceError as error:
+        raise BadClipError(spec.bgr.source["collection"], clip.name, error) from error
     watch.lap("decode")
     mats = _fit_matrices(mats, source_hw, src_bgr.shape[1:3])
     ops.warp_stack(src_bgr, None, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
