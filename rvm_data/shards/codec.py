@@ -8,6 +8,7 @@ video codecs store the whole sequence in one member (``<field>.<ext>``).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 
 import av
@@ -22,8 +23,37 @@ IMAGE_EXTS = ("jpg", "webp", "png")
 VIDEO_EXTS = ("mp4", "mkv")
 
 
+MEMORY_ENV = "RVM_DATA_MEMORY_LIMIT_GIB"
+
+
 class CodecError(RvmDataError, ValueError):
     """A member could not be decoded (the caller adds shard and member names)."""
+
+
+def memory_limit() -> int:
+    """Bytes one sample (or batch) may take: ``$RVM_DATA_MEMORY_LIMIT_GIB`` GiB, else half the machine's RAM.
+
+    Checked before anything that size is allocated, so a hostile or mistyped size is a clear error rather
+    than a machine that swaps or a process the kernel kills.
+    """
+    text = os.environ.get(MEMORY_ENV)
+    if text:
+        try:
+            gib = float(text)
+        except ValueError:
+            gib = -1.0
+        if not gib > 0:
+            raise CodecError(f"{MEMORY_ENV}={text[:40]!r} is not a positive number of GiB")
+        return int(gib * 2**30)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError):
+        return 8 * 2**30
+
+
+def gib(n: int) -> str:
+    """Bytes as GiB for messages."""
+    return f"{n / 2**30:.1f} GiB"
 
 
 @dataclass(frozen=True)
@@ -116,6 +146,83 @@ def encode_field(field: str, frames: np.ndarray, codec: CodecConfig) -> list[tup
     return [(f"{field}.{t:04d}.{ext}", encode_image(frame, ext, codec)) for t, frame in enumerate(frames)]
 
 
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels as OpenCV decodes them
+
+
+def image_header(data: bytes | memoryview, ext: str) -> tuple[int, int, int]:
+    """(height, width, channels) of jpg/png/webp bytes from their header alone, nothing decoded.
+
+    OpenCV has no header-only API, and a 1 MB png can hold a 30000×30000 image: the size must be known
+    before decoding allocates it. Channels are what :func:`decode_image` would give (before its checks).
+    """
+    head = memoryview(data) if ext == "jpg" else bytes(data[:64])  # a jpg's frame header follows its APP segments
+    try:
+        if ext == "png":
+            if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+                raise CodecError("not a png (no PNG signature and IHDR chunk)")
+            if head[24] != 8:
+                raise CodecError(f"png has {head[24]}-bit samples, expected 8-bit")
+            if head[25] not in _PNG_CHANNELS:
+                raise CodecError(f"png colour type {head[25]} is not valid")
+            return (int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"), _PNG_CHANNELS[head[25]])
+        if ext == "webp":
+            return _webp_header(head)
+        if ext == "jpg":
+            return _jpeg_header(head)
+    except IndexError:
+        raise CodecError(f"{ext} header is truncated ({len(head)} bytes)") from None
+    raise CodecError(f"unknown image extension {ext!r}")
+
+
+def _webp_header(head: bytes) -> tuple[int, int, int]:
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        raise CodecError("not a webp (no RIFF/WEBP header)")
+    chunk, body = head[12:16], head[20:]
+    if chunk == b"VP8 ":
+        if body[3:6] != b"\x9d\x01\x2a":
+            raise CodecError("webp VP8 frame has no start code")
+        return (int.from_bytes(body[8:10], "little") & 0x3FFF, int.from_bytes(body[6:8], "little") & 0x3FFF, 3)
+    if chunk == b"VP8L":
+        if body[0] != 0x2F:
+            raise CodecError("webp VP8L frame has no signature")
+        bits = int.from_bytes(body[1:5], "little")
+        return ((bits >> 14 & 0x3FFF) + 1, (bits & 0x3FFF) + 1, 4 if bits >> 28 & 1 else 3)
+    if chunk == b"VP8X":
+        return (int.from_bytes(body[7:10], "little") + 1, int.from_bytes(body[4:7], "little") + 1,
+                4 if body[0] & 0x10 else 3)
+    raise CodecError(f"webp has an unknown first chunk {chunk!r}")
+
+
+def _jpeg_header(head: memoryview) -> tuple[int, int, int]:
+    if bytes(head[:2]) != b"\xff\xd8":
+        raise CodecError("not a jpg (no SOI marker)")
+    pos = 2
+    while True:
+        if head[pos] != 0xFF:
+            raise CodecError("jpg segment does not start with a marker")
+        while head[pos] == 0xFF:  # fill bytes
+            pos += 1
+        marker = head[pos]
+        pos += 1
+        if marker in (0x01, *range(0xD0, 0xD8)):  # no length field
+            continue
+        if marker in (0xD9, 0xDA):
+            raise CodecError("jpg has no frame header (SOF) before its scan")
+        if marker in _JPEG_SOF:
+            return int.from_bytes(head[pos + 3:pos + 5], "big"), int.from_bytes(head[pos + 5:pos + 7], "big"), 3
+        length = int.from_bytes(head[pos:pos + 2], "big")
+        if length < 2:
+            raise CodecError(f"jpg segment {marker:#04x} has length {length}")
+        pos += length
+
+
+def check_size(found: tuple[int, int], expected: tuple[int, int] | None) -> None:
+    """Refuse a frame whose H×W is not the one expected, before it is decoded."""
+    if expected is not None and tuple(found) != tuple(expected):
+        raise CodecError(f"frame is {found[0]}x{found[1]}, expected {expected[0]}x{expected[1]} (not decoded)")
+
+
 def decode_image(data: bytes | memoryview, ext: str) -> np.ndarray:
     """jpg/webp/png bytes to an H×W×C uint8 RGB (or H×W×1) array."""
     if ext not in IMAGE_EXTS:
@@ -133,19 +240,50 @@ def decode_image(data: bytes | memoryview, ext: str) -> np.ndarray:
     return img if ext == "jpg" else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def decode_video(data: bytes | memoryview) -> np.ndarray:
-    """mp4 (rgb) or mkv (gray) bytes to a T×H×W×C uint8 array."""
+def video_header(data: bytes | memoryview) -> tuple[int, int, int, int]:
+    """(frames, height, width, channels) of mp4/mkv bytes from the container and its packets, nothing decoded."""
     try:
-        with av.open(io.BytesIO(bytes(data)), "r") as container:
+        with av.open(io.BytesIO(data), "r") as container:
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            frames = sum(1 for packet in container.demux(stream) if packet.size)
+            return frames, ctx.height, ctx.width, 1 if ctx.pix_fmt in ("gray", "gray8") else 3
+    except (av.error.FFmpegError, IndexError, ValueError) as exc:
+        raise CodecError(f"not a readable video: {_one_line(exc)}") from None
+
+
+def decode_video(data: bytes | memoryview, expected: tuple[int, int, int] | None = None) -> np.ndarray:
+    """mp4 (rgb) or mkv (gray) bytes to a T×H×W×C uint8 array.
+
+    With ``expected`` (T, H, W) the stream's header and packet count are checked first and every decoded
+    frame as it comes, so a member that claims or holds more than that is refused before it is decoded.
+    """
+    if expected is not None:
+        t, h, w, _ = video_header(data)
+        check_size((h, w), expected[1:])
+        if t != expected[0]:
+            raise CodecError(f"video has {t} frames, expected {expected[0]} (not decoded)")
+    frames = []
+    try:
+        with av.open(io.BytesIO(data), "r") as container:
             stream = container.streams.video[0]
             gray = stream.codec_context.pix_fmt in ("gray", "gray8")
-            frames = [f.to_ndarray(format="gray" if gray else "rgb24") for f in container.decode(stream)]
-    except (av.error.FFmpegError, IndexError) as exc:
-        raise CodecError(f"not a decodable video: {exc}") from None
+            for frame in container.decode(stream):
+                if expected is not None:
+                    check_size((frame.height, frame.width), expected[1:])
+                    if len(frames) == expected[0]:
+                        raise CodecError(f"video decodes to more than {expected[0]} frames")
+                frames.append(frame.to_ndarray(format="gray" if gray else "rgb24"))
+    except (av.error.FFmpegError, IndexError, ValueError) as exc:
+        raise CodecError(f"not a decodable video: {_one_line(exc)}") from None
     if not frames:
         raise CodecError("video has no frames")
     out = np.stack(frames)
     return out[..., None] if gray else out
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def copy_frame(img: np.ndarray, out: np.ndarray) -> None:

@@ -13,6 +13,11 @@ not depend on the number of workers. Every rank yields the same number of batche
 samples left after the slice are dropped for this epoch (different ones each epoch), and so is a partial
 last batch when ``drop_last``. Resuming needs only (epoch, batches delivered): the scan of the skipped
 part reads tar headers, not data.
+
+What every sample must look like (its fields and their T×C×H×W, the :data:`Layout`) is fixed when the
+dataset is made: from the headers of the first readable sample of the first shard listed, checked against
+the frames and size the manifest's recipe gives the output. A sample that differs is the bad one, whichever
+sample comes first in a batch, and no frame is decoded before its header says it has the expected size.
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from rvm_data.errors import RvmDataError
 from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
-from rvm_data.shards.reader import (SampleRef, ShardError, count_samples, decode_sample, decode_sample_into,
-                                    decode_spec, load_sample, parse_sample, scan_shard)
+from rvm_data.shards.reader import (Layout, SampleRef, ShardError, allocate, check_memory, count_samples,
+                                    decode_sample, decode_sample_into, decode_spec, load_sample, parse_sample,
+                                    sample_layout, scan_shard)
 
 SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced in this batch
+ERROR_KEY = "_error"  # worker -> main process: the project error that ended the worker, intact
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,14 @@ class ShardFile:
 @dataclass(frozen=True)
 class _Missing:
     """Placeholder for a sample of a shard that could not be scanned (skip mode)."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A shard problem found after its samples were read (more samples than listed), in skip mode:
+    reported with the batch being formed, by the one worker that loads that batch."""
 
     error: str
 
@@ -92,6 +108,21 @@ def _split_shards(manifest: Manifest, split: str | None, output: str | None, roo
     if not chosen:
         raise ValueError(f"{where}: split {split!r} has no shards of output {output!r} (has {outputs})")
     return [ShardFile(str(root / e.path), e.samples) for e in chosen]
+
+
+def recipe_shape(manifest: Manifest, shards: Sequence[ShardFile]) -> tuple[int, int, int] | None:
+    """(T, H, W) the manifest's recipe gives the output these shards belong to, where it says."""
+    names = {shard_output(s.path) for s in shards}
+    recipe = manifest.recipe if isinstance(manifest.recipe, dict) else {}
+    seg = recipe.get("segmentation") if isinstance(recipe.get("segmentation"), dict) else {}
+    for outputs in (recipe.get("outputs"), seg.get("outputs")):
+        out = outputs.get(next(iter(names))) if isinstance(outputs, dict) and len(names) == 1 else None
+        config = out.get("compose", out) if isinstance(out, dict) else None
+        size, frames = (config.get("size"), config.get("frames")) if isinstance(config, dict) else (None, None)
+        if (isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size)
+                and type(frames) is int):
+            return frames, size[0], size[1]
+    return None
 
 
 def read_sample(source: str | os.PathLike, split: str | None, index: int, output: str | None = None) -> dict[str, Any]:
@@ -170,6 +201,10 @@ class ShardDataset(IterableDataset):
         if seed < 0 or shuffle_buffer < 1:
             raise ValueError("seed must be >= 0 and shuffle_buffer >= 1")
         self.shards = resolve_shards(source, split, root, output)
+        manifest = source if isinstance(source, Manifest) else (
+            read_manifest(source) if isinstance(source, (str, os.PathLike)) and
+            (Path(source).is_dir() or Path(source).name == MANIFEST_NAME) else None)
+        self.expected = recipe_shape(manifest, self.shards) if manifest is not None else None
         if (rank is None) != (world_size is None):
             raise ValueError("pass both rank and world_size, or neither")
         self.rank, self.world_size = (rank, world_size) if rank is not None else _dist_rank_world()
@@ -178,6 +213,9 @@ class ShardDataset(IterableDataset):
         self.batch_size, self.shuffle, self.seed, self.shuffle_buffer = batch_size, shuffle, seed, shuffle_buffer
         self.decode, self.with_spec, self.with_src = decode, with_spec, with_src
         self.resample, self.drop_last, self.on_error = resample, drop_last, on_error
+        self.layout = self._find_layout()
+        if with_src and not {"fgr", "pha", "bgr"} <= set(self.layout):
+            raise ValueError(f"with_src needs fgr, pha and bgr; the shards hold {sorted(self.layout)}")
         self.total = sum(s.samples for s in self.shards)
         self.per_rank = self.total // self.world_size
         unit = batch_size or 1
@@ -190,6 +228,39 @@ class ShardDataset(IterableDataset):
         self.skipped = 0
         self.skip_messages: list[str] = []
         self._slots: torch.Tensor | None = None  # ShardLoader's slot table while it iterates with workers
+
+    def _find_layout(self) -> Layout:
+        """The layout of the first readable sample of the shards in listed order (headers only), which must
+        have the manifest's frames and size and fit a batch in the memory limit; in skip mode a shard whose
+        first sample does not is passed over."""
+        problems = []
+        for shard in self.shards:
+            try:
+                refs = scan_shard(shard.path)
+                try:
+                    ref = next(refs, None)
+                finally:
+                    refs.close()
+                if ref is None:
+                    raise ShardError(shard.path, None, "holds no samples")
+                with open(shard.path, "rb") as f:
+                    layout = sample_layout(ref, ref.read(f))
+                first = ref.members[0][0]
+                for field, (t, _, h, w) in layout.items() if self.expected is not None else ():
+                    if (t, h, w) != self.expected:
+                        want = "x".join(map(str, self.expected))
+                        raise ShardError(shard.path, first, f"field {field} is {t}x{h}x{w} (TxHxW), the manifest's "
+                                         f"recipe makes {want}")
+                check_memory(layout, self.batch_size or 1, shard.path, first)
+                return layout
+            except (ShardError, OSError) as exc:
+                if self.on_error == "raise":
+                    if isinstance(exc, OSError):
+                        raise ShardError(shard.path, None, f"cannot read: {exc.strerror or exc}") from None
+                    raise
+                problems.append(str(exc))
+        raise ShardError(self.shards[0].path if self.shards else "<no shards>", None,
+                         f"no shard has a readable first sample ({'; '.join(problems)[:500]})")
 
     # ----- state -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -256,8 +327,8 @@ class ShardDataset(IterableDataset):
             pos += take
         return out
 
-    def _refs(self, epoch: int) -> Iterator[SampleRef | _Missing]:
-        """This rank's samples of the epoch, shuffled."""
+    def _refs(self, epoch: int) -> Iterator[SampleRef | _Missing | _Problem]:
+        """This rank's samples of the epoch, shuffled (problems pass the shuffle buffer straight away)."""
         refs = (ref for shard, first, end in self._rank_slice(epoch) for ref in self._shard_refs(shard, first, end))
         if not self.shuffle:
             yield from refs
@@ -265,7 +336,9 @@ class ShardDataset(IterableDataset):
         rng = np.random.default_rng([self.seed, epoch, 1, self.rank])
         buf: list[SampleRef | _Missing] = []
         for ref in refs:
-            if len(buf) < self.shuffle_buffer:
+            if isinstance(ref, _Problem):
+                yield ref
+            elif len(buf) < self.shuffle_buffer:
                 buf.append(ref)
                 continue
             i = int(rng.integers(len(buf)))
@@ -274,10 +347,12 @@ class ShardDataset(IterableDataset):
         rng.shuffle(buf)
         yield from buf
 
-    def _shard_refs(self, shard: ShardFile, first: int, end: int) -> Iterator[SampleRef | _Missing]:
-        """Samples [first, end) of a shard; when ``end`` is its last sample the whole tail is checked.
+    def _shard_refs(self, shard: ShardFile, first: int, end: int) -> Iterator[SampleRef | _Missing | _Problem]:
+        """Samples [first, end) of a shard; when ``end`` is its last sample the whole tail is checked, so a
+        count that is not the shard's real one is an error, never samples dropped or read twice.
 
-        In skip mode a shard that stops being readable gives placeholders for its missing samples.
+        In skip mode a shard that stops being readable gives placeholders for its missing samples, and one
+        with more samples than listed a problem that is counted with the batch being formed.
         """
         seen = 0
         try:
@@ -294,18 +369,27 @@ class ShardDataset(IterableDataset):
         except (ShardError, OSError) as exc:
             if self.on_error == "raise":
                 raise
+            message = exc if isinstance(exc, ShardError) else ShardError(shard.path, None, f"cannot read: {exc}")
             missing = end - max(seen, first)
             if missing <= 0:
-                warnings.warn(f"shard problem after the samples read: {exc}", RuntimeWarning, stacklevel=2)
+                yield _Problem(f"shard problem after the samples read: {message}")
             for _ in range(missing):
-                yield _Missing(str(exc))
+                yield _Missing(str(message))
 
-    def _batches(self, epoch: int) -> Iterator[list[SampleRef | _Missing]]:
+    def _batches(self, epoch: int) -> Iterator[tuple[list[SampleRef | _Missing], list[str]]]:
+        """Each batch's samples, and the shard problems found while it was formed."""
         unit = self.batch_size or 1
         refs = self._refs(epoch)
         for _ in range(self.num_batches):
-            batch = [ref for _, ref in zip(range(unit), refs)]
-            yield batch
+            batch: list[SampleRef | _Missing] = []
+            problems: list[str] = []
+            while len(batch) < unit:
+                ref = next(refs)
+                if isinstance(ref, _Problem):
+                    problems.append(ref.error)
+                else:
+                    batch.append(ref)
+            yield batch, problems
 
     # ----- iteration ---------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -319,14 +403,27 @@ class ShardDataset(IterableDataset):
         n = 0  # batches of this iteration (the DataLoader hands them out round robin)
         try:
             while True:
-                for j, refs in enumerate(self._batches(epoch)):
-                    if j < start:
-                        continue
-                    mine, n = n % workers == worker, n + 1
-                    if not mine:
-                        continue
-                    slot = alloc.start_batch()
-                    batch, messages, last_good = self._load(refs, files, alloc, last_good)
+                batches = self._batches(epoch)
+                for j in range(self.num_batches):
+                    try:
+                        refs, problems = next(batches)
+                        if j < start:
+                            continue
+                        mine, n = n % workers == worker, n + 1
+                        if not mine:
+                            continue
+                        slot = alloc.start_batch()
+                        batch, messages, last_good = self._load(refs, files, alloc, last_good)
+                    except RvmDataError as error:
+                        if info is None:
+                            raise
+                        # torch would re-raise it in the main process as its own exception holding the
+                        # worker's traceback as text; ShardLoader raises this one, intact, instead.
+                        yield {ERROR_KEY: error}
+                        return
+                    for problem in problems:
+                        warnings.warn(problem, RuntimeWarning, stacklevel=2)
+                    messages = problems + messages
                     if info is None:
                         self._delivered(messages)
                     else:
@@ -344,7 +441,7 @@ class ShardDataset(IterableDataset):
     def _load(self, refs: list[SampleRef | _Missing], files: "_FileCache", alloc: BatchMemory,
               last_good: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
         """Decode one batch; in skip mode, rows that fail are filled with a readable row."""
-        arrays: dict[str, np.ndarray] = {}
+        arrays = allocate(self.layout, len(refs), alloc.array)
         specs: list[Any] = [None] * len(refs)
         bad: dict[int, str] = {}
         for b, ref in enumerate(refs):
@@ -353,7 +450,7 @@ class ShardDataset(IterableDataset):
                 continue
             try:
                 data = ref.read(files.get(ref.shard))
-                decode_sample_into(ref, data, arrays, b, len(refs), set(arrays) if b > len(bad) else None, alloc.array)
+                decode_sample_into(ref, data, arrays, b)
                 if self.with_spec:
                     specs[b] = decode_spec(ref, data, parse_sample(ref)[1])
             except ShardError as exc:
@@ -385,7 +482,7 @@ class ShardDataset(IterableDataset):
                 for ref in scan_shard(shard.path):
                     try:
                         data = ref.read(files.get(ref.shard))
-                        arrays = decode_sample(ref, data)
+                        arrays = decode_sample(ref, data, self.layout)
                         spec = decode_spec(ref, data, parse_sample(ref)[1]) if self.with_spec else None
                     except ShardError:
                         continue
@@ -397,9 +494,6 @@ class ShardDataset(IterableDataset):
     def _to_tensors(self, arrays: dict[str, np.ndarray], specs: list[Any], alloc: BatchMemory) -> dict[str, Any]:
         batch: dict[str, Any] = {k: alloc.as_tensor(v) for k, v in arrays.items()}
         if self.with_src:
-            missing = {"fgr", "pha", "bgr"} - set(batch)
-            if missing:
-                raise ValueError(f"with_src needs fgr, pha and bgr; the shards lack {sorted(missing)}")
             alpha = batch["pha"].float() / 255
             bgr = batch["bgr"].float()
             src = bgr.add_((batch["fgr"].float() - bgr).mul_(alpha))
@@ -426,7 +520,10 @@ class _FileCache:
     def get(self, path: str):
         f = self.files.pop(path, None)
         if f is None:
-            f = open(path, "rb", buffering=0)
+            try:
+                f = open(path, "rb", buffering=0)
+            except OSError as exc:
+                raise ShardError(path, None, f"cannot read: {exc.strerror or exc}") from None
             if len(self.files) >= self.size:
                 self.files.popitem(last=False)[1].close()
         self.files[path] = f
@@ -465,6 +562,8 @@ class ShardLoader:
         finally:
             self.dataset._slots = None
         for batch in loader:
+            if ERROR_KEY in batch:
+                raise batch[ERROR_KEY]
             releaser.received(batch)
             self.dataset._delivered(batch.pop(SKIPPED_KEY, []))
             yield batch

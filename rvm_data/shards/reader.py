@@ -1,7 +1,10 @@
 """Reading shards without extracting them: a header scan gives sample references, a batch decoder
 reads each sample's bytes with one seek + read and decodes its frames straight into batch arrays.
 
-Member names are parsed (key, field, frame, extension) but never used as paths.
+Member names are parsed (key, field, frame, extension) but never used as paths. What a sample must
+look like (its :data:`Layout`: fields and their T×C×H×W) is known before its frames are decoded, from
+the dataset or from the sample's own headers, and every frame's header is checked against it first,
+so a small member that claims a huge image is refused before anything that size is allocated.
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ from typing import Any, BinaryIO, Callable, Iterator
 import numpy as np
 
 from rvm_data.errors import RvmDataError
-from rvm_data.shards.codec import IMAGE_EXTS, VIDEO_EXTS, CodecError, copy_frame, decode_image, decode_video
+from rvm_data.shards.codec import (IMAGE_EXTS, VIDEO_EXTS, CodecError, check_size, copy_frame, decode_image,
+                                   decode_video, gib, image_header, memory_limit, video_header)
 from rvm_data.shards.tarindex import TarFormatError, iter_members
+
+Layout = dict[str, tuple[int, int, int, int]]  # frame field -> (T, C, H, W) of one sample
+SPEC_DEPTH = 64  # nesting a sample's spec.json may have (a SampleSpec has 5 levels)
 
 
 class ShardError(RvmDataError, RuntimeError):
-    """A shard (and, where known, a member of it) that cannot be read."""
+    """A shard (and, where known, a member of it) that cannot be read; the message is one line."""
 
     def __init__(self, shard: str, member: str | None, problem: str) -> None:
-        self.shard, self.member, self.problem = shard, member, problem
-        where = f"{shard}: member {member}" if member else shard
-        super().__init__(f"{where}: {problem}")
+        self.shard, self.member, self.problem = shard, member, " ".join(problem.split())
+        where = f"{shard}: member {member!r}" if member and not member.isprintable() else (
+            f"{shard}: member {member}" if member else shard)
+        super().__init__(f"{where}: {self.problem}")
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,11 @@ class SampleRef:
         """Member name -> bytes, with one read of the sample's span of the (open, binary) shard file."""
         start = self.members[0][1]
         end = max(off + size for _, off, size in self.members)
-        f.seek(start)
-        blob = memoryview(f.read(end - start))
+        try:
+            f.seek(start)
+            blob = memoryview(f.read(end - start))
+        except OSError as exc:
+            raise ShardError(self.shard, self.members[0][0], f"cannot read: {exc.strerror or exc}") from None
         if len(blob) != end - start:
             raise ShardError(self.shard, self.members[-1][0], "truncated: member data ends past the end of the file")
         return {name: blob[off - start: off - start + size] for name, off, size in self.members}
@@ -59,8 +70,10 @@ def scan_shard(path: str) -> Iterator[SampleRef]:
         with open(path, "rb") as f:
             for name, offset, size in iter_members(f):
                 name_key, dot, _ = name.partition(".")
-                if not dot or not name_key:
+                if not dot or not name_key or "/" in name or "\\" in name or not name.isprintable():
                     raise ShardError(path, name, "member name is not <key>.<field>...")
+                if name_key == key and any(m[0] == name for m in members):
+                    raise ShardError(path, name, f"member appears twice in sample {key}")
                 if name_key != key:
                     if key is not None:
                         yield SampleRef(path, key, tuple(members))
@@ -71,6 +84,8 @@ def scan_shard(path: str) -> Iterator[SampleRef]:
                 members.append((name, offset, size))
     except TarFormatError as exc:
         raise ShardError(path, exc.member, exc.problem) from None
+    except OSError as exc:
+        raise ShardError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if key is not None:
         yield SampleRef(path, key, tuple(members))
 
@@ -93,6 +108,8 @@ def parse_sample(ref: SampleRef) -> tuple[dict[str, _Field], str | None]:
     spec = None
     for name, _, _ in ref.members:
         parts = name.split(".")
+        if not all(parts):
+            raise ShardError(ref.shard, name, "member name has an empty part")
         if parts[1:] == ["spec", "json"]:
             spec = name
             continue
@@ -118,45 +135,107 @@ def decode_spec(ref: SampleRef, data: dict[str, memoryview], spec_name: str | No
     if spec_name is None:
         raise ShardError(ref.shard, f"{ref.key}.spec.json", "missing")
     try:
-        return json.loads(bytes(data[spec_name]))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ShardError(ref.shard, spec_name, f"invalid JSON ({exc})") from None
+        spec = json.loads(bytes(data[spec_name]))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ShardError(ref.shard, spec_name, f"invalid JSON ({type(exc).__name__}: {exc})") from None
+    if not isinstance(spec, dict):
+        raise ShardError(ref.shard, spec_name, f"expected a JSON object, got {type(spec).__name__}")
+    if _depth(spec) > SPEC_DEPTH:  # parsed, but code that walks it recursively would not cope
+        raise ShardError(ref.shard, spec_name, f"JSON nested more than {SPEC_DEPTH} levels deep")
+    return spec
 
 
-def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[str, np.ndarray], b: int,
-                       batch_size: int, fields_expected: set[str] | None,
-                       alloc: Callable[[tuple[int, ...]], np.ndarray] = lambda shape: np.empty(shape, np.uint8)) -> None:
-    """Decode all frame fields of one sample into row ``b`` of the B×T×C×H×W arrays in ``out``.
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
-    The first sample of a batch allocates the arrays with ``alloc`` (the loader passes one that
-    allocates in shared memory inside DataLoader workers); every later sample must match them.
+
+def sample_layout(ref: SampleRef, data: dict[str, memoryview]) -> Layout:
+    """Each frame field's (T, C, H, W), from its first member's header (video: container and packets).
+
+    Nothing is decoded, so this is what a sample claims to be; decoding checks every frame against it.
     """
     fields, _ = parse_sample(ref)
-    if fields_expected is not None and set(fields) != fields_expected:
-        raise ShardError(ref.shard, ref.members[0][0],
-                         f"sample {ref.key} has fields {sorted(fields)}, the batch has {sorted(fields_expected)}")
+    layout: Layout = {}
     for field, info in fields.items():
-        video = info.ext in VIDEO_EXTS
         name = info.names[0]
         try:
-            seq = decode_video(data[name]) if video else None
-            count = len(seq) if seq is not None else len(info.names)
-            for t in range(count):
-                if seq is None:
-                    name = info.names[t]
-                frame = seq[t] if seq is not None else decode_image(data[name], info.ext)
-                arr = _target(out, field, (batch_size, count, frame.shape[2], *frame.shape[:2]), alloc)
-                if arr.shape[1] != count:
-                    raise CodecError(f"{count} frames, the batch has {arr.shape[1]}")
-                copy_frame(frame, arr[b, t])
+            if info.ext in VIDEO_EXTS:
+                t, h, w, c = video_header(data[name])
+            else:
+                (h, w, c), t = image_header(data[name], info.ext), len(info.names)
+        except CodecError as exc:
+            raise ShardError(ref.shard, name, str(exc)) from None
+        if c not in (1, 3) or min(t, h, w) < 1:
+            raise ShardError(ref.shard, name, f"field {field} is {t}x{h}x{w} with {c} channels (not a shard field)")
+        layout[field] = (t, c, h, w)
+    if not layout:
+        raise ShardError(ref.shard, ref.members[0][0], f"sample {ref.key} has no frame fields")
+    return layout
+
+
+def check_memory(layout: Layout, batch: int, shard: str, member: str | None) -> None:
+    """Refuse a layout whose batch would not fit the memory limit, before it is allocated."""
+    need = batch * sum(t * c * h * w for t, c, h, w in layout.values())
+    limit = memory_limit()
+    if need > limit:
+        shapes = ", ".join(f"{f} {t}x{h}x{w}x{c}" for f, (t, c, h, w) in layout.items())
+        raise ShardError(shard, member, f"a batch of {batch} such samples ({shapes}) needs {gib(need)}, more than "
+                         f"the limit of {gib(limit)} (half the RAM, or $RVM_DATA_MEMORY_LIMIT_GIB)")
+
+
+def allocate(layout: Layout, batch: int,
+             alloc: Callable[[tuple[int, ...]], np.ndarray] = lambda shape: np.empty(shape, np.uint8)
+             ) -> dict[str, np.ndarray]:
+    """B×T×C×H×W uint8 arrays for a batch of samples of ``layout`` (``alloc`` may give shared memory)."""
+    return {field: alloc((batch, *shape)) for field, shape in layout.items()}
+
+
+def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[str, np.ndarray], b: int) -> None:
+    """Decode all frame fields of one sample into row ``b`` of the B×T×C×H×W arrays in ``out``.
+
+    The sample must have exactly the fields of ``out`` with their T, H, W and C; every frame's header is
+    checked before the frame is decoded. Errors are ShardErrors naming the shard and member.
+    """
+    fields, _ = parse_sample(ref)
+    if set(fields) != set(out):
+        raise ShardError(ref.shard, ref.members[0][0],
+                         f"sample {ref.key} has fields {sorted(fields)}, the dataset's samples {sorted(out)}")
+    for field, info in fields.items():
+        arr = out[field]
+        count, channels, h, w = arr.shape[1:]
+        name = info.names[0]
+        try:
+            if info.ext in VIDEO_EXTS:
+                seq = decode_video(data[name], (count, h, w))
+                for t in range(count):
+                    copy_frame(seq[t], arr[b, t])
+                continue
+            if len(info.names) != count:
+                raise CodecError(f"field {field} has {len(info.names)} frames, the dataset's samples {count}")
+            for t, name in enumerate(info.names):
+                check_size(image_header(data[name], info.ext)[:2], (h, w))
+                copy_frame(decode_image(data[name], info.ext), arr[b, t])
         except CodecError as exc:
             raise ShardError(ref.shard, name, str(exc)) from None
 
 
-def decode_sample(ref: SampleRef, data: dict[str, memoryview]) -> dict[str, np.ndarray]:
-    """All frame fields of one sample as 1×T×C×H×W uint8 arrays (a batch of one)."""
-    arrays: dict[str, np.ndarray] = {}
-    decode_sample_into(ref, data, arrays, 0, 1, None)
+def decode_sample(ref: SampleRef, data: dict[str, memoryview], layout: Layout | None = None) -> dict[str, np.ndarray]:
+    """All frame fields of one sample as 1×T×C×H×W uint8 arrays (a batch of one).
+
+    Without ``layout`` the sample's own headers give it (each field's first frame), within the memory limit.
+    """
+    if layout is None:
+        layout = sample_layout(ref, data)
+        check_memory(layout, 1, ref.shard, ref.members[0][0])
+    arrays = allocate(layout, 1)
+    decode_sample_into(ref, data, arrays, 0)
     return arrays
 
 
@@ -178,10 +257,3 @@ def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = No
     if fields is None or spec_name is not None:  # all fields asked for: a sample without a spec is an error
         sample["spec"] = decode_spec(part, data, spec_name)
     return sample
-
-
-def _target(out: dict[str, np.ndarray], field: str, shape: tuple[int, ...],
-            alloc: Callable[[tuple[int, ...]], np.ndarray]) -> np.ndarray:
-    if field not in out:
-        out[field] = alloc(shape)
-    return out[field]

@@ -4,7 +4,8 @@
 epoch in every DataLoader worker spends a few percent of its time there. This reader parses only what
 an index needs from ustar headers (plus pax ``path``/``size`` records and GNU long names, so tars
 written by other tools read too), verifies each header checksum, and, unlike ``tarfile``, treats a
-file that ends without the end-of-archive blocks or with garbage after them as damaged.
+file that ends without the end-of-archive blocks or with garbage after them as damaged. Whatever the
+bytes, the only error it raises is :class:`TarFormatError`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rvm_data.errors import RvmDataError
 
 BLOCK = 512
 _ZERO = bytes(BLOCK)
+MAX_EXTENDED = 1 << 20  # bytes of a pax or GNU long-name header: names and sizes, never this long
 
 
 class TarFormatError(RvmDataError, ValueError):
@@ -33,13 +35,21 @@ def _number(field: bytes) -> int:
     return int(text, 8) if text else 0
 
 
-def _pax_records(data: bytes) -> dict[str, str]:
+def _pax_records(data: bytes, last: str | None) -> dict[str, str]:
+    """``<length> <key>=<value>\\n`` records; a malformed one is a TarFormatError, never a loop or ValueError."""
     records, pos = {}, 0
     while pos < len(data) and data[pos] != 0:
-        length = int(data[pos:data.index(b" ", pos)])
-        key, _, value = data[data.index(b" ", pos) + 1:pos + length - 1].partition(b"=")
-        records[key.decode()] = value.decode("utf-8", "surrogateescape")
-        pos += length
+        space = data.find(b" ", pos, pos + 20)
+        digits = data[pos:space]
+        length = int(digits) if space > pos and digits.isdigit() else 0
+        end = pos + length
+        if length <= space - pos + 1 or end > len(data) or data[end - 1:end] != b"\n":
+            raise TarFormatError(last, "corrupt pax header record after this member")
+        key, eq, value = data[space + 1:end - 1].partition(b"=")
+        if not eq:
+            raise TarFormatError(last, "corrupt pax header record after this member (no '=')")
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos = end
     return records
 
 
@@ -72,9 +82,11 @@ def iter_members(f: BinaryIO) -> Iterator[tuple[str, int, int]]:
             raise TarFormatError(last, "truncated: member data ends past the end of the file")
         offset = data_offset + -(-member_size // BLOCK) * BLOCK
         if kind in (b"x", b"L"):
+            if member_size > MAX_EXTENDED:
+                raise TarFormatError(last, f"a {member_size}-byte extended header after this member")
             data = f.read(member_size)
             if kind == b"x":
-                pending.update(_pax_records(data))
+                pending.update(_pax_records(data, last))
             else:
                 pending["path"] = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
             continue
@@ -84,7 +96,11 @@ def iter_members(f: BinaryIO) -> Iterator[tuple[str, int, int]]:
         prefix = header[345:500].split(b"\0", 1)[0] if header[257:262] == b"ustar" else b""
         name_text = pending.get("path") or (prefix + b"/" + name if prefix else name).decode("utf-8", "surrogateescape")
         if "size" in pending:
+            if not (pending["size"].isascii() and pending["size"].isdigit() and len(pending["size"]) <= 20):
+                raise TarFormatError(last, f"corrupt pax size {pending['size'][:20]!r} after this member")
             member_size = int(pending["size"])
+            if data_offset + member_size > size:
+                raise TarFormatError(last, "truncated: member data ends past the end of the file")
             offset = data_offset + -(-member_size // BLOCK) * BLOCK
         pending = {}
         if kind not in (b"0", b"\0"):
