@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rvm_data.errors import RvmDataError
+from rvm_data.shards.manifest import ManifestError
 from rvm_data.shards.verify import inspect_build, verify_build
 
 
@@ -24,25 +26,42 @@ def _size(n: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 when all is well, 1 when a shard is unreadable or --verify finds a problem (each printed
+    on a line of its own), 2 when the folder cannot be inspected at all (no manifest, or a manifest that
+    fails validation without --verify)."""
     try:
         manifest, stats = inspect_build(args.dir)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+    except RvmDataError as exc:
+        if not (args.verify and isinstance(exc, ManifestError)):
+            print(f"rvm-data inspect: {exc}", file=sys.stderr)
+            return 2
+        manifest, stats = None, {}
+    unreadable = [path for st in stats.values() for path in st.unreadable]
+    if manifest is not None:
+        name = manifest.recipe["name"]
+        print(f"{args.dir}: recipe {name} (hash {manifest.recipe_hash[:12]}), rvm_data {manifest.version}")
+        for group, st in stats.items():
+            shape = f"T={st.shape[0]} {st.shape[1]}x{st.shape[2]}" if st.shape else "empty"
+            print(f"{group}: {st.shards} shards, {st.samples} samples, {_size(st.bytes)}, {shape}")
+            for field, fs in sorted(st.fields.items()):
+                print(f"  {field:<5} {fs.codec:<5} {_size(fs.bytes_per_frame):>10}/frame  {_size(fs.bytes):>10}")
+        totals = manifest.totals()["all"]
+        print(f"total: {totals['shards']} shards, {totals['samples']} samples, {_size(totals['bytes'])}")
+    if not args.verify:
+        if unreadable:
+            print(f"rvm-data inspect: {len(unreadable)} listed shard(s) cannot be read ({', '.join(unreadable[:3])}"
+                  f"{' ...' if len(unreadable) > 3 else ''}); --verify says why", file=sys.stderr)
+        return 1 if unreadable else 0
+    try:
+        problems = verify_build(args.dir)
+    except RvmDataError as exc:
         print(f"rvm-data inspect: {exc}", file=sys.stderr)
         return 2
-    name = manifest.recipe.get("name", "?") if isinstance(manifest.recipe, dict) else "?"
-    print(f"{args.dir}: recipe {name} (hash {manifest.recipe_hash[:12]}), rvm_data {manifest.version}")
-    for group, st in stats.items():
-        shape = f"T={st.shape[0]} {st.shape[1]}x{st.shape[2]}" if st.shape else "empty"
-        print(f"{group}: {st.shards} shards, {st.samples} samples, {_size(st.bytes)}, {shape}")
-        for field, fs in sorted(st.fields.items()):
-            print(f"  {field:<5} {fs.codec:<5} {_size(fs.bytes_per_frame):>10}/frame  {_size(fs.bytes):>10}")
-    totals = manifest.totals()["all"]
-    print(f"total: {totals['shards']} shards, {totals['samples']} samples, {_size(totals['bytes'])}")
-    if not args.verify:
-        return 0
-    problems = verify_build(args.dir)
+    errors = [p for p in problems if not p.warning]
     for problem in problems:
-        print(f"BAD {problem}")
-    print(f"verify: {'OK' if not problems else f'{len(problems)} problem(s)'}"
-          f" ({totals['shards']} shards, {totals['samples']} samples)")
-    return 1 if problems else 0
+        print(f"{'WARN' if problem.warning else 'BAD'} {problem}")
+    warned = len(problems) - len(errors)
+    checked = f" ({totals['shards']} shards, {totals['samples']} samples)" if manifest is not None else ""
+    print(f"verify: {'OK' if not errors else f'{len(errors)} problem(s)'}"
+          f"{f', {warned} warning(s)' if warned else ''}{checked}")
+    return 1 if errors else 0

@@ -1,16 +1,70 @@
-"""manifest.json: what a build folder holds (recipe, version, every shard's count, size and sha256)."""
+"""manifest.json: what a build folder holds (recipe, version, every shard's count, size and sha256).
+
+A manifest is input like any other: it is validated as it is read (and before it is written), so a
+hand-edited or damaged one is one :class:`ManifestError` naming the file and the key path, never a
+traceback, a silently shortened split, or a shard path that leaves the build folder. Every shard path
+has the form ``<split>/<output>-NNNNNN.tar`` with names under the recipe-name rule, so joining it to the
+build folder cannot escape it. :func:`confined` is the check for paths made from such names elsewhere.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rvm_data import __version__
+from rvm_data.errors import RvmDataError
 
 MANIFEST_NAME = "manifest.json"
+# The recipe-name rule (rvm_data.recipe._SAFE_NAME): names that become file and folder names.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SHARD_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)-([0-9]{6})\.tar$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_SKIPPED_TEXT = ("collection", "name", "path", "reason")
+
+
+class ManifestError(RvmDataError, ValueError):
+    """A manifest that cannot be trusted: the file, the key path and what is wrong with it."""
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = path, key, problem
+        super().__init__(f"{path}: {key}: {problem}" if key else f"{path}: {problem}")
+
+
+class ManifestMissingError(RvmDataError, FileNotFoundError):
+    """No manifest where one was asked for (a FileNotFoundError, as callers have long caught)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: {problem}")
+
+
+class PathEscapeError(RvmDataError, ValueError):
+    """A path made from names read from a manifest, shard or recipe that would leave its folder."""
+
+    def __init__(self, path: str, folder: str) -> None:
+        self.path, self.folder = path, folder
+        super().__init__(f"{path}: refusing to write outside {folder}")
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for messages about untrusted values."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def confined(folder: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """``path`` (absolute, or relative to the working directory) resolved, if it lies inside ``folder``
+    once both are resolved; else :class:`PathEscapeError` naming it."""
+    root, target = Path(folder).resolve(), Path(path).resolve()
+    if not target.is_relative_to(root):
+        raise PathEscapeError(str(path), str(folder))
+    return target
 
 
 @dataclass(frozen=True)
@@ -36,6 +90,9 @@ class Manifest:
     recipe_hash: str
     splits: dict[str, list[ShardEntry]] = field(default_factory=dict)
     version: str = __version__
+    # clips left out under on_bad_clip: skip, each {collection, name, path, reason, found, samples}:
+    # found "indexing" (never used) or "rendering" (``samples`` samples that met it were replaced)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Shards, samples and bytes per split and over all splits (key ``"all"``)."""
@@ -47,40 +104,139 @@ class Manifest:
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "recipe_hash": self.recipe_hash, "recipe": self.recipe,
                 "splits": {name: [asdict(e) for e in entries] for name, entries in self.splits.items()},
-                "totals": self.totals()}
+                "totals": self.totals(), "skipped": self.skipped}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "manifest") -> "Manifest":
-        try:
-            splits = {name: [ShardEntry(**e) for e in entries] for name, entries in data["splits"].items()}
-            return cls(recipe=data["recipe"], recipe_hash=data["recipe_hash"], splits=splits,
-                       version=data["version"])
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{where}: malformed manifest ({type(exc).__name__}: {exc})") from None
+    def from_dict(cls, data: Any, where: str = MANIFEST_NAME) -> "Manifest":
+        """A validated Manifest; ``where`` (the file) heads every :class:`ManifestError`.
+
+        ``totals`` is derived from the entries and not read; other unknown top-level keys are ignored.
+        """
+        check = _Checker(where)
+        if not isinstance(data, dict):
+            check.fail("", f"expected a JSON object, got {show(data)}")
+        for key in ("version", "recipe_hash", "recipe", "splits"):
+            if key not in data:
+                check.fail(key, "missing")
+        version, recipe_hash, recipe = data["version"], data["recipe_hash"], data["recipe"]
+        if not isinstance(version, str) or not version:
+            check.fail("version", f"expected a version string, got {show(version)}")
+        if not isinstance(recipe_hash, str) or not _HEX.match(recipe_hash):
+            check.fail("recipe_hash", f"expected a lowercase hex string, got {show(recipe_hash)}")
+        check.recipe(recipe)
+        return cls(recipe=recipe, recipe_hash=recipe_hash, splits=check.splits(data["splits"]), version=version,
+                   skipped=check.skipped(data.get("skipped", [])))
+
+
+class _Checker:
+    """The checks of :meth:`Manifest.from_dict`, each failing with the file and key path."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ManifestError(self.where, key, problem)
+
+    def name(self, key: str, value: Any, what: str) -> None:
+        if not isinstance(value, str) or not SAFE_NAME.match(value):
+            self.fail(key, f"{what} {show(value)} must be letters, digits, '_', '.', '-' (it names files)")
+
+    def recipe(self, recipe: Any) -> None:
+        if not isinstance(recipe, dict):
+            self.fail("recipe", f"expected a mapping, got {show(recipe)}")
+        if "name" not in recipe:
+            self.fail("recipe.name", "missing")
+        self.name("recipe.name", recipe["name"], "recipe name")
+        outputs = recipe.get("outputs", {})
+        if not isinstance(outputs, dict):
+            self.fail("recipe.outputs", f"expected a mapping, got {show(outputs)}")
+        for output in outputs:
+            self.name("recipe.outputs", output, "output name")
+
+    def splits(self, splits: Any) -> dict[str, list[ShardEntry]]:
+        if not isinstance(splits, dict):
+            self.fail("splits", f"expected a mapping of split name to shards, got {show(splits)}")
+        out: dict[str, list[ShardEntry]] = {}
+        seen: set[str] = set()
+        for split, entries in splits.items():
+            self.name("splits", split, "split name")
+            if not isinstance(entries, list):
+                self.fail(f"splits.{split}", f"expected a list of shards, got {show(entries)}")
+            out[split] = [self.entry(f"splits.{split}[{i}]", split, e) for i, e in enumerate(entries)]
+            for i, entry in enumerate(out[split]):
+                if entry.path in seen:
+                    self.fail(f"splits.{split}[{i}].path", f"{show(entry.path)} is listed twice")
+                seen.add(entry.path)
+        return out
+
+    def entry(self, key: str, split: str, entry: Any) -> ShardEntry:
+        names = [f.name for f in fields(ShardEntry)]
+        if not isinstance(entry, dict):
+            self.fail(key, f"expected a mapping with {', '.join(names)}, got {show(entry)}")
+        missing = [n for n in names if n not in entry]
+        unknown = sorted(str(k) for k in entry if k not in names)
+        if missing or unknown:
+            self.fail(key, "; ".join(filter(None, (missing and f"missing {', '.join(missing)}",
+                                                   unknown and f"unknown key(s) {show(', '.join(unknown))}"))))
+        path, samples, size, sha256 = (entry[n] for n in names)
+        folder, slash, name = path.partition("/") if isinstance(path, str) else ("", "", "")
+        if not (slash and folder == split and _SHARD_NAME.match(name)):
+            self.fail(f"{key}.path", f"expected {split}/<output>-NNNNNN.tar (output: letters, digits, "
+                                     f"'_', '.', '-'), got {show(path)}")
+        if not _is_int(samples) or samples < 1:
+            self.fail(f"{key}.samples", f"expected an integer >= 1, got {show(samples)}")
+        if not _is_int(size) or size < 0:
+            self.fail(f"{key}.bytes", f"expected an integer >= 0, got {show(size)}")
+        if not isinstance(sha256, str) or not _SHA256.match(sha256):
+            self.fail(f"{key}.sha256", f"expected 64 lowercase hex digits, got {show(sha256)}")
+        return ShardEntry(path, samples, size, sha256)
+
+    def skipped(self, skipped: Any) -> list[dict[str, Any]]:
+        if not isinstance(skipped, list):
+            self.fail("skipped", f"expected a list, got {show(skipped)}")
+        for i, item in enumerate(skipped):
+            if not isinstance(item, dict):
+                self.fail(f"skipped[{i}]", f"expected a mapping, got {show(item)}")
+            for key in _SKIPPED_TEXT:
+                if key in item and not isinstance(item[key], str):
+                    self.fail(f"skipped[{i}].{key}", f"expected a string, got {show(item[key])}")
+        return list(skipped)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def manifest_path(build_dir: str | os.PathLike) -> Path:
+    """``<build_dir>/manifest.json``, or ``build_dir`` itself when it names a manifest file."""
+    path = Path(build_dir)
+    return path / MANIFEST_NAME if path.is_dir() else path
 
 
 def read_manifest(build_dir: str | os.PathLike) -> Manifest:
-    """Read ``<build_dir>/manifest.json`` (or a manifest file given directly)."""
-    path = Path(build_dir)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
+    """Read and validate ``<build_dir>/manifest.json`` (or a manifest file given directly)."""
+    path = manifest_path(build_dir)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no manifest (is this a build folder?)") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        raise ManifestMissingError(str(path), "no manifest (is this a build folder?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(str(path), "", f"not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ManifestError(str(path), "", f"cannot be read ({exc.strerror or exc})") from None
     return Manifest.from_dict(data, str(path))
 
 
 def write_manifest(build_dir: str | os.PathLike, manifest: Manifest) -> Path:
-    """Write ``<build_dir>/manifest.json`` atomically (temporary file, fsync, rename)."""
+    """Validate, then write ``<build_dir>/manifest.json`` atomically (temporary file, fsync, rename)."""
     path = Path(build_dir) / MANIFEST_NAME
+    data = manifest.to_dict()
+    Manifest.from_dict(json.loads(json.dumps(data)), f"{path} (being written)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{MANIFEST_NAME}.tmp-{os.getpid()}")
     try:
         with open(tmp, "w") as f:
-            json.dump(manifest.to_dict(), f, indent=2, sort_keys=True)
+            json.dump(data, f, indent=2, sort_keys=True)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())

@@ -1,4 +1,5 @@
-"""ShardWriter: one WebDataset-style tar shard, byte-identical for equal samples, visible only when complete."""
+"""ShardWriter: one WebDataset-style tar shard (and its member index), byte-identical for equal samples,
+visible only when complete."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rvm_data.shards.codec import CodecConfig, encode_field
+from rvm_data.shards.members import INDEX_SUFFIX, Member, ShardIndex, index_path, member_crc
 
 
 @dataclass(frozen=True)
@@ -78,19 +80,25 @@ class _HashingFile(io.RawIOBase):
 
 
 class ShardWriter:
-    """Context manager writing one shard.
+    """Context manager writing one shard and its member index (:mod:`rvm_data.shards.members`).
 
-    Writes to ``.<name>.tmp-<pid>`` beside ``path``; on a clean exit flushes, fsyncs and renames
-    it to ``path`` (atomic on POSIX); on any exception (KeyboardInterrupt included) deletes it.
-    ``info`` holds the ShardInfo after a successful close.
+    Writes to ``.<name>.tmp-<pid>`` beside ``path``; on a clean exit flushes and fsyncs it, writes the
+    index ``<name>.json`` the same way, and renames the index, then the shard, into place (atomic on
+    POSIX), so a visible shard has its index. On any failure (KeyboardInterrupt, a full disk in write,
+    close, flush or fsync) both temporaries are deleted; an OSError names the shard. ``info`` holds the
+    ShardInfo after a successful close.
     """
 
     def __init__(self, path: str | os.PathLike, codec: CodecConfig | None = None) -> None:
         self.path = Path(path)
         self.codec = codec or CodecConfig()
         self.tmp_path = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.index_path = index_path(self.path)
+        # matches build's stale-temporary pattern ``.*.tar.tmp-*``
+        self.index_tmp_path = self.tmp_path.with_name(self.tmp_path.name + INDEX_SUFFIX)
         self.info: ShardInfo | None = None
         self._keys: set[str] = set()
+        self._members: list[Member] = []
         self._file: io.BufferedWriter | None = None
         self._hashing: _HashingFile | None = None
         self._tar: tarfile.TarFile | None = None
@@ -118,23 +126,62 @@ class ShardWriter:
             info.mode = 0o644
             info.uid = info.gid = 0
             info.uname = info.gname = ""
-            self._tar.addfile(info, io.BytesIO(data))
+            try:
+                self._tar.addfile(info, io.BytesIO(data))
+            except OSError as exc:
+                raise self._named(exc) from exc
+            # the data ends at the tar's offset less the padding to the next 512-byte block
+            offset = self._tar.offset - -(-len(data) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+            self._members.append((name, offset, len(data), member_crc(data)))
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._tar is not None and self._file is not None and self._hashing is not None
         try:
             if exc_type is None:
-                self._tar.close()
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
-                os.replace(self.tmp_path, self.path)
+                self._finish()
+        except OSError as error:
+            raise self._named(error) from error
         finally:
-            self._file.close()
-            self.tmp_path.unlink(missing_ok=True)
+            self._discard()
         if exc_type is None:
-            _fsync_dir(self.path.parent)
             self.info = ShardInfo(self.path.name, len(self._keys), self._hashing.size, self._hashing.sha.hexdigest())
+
+    def _finish(self) -> None:
+        assert self._tar is not None and self._file is not None and self._hashing is not None
+        self._tar.close()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        index = ShardIndex(self.path.name, len(self._keys), self._hashing.size, self._hashing.sha.hexdigest(),
+                           tuple(self._members))
+        with open(self.index_tmp_path, "wb") as f:
+            f.write(index.to_json())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(self.index_tmp_path, self.index_path)
+        try:
+            os.replace(self.tmp_path, self.path)
+        except BaseException:
+            self.index_path.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+
+    def _discard(self) -> None:
+        """Close the temporary (quietly: after a failed flush, closing fails again) and delete both."""
+        assert self._file is not None
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        self.tmp_path.unlink(missing_ok=True)
+        self.index_tmp_path.unlink(missing_ok=True)
+
+    def _named(self, error: OSError) -> OSError:
+        """The same error, naming the shard (a full disk says which shard it stopped)."""
+        if str(self.path) in str(error):
+            return error
+        message = f"writing shard {self.path}: {error.strerror or error}"
+        return OSError(error.errno, message) if error.errno is not None else OSError(message)
 
 
 def _fsync_dir(path: Path) -> None:
