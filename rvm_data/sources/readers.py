@@ -10,7 +10,7 @@ import numpy as np
 from .catalog import ClipInfo, Stream
 from .errors import SourceError
 from .imageio import read_alpha, read_color, read_color_and_alpha, reduction_for
-from .video import VideoReader, frame_to_gray, frame_to_rgb
+from .video import frame_to_gray, frame_to_rgb, open_video
 
 
 def _distinct(clip: ClipInfo, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +46,7 @@ def _read_color(stream: Stream, wanted: np.ndarray, reduction: int) -> np.ndarra
     out: np.ndarray | None = None
     if stream.kind == "video":
         size = _video_size(stream, reduction)
-        with VideoReader(stream.path) as reader:
+        with open_video(stream.path) as reader:
             for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
                 image = frame_to_rgb(frame, size)
                 if out is None:
@@ -74,7 +74,7 @@ def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...]) -> n
     out = np.empty((*shape[:3], 1), np.uint8)
     if stream.kind == "video":
         size = _video_size(stream, reduction)
-        with VideoReader(stream.path) as reader:
+        with open_video(stream.path) as reader:
             for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
                 out[i, :, :, 0] = _fit(frame_to_gray(frame, size), shape[1:3])
         return out

@@ -1,27 +1,50 @@
-"""Video files through PyAV: probing without decoding, and window reads that seek.
+"""Video files through PyAV: exact frame indexing, probing, and window reads that seek where it is safe.
 
-A window read seeks to the keyframe at or before the first wanted frame and decodes forward,
-converting only the frames asked for. Frame indices come from presentation timestamps
-(constant frame rate assumed, as in VideoMatte240K), so a seek that lands early is harmless
-and one that lands late is detected and retried further back.
+Frame k is the k-th frame a plain sequential decode (``for f in container.decode(video=0)``) yields,
+whatever the container, codec, B-frames, edit lists, start time, time base or frame rate. Two ways
+to find frame k, chosen per file when it is first indexed (one demux pass, no decoding, cached per
+process):
+
+- **Timestamp ranks** (MP4/MOV, Matroska/WebM, MPEG-TS/PS, FLV, ASF/WMV: containers that store real
+  presentation timestamps). The decoder yields frames in presentation order, so frame k is the frame
+  whose pts has rank k among the pts of all video packets. A read seeks to the keyframe at or before
+  frame k, drops what an open GOP decodes before that keyframe, and checks every decoded frame
+  against the ranks: a seek that lands after the target (byte-based seeks in MPEG-TS/PS) is retried
+  further back, and frames that disagree with the ranks raise instead of being mislabelled.
+- **Decode order** (AVI and anything else whose timestamps are synthesised by the demuxer, e.g. h264 in
+  AVI, where decoded pts come out unsorted): frame k is the k-th decoded frame, reached by decoding
+  forward from the start. The count needs a full decode at indexing. A reader keeps its position, and
+  :func:`open_video` keeps a few readers open per process, so consecutive windows do not restart.
+
+Variable frame rate: indexed by decode order (timestamp ranks), never by ``pts * rate``, so a
+timestamp gap neither shifts later frames nor makes any frame "missing"; the gaps are simply ignored
+(frames are samples of the clip, not of wall-clock time).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from fractions import Fraction
 
 import av
 import numpy as np
 
 from .errors import SourceError
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
+                    ".wmv", ".asf", ".flv")
 
-# Decoding this many frames forward is cheaper than a fresh seek plus decoding from a keyframe.
-SEEK_GAP = 48
+# Demuxer names (PyAV's ``container.format.name``, comma-separated) whose packets carry stored pts.
+_TIMESTAMPED_FORMATS = frozenset({"mov", "mp4", "matroska", "webm", "mpegts", "mpeg", "flv", "asf"})
+
+# Indexes kept per process (a few dozen bytes per frame), and readers kept open between windows.
+_INDEX_CACHE_SIZE = 4096
+POOL_SIZE = 4
 
 
 def is_video(name: str) -> bool:
@@ -35,6 +58,17 @@ class VideoHeader:
     width: int
 
 
+@dataclass(frozen=True)
+class FrameIndex:
+    """Where each frame of a file is. ``pts[k]`` is frame k's timestamp and ``keyframes`` the (sorted)
+    frames a decode may start from after a seek; ``pts`` is None for files read in decode order."""
+
+    frames: int
+    pts: np.ndarray | None
+    keyframes: np.ndarray
+    sizes: np.ndarray | None = None  # packet bytes of frame k, to recognise its packet after a seek
+
+
 def _open(path: str) -> av.container.InputContainer:
     try:
         container = av.open(path)
@@ -46,42 +80,122 @@ def _open(path: str) -> av.container.InputContainer:
     return container
 
 
-def probe_video(path: str) -> VideoHeader:
-    """Frame count and size from the container; counts packets only when the header has no count."""
-    container = _open(path)
-    try:
+def _count_decoded(path: str) -> int:
+    """Frames a sequential decode yields (threaded: the count does not depend on threading)."""
+    count = 0
+    with _open(path) as container:
         stream = container.streams.video[0]
-        frames = stream.frames
-        if frames <= 0:
-            try:
-                frames = sum(1 for packet in container.demux(stream) if packet.size)
-            except av.FFmpegError as exc:
-                raise SourceError(path, f"cannot read video packets ({exc})") from exc
+        stream.codec_context.thread_type = "AUTO"
+        try:
+            for _ in container.decode(stream):
+                count += 1
+        except av.FFmpegError as exc:
+            raise SourceError(path, f"cannot decode video ({exc})", frame=count) from exc
+    return count
+
+
+def _scan(path: str) -> tuple[FrameIndex, VideoHeader]:
+    """One demux pass (plus a decode for decode-order files): the frame index and the header."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        timestamped = bool(_TIMESTAMPED_FORMATS & set(container.format.name.split(",")))
+        listed, packets, pts, keys, sizes = stream.frames, 0, [], [], []
+        try:
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue
+                packets += 1
+                if packet.is_discard:  # cut by an edit list: the decoder drops its frame
+                    continue
+                if packet.pts is None:
+                    timestamped = False
+                else:
+                    pts.append(packet.pts)
+                    keys.append(packet.is_keyframe)
+                    sizes.append(packet.size)
+        except av.FFmpegError as exc:
+            raise SourceError(path, f"cannot read video packets ({exc})", frame=len(pts)) from exc
         height, width = stream.codec_context.height, stream.codec_context.width
-    finally:
-        container.close()
-    if frames <= 0 or height <= 0 or width <= 0:
-        raise SourceError(path, f"video is empty ({frames} frames of {width}x{height})")
-    return VideoHeader(frames=frames, height=height, width=width)
+    if 0 < packets < listed:
+        raise SourceError(path, f"video ends after {packets} of the {listed} frames its header lists "
+                          "(truncated file?)", frame=packets)
+    stamps = np.asarray(pts, np.int64)
+    # ranks are exact only if the decode starts at a keyframe and no two frames share a timestamp
+    if timestamped and keys and keys[0] and np.unique(stamps).size == stamps.size:
+        order = np.argsort(stamps)
+        index = FrameIndex(order.size, stamps[order], np.flatnonzero(np.asarray(keys, bool)[order]),
+                           np.asarray(sizes, np.int64)[order])
+    else:
+        index = FrameIndex(_count_decoded(path) if packets else 0, None, np.zeros(1, np.int64))
+    if index.frames <= 0 or height <= 0 or width <= 0:
+        raise SourceError(path, f"video is empty ({index.frames} frames of {width}x{height})")
+    return index, VideoHeader(frames=index.frames, height=height, width=width)
+
+
+_index_cache: OrderedDict[tuple[str, int, int], tuple[FrameIndex, VideoHeader]] = OrderedDict()
+_index_lock = threading.Lock()
+
+
+def _file_key(path: str) -> tuple[str, int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise SourceError(path, f"cannot open video ({exc})") from exc
+    return path, stat.st_size, stat.st_mtime_ns
+
+
+def _indexed(path: str) -> tuple[FrameIndex, VideoHeader]:
+    key = _file_key(path)
+    with _index_lock:
+        if key in _index_cache:
+            return _index_cache[key]
+    entry = _scan(path)
+    with _index_lock:
+        _index_cache[key] = entry
+        while len(_index_cache) > _INDEX_CACHE_SIZE:
+            _index_cache.popitem(last=False)
+    return entry
+
+
+def frame_index(path: str) -> FrameIndex:
+    """The file's frame index (cached per process while the file is unchanged)."""
+    return _indexed(os.fspath(path))[0]
+
+
+def probe_video(path: str) -> VideoHeader:
+    """Frame count (what a sequential decode yields) and size, from one demux pass without decoding.
+
+    Decode-order files (AVI and the like) are decoded once to count, since their packets need not
+    map one to one to frames.
+    """
+    return _indexed(os.fspath(path))[1]
+
+
+class _Untrusted(Exception):
+    """After a seek the packets differ from the index (MPEG-PS resyncs mid-frame): decode from the start."""
 
 
 class VideoReader:
-    """One open video; ``decoded`` counts frames decoded so far (to check that seeking works)."""
+    """One open video; ``decoded`` counts frames decoded so far (to check that seeking works).
+
+    Reads continue from where the previous :meth:`frames` call stopped when that is cheaper than a
+    seek, so a reader reused for consecutive windows decodes each stretch once.
+    """
 
     def __init__(self, path: str) -> None:
-        self.path = path
-        self._container = _open(path)
-        self._stream = self._container.streams.video[0]
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        if not rate or self._stream.time_base is None:
-            self.close()
-            raise SourceError(path, "video has no frame rate or time base; cannot index frames")
-        self._frames_per_tick = Fraction(rate) * Fraction(self._stream.time_base)
-        self._start = self._stream.start_time or 0
+        self.path = os.fspath(path)
+        self.key = _file_key(self.path)
+        self.index = frame_index(self.path)
+        self._container: av.container.InputContainer | None = None
+        self._decoding: Iterator[tuple[int, av.VideoFrame]] = iter(())
+        self._position = -1  # last frame taken from ``_decoding``
         self.decoded = 0
 
     def close(self) -> None:
-        self._container.close()
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        self._decoding, self._position = iter(()), -1
 
     def __enter__(self) -> VideoReader:
         return self
@@ -89,53 +203,150 @@ class VideoReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _index_of(self, pts: int) -> int:
-        return round((pts - self._start) * self._frames_per_tick)
+    def _rank(self, packet: av.Packet) -> int:
+        """Frame index of a packet after a seek, checked against the index by timestamp and size."""
+        stamps, sizes = self.index.pts, self.index.sizes
+        assert stamps is not None and sizes is not None
+        rank = int(np.searchsorted(stamps, packet.pts)) if packet.pts is not None else stamps.size
+        if rank >= stamps.size or stamps[rank] != packet.pts or sizes[rank] != packet.size:
+            raise _Untrusted
+        return rank
 
-    def _decode(self) -> Iterator[tuple[int, av.VideoFrame]]:
+    def _frames_from(self, container: av.container.InputContainer, fresh: bool) -> Iterator[tuple[int, av.VideoFrame]]:
+        """``(index, frame)`` decoded from the start (``fresh``) or from the first keyframe packet after a seek."""
+        stream = container.streams.video[0]
+        stamps = self.index.pts
+        expected = 0 if fresh else -1
+        start_pts = None
         try:
-            for frame in self._container.decode(self._stream):
-                self.decoded += 1
-                if frame.pts is None:
-                    raise SourceError(self.path, "decoded frame has no timestamp; cannot index frames")
-                yield self._index_of(frame.pts), frame
+            for packet in container.demux(stream):
+                if not fresh and packet.size:
+                    if expected < 0 and not packet.is_keyframe:
+                        continue
+                    rank = self._rank(packet)
+                    if expected < 0:
+                        expected, start_pts = rank, packet.pts
+                elif expected < 0:
+                    return  # the seek went past the last keyframe
+                for frame in packet.decode():
+                    self.decoded += 1
+                    if stamps is not None:
+                        if start_pts is not None and frame.pts is not None and frame.pts < start_pts:
+                            continue  # decoded before the keyframe (open GOP): its references are missing
+                        if expected >= stamps.size or frame.pts != stamps[expected]:
+                            want = stamps[expected] if expected < stamps.size else "none (past the indexed end)"
+                            raise SourceError(self.path, f"decoded frame has timestamp {frame.pts} where the packets "
+                                              f"say {want} (damaged stream, or packets that are not one frame each)",
+                                              frame=expected)
+                    yield expected, frame
+                    expected += 1
         except av.FFmpegError as exc:
-            raise SourceError(self.path, f"cannot decode video ({exc})") from exc
+            raise SourceError(self.path, f"cannot decode video at or after this frame ({exc})",
+                              frame=max(expected, 0)) from exc
 
-    def _seek(self, target: int) -> Iterator[tuple[int, av.VideoFrame]]:
-        """Frames from a keyframe at or before ``target`` onward."""
-        back = 0
-        while True:
-            start = max(target - back, 0)
-            pts = self._start + int(start / self._frames_per_tick)
+    def _restart(self) -> None:
+        """Decode from the first frame (a fresh open: no seek to trust)."""
+        self.close()
+        self._container = _open(self.path)
+        self._decoding = self._frames_from(self._container, fresh=True)
+
+    def _seek(self, target: int) -> None:
+        """Position before ``target`` from the closest keyframe at or before it that a seek really reaches."""
+        keyframes, stamps = self.index.keyframes, self.index.pts
+        assert stamps is not None
+        at = int(np.searchsorted(keyframes, target, side="right")) - 1
+        step = 1
+        while at >= 0 and keyframes[at] > 0:
+            if self._container is None:
+                self._container = _open(self.path)
             try:
-                self._container.seek(pts, backward=True, any_frame=False, stream=self._stream)
+                self._container.seek(int(stamps[keyframes[at]]), backward=True, any_frame=False,
+                                     stream=self._container.streams.video[0])
             except av.FFmpegError as exc:
-                raise SourceError(self.path, f"cannot seek to frame {start} ({exc})") from exc
-            frames = self._decode()
-            first = next(frames, None)
-            if first is None:
-                raise SourceError(self.path, f"frame {target} is past the end of the video")
-            if first[0] <= target or start == 0:
-                return itertools.chain([first], frames)
-            back = max(2 * back, 16)
+                raise SourceError(self.path, f"cannot seek ({exc})", frame=target) from exc
+            decoding = self._frames_from(self._container, fresh=False)
+            try:
+                first = next(decoding, None)
+            except _Untrusted:
+                break
+            if first is not None and first[0] <= target:
+                self._decoding, self._position = itertools.chain([first], decoding), first[0] - 1
+                return
+            at, step = at - step, step * 2
+        self._restart()
+
+    def _move_to(self, target: int) -> None:
+        """Seek or restart when continuing from the current position is not the cheapest way to ``target``."""
+        if self._container is not None and target > self._position:
+            if self.index.pts is None:
+                return
+            keyframes = self.index.keyframes
+            at = int(np.searchsorted(keyframes, target, side="right")) - 1
+            if at < 0 or int(keyframes[at]) <= self._position + 1:
+                return  # no keyframe ahead of the position: decoding on is cheapest
+        if self.index.pts is None or target == 0:
+            self._restart()
+        else:
+            self._seek(target)
+
+    def _take(self, target: int) -> av.VideoFrame:
+        for index, frame in self._decoding:
+            self._position = index
+            if index == target:
+                return frame
+        ended = self._position + 1
+        self.close()
+        raise SourceError(self.path, f"video ends after {ended} frames, {self.index.frames} were indexed",
+                          frame=target)
 
     def frames(self, wanted: Sequence[int]) -> Iterator[tuple[int, av.VideoFrame]]:
         """Yield ``(index, frame)`` for each of ``wanted`` (ascending, distinct), decoding each once."""
-        position = -1
-        decoded: Iterator[tuple[int, av.VideoFrame]] = iter(())
         for target in wanted:
-            if target <= position or target - position > SEEK_GAP or position < 0:
-                decoded = self._seek(target)
-            for index, frame in decoded:
-                position = index
-                if index == target:
-                    yield index, frame
-                    break
-                if index > target:
-                    raise SourceError(self.path, f"frame {target} is missing (variable frame rate?)")
-            else:
-                raise SourceError(self.path, f"frame {target} is past the end of the video")
+            if not 0 <= target < self.index.frames:
+                raise SourceError(self.path, f"frame is past the end of the video ({self.index.frames} frames)",
+                                  frame=target)
+            try:
+                self._move_to(target)
+                try:
+                    frame = self._take(target)
+                except _Untrusted:
+                    self._restart()
+                    frame = self._take(target)
+            except SourceError:
+                self.close()
+                raise
+            yield target, frame
+
+
+_pool: OrderedDict[str, VideoReader] = OrderedDict()
+_pool_lock = threading.Lock()
+_pool_pid = os.getpid()
+
+
+@contextmanager
+def open_video(path: str) -> Iterator[VideoReader]:
+    """A reader for ``path``, reused from earlier windows when the file is unchanged (per process, per thread
+    of use: a reader is taken out of the pool while in use). One that fails is closed, not kept."""
+    global _pool_pid
+    path = os.fspath(path)
+    with _pool_lock:
+        if _pool_pid != os.getpid():  # forked: the parent's open files are not ours to move
+            _pool.clear()
+            _pool_pid = os.getpid()
+        reader = _pool.pop(path, None)
+    if reader is not None and reader.key != _file_key(path):
+        reader.close()
+        reader = None
+    reader = reader or VideoReader(path)
+    try:
+        yield reader
+    except BaseException:
+        reader.close()
+        raise
+    with _pool_lock:
+        _pool[path] = reader
+        while len(_pool) > POOL_SIZE:
+            _pool.popitem(last=False)[1].close()
 
 
 def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
