@@ -7,7 +7,9 @@ fixed seed) as ordinary matting shards. :func:`export_frames` writes them as
 scripts and ``rvm-data matte`` (``com/`` in) and ``rvm-data evaluate`` (``pha/``, ``fgr/``) use.
 Clip names are the same whether the ground truth is read from the shards or from the export.
 
-Run as ``rvm-data export-frames BUILD_DIR OUT_DIR [--split S] [--fields com pha ...]``.
+Run as ``rvm-data export-frames BUILD_DIR OUT_DIR [--split S] [--fields com pha ...]``. Clip names come
+from the manifest, folder and member names, so every folder the export makes is checked to lie inside
+``OUT_DIR`` before anything is written into it.
 """
 
 from __future__ import annotations
@@ -18,24 +20,36 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rvm_data.errors import RvmDataError
 from rvm_data.shards import ShardError, composite, load_sample, read_manifest, scan_shard
+from rvm_data.shards.manifest import confined
 
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
+
+
+class ExportError(RvmDataError, ValueError):
+    """An export source or choice that cannot be exported (names the source)."""
+
+
+class ExportWriteError(RvmDataError, OSError):
+    """A frame of the export that cannot be written (names the file)."""
 
 
 def shard_files(source: Path, split: str | None = None) -> list[tuple[str, Path]]:
     """(split, shard) pairs of a build folder (every split, or ``split``), a split folder or one shard."""
     if source.suffix == ".tar":
+        if not source.is_file():
+            raise ExportError(f"{source}: no such shard")
         return [("", source)]
     if (source / "manifest.json").is_file():
         manifest = read_manifest(source)
         if split is not None and split not in manifest.splits:
-            raise ValueError(f"{source}: no split {split!r} (has {', '.join(sorted(manifest.splits))})")
+            raise ExportError(f"{source}: no split {split!r} (has {', '.join(sorted(manifest.splits))})")
         return [(name, source / entry.path) for name, entries in manifest.splits.items()
                 if split in (None, name) for entry in entries]
     shards = sorted(source.glob("*.tar"))
     if not shards:
-        raise ValueError(f"{source}: no manifest.json and no .tar shards")
+        raise ExportError(f"{source}: no manifest.json and no .tar shards")
     return [(source.name, p) for p in shards]
 
 
@@ -61,7 +75,11 @@ def iter_shard_samples(
     """(clip name, {field: T x H x W x C uint8}) for every sample (or those named in ``only``), in
     shard order; only ``fields`` that the sample has are decoded (a matting sample must have ``pha``)."""
     for split_name, shard in shard_files(Path(source), split):
-        with open(shard, "rb") as f:
+        try:
+            f = open(shard, "rb")
+        except OSError as exc:
+            raise ShardError(str(shard), None, f"cannot be opened ({exc.strerror or exc})") from None
+        with f:
             for ref in scan_shard(str(shard)):
                 name = shard_clip_name(split_name, shard, ref.key)
                 if only is not None and name not in only:
@@ -75,24 +93,31 @@ def iter_shard_samples(
 def export_frames(
     source: str | Path, out_dir: str | Path, *, split: str | None = None, fields: Sequence[str] = EXPORT_FIELDS
 ) -> list[str]:
-    """Write every sample of a matting build as PNG frame folders; returns the clip names."""
+    """Write every sample of a matting build as PNG frame folders; returns the clip names.
+
+    Raises :class:`rvm_data.shards.manifest.PathEscapeError` (before writing into it) for a clip folder
+    that would lie outside ``out_dir`` (a split folder named ``..``, a hostile member name).
+    """
     unknown = sorted(set(fields) - set(EXPORT_FIELDS))
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FIELDS)}")
+        raise ExportError(f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FIELDS)}")
     out = Path(out_dir)
     names = []
     needed = {"pha", "fgr", "bgr"} if "com" in fields else set(fields) | {"pha"}
     for name, sample in iter_shard_samples(source, split, tuple(needed)):
         if "com" in fields:
             sample["com"] = composite(sample["fgr"], sample["pha"], sample["bgr"])
-        for field in fields:
-            folder = out / name / field
-            folder.mkdir(parents=True, exist_ok=True)
+        folders = {field: confined(out, out / name / field) for field in fields}
+        for field, folder in folders.items():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ExportWriteError(exc.errno, f"cannot make {folder}: {exc.strerror or exc}") from None
             for t, frame in enumerate(sample[field]):
                 pixels = frame[..., 0] if frame.shape[-1] == 1 else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
                 if not cv2.imwrite(str(folder / f"{t:04d}.png"), pixels):
-                    raise OSError(f"cannot write {folder / f'{t:04d}.png'}")
+                    raise ExportWriteError(f"cannot write {folder / f'{t:04d}.png'}")
         names.append(name)
     if not names:
-        raise ValueError(f"{source}: no samples to export")
+        raise ExportError(f"{source}: no samples to export")
     return names

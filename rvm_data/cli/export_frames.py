@@ -16,12 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rvm_data.errors import RvmDataError
     from rvm_data.evalsets import export_frames
-    from rvm_data.shards import ShardError
 
     try:
         names = export_frames(args.source, args.out, split=args.split, fields=args.fields)
-    except (OSError, ValueError, ShardError) as err:
+    except RvmDataError as err:
         print(f"rvm-data export-frames: {err}", file=sys.stderr)
         return 2
     shown = ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")

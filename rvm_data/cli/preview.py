@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rvm_data.shards import ShardError
-from rvm_data.sources import SourceError
+from rvm_data.errors import RvmDataError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,20 +28,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rvm_data.viewer.load import PreviewError
     from rvm_data.viewer.preview import open_source, preview_files, show_window
     from rvm_data.viewer.sheets import SheetLayout
 
     try:
         if args.tile_height < 8:
-            raise ValueError(f"--tile-height must be >= 8, got {args.tile_height}")
+            raise PreviewError(f"--tile-height must be >= 8, got {args.tile_height}")
         if args.count < 0:
-            raise ValueError(f"--count must be >= 0, got {args.count}")
+            raise PreviewError(f"--count must be >= 0, got {args.count}")
         if not args.fps > 0:
-            raise ValueError(f"--fps must be > 0, got {args.fps}")
+            raise PreviewError(f"--fps must be > 0, got {args.fps}")
         source = open_source(args.target, output=args.output, split=args.split, overrides=tuple(args.overrides))
         layout = SheetLayout(tile_height=args.tile_height)
         paths = preview_files(source, args.index, args.out, fps=args.fps, count=args.count, layout=layout)
-    except (ValueError, IndexError, FileNotFoundError, SourceError, ShardError) as err:
+    except RvmDataError as err:
         print(f"rvm-data preview: error: {err}", file=sys.stderr)
         return 2
     for path in paths:

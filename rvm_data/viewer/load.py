@@ -8,10 +8,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rvm_data.build import plan_output_samples
+from rvm_data.errors import RvmDataError
 from rvm_data.compose import render_sample
 from rvm_data.recipe import Recipe, RecipeError, load_recipe
 from rvm_data.shards import Manifest, read_manifest, read_sample, shard_output
 from rvm_data.sources import SourceError, build_catalog
+
+
+class PreviewError(RvmDataError, ValueError):
+    """A target, output or split the preview cannot show (names the target)."""
+
+
+class SampleIndexError(RvmDataError, IndexError):
+    """A sample index outside the split (names the split and its size)."""
 
 
 class SampleSource(Protocol):
@@ -28,22 +37,22 @@ class SampleSource(Protocol):
 def _pick(what: str, choice: str | None, known: list[str], origin: str, flag: str,
           unsupported: tuple[str, ...] = ()) -> str:
     if choice in unsupported:
-        raise ValueError(f"{origin}: {choice!r} is a segmentation output; preview shows matting outputs "
+        raise PreviewError(f"{origin}: {choice!r} is a segmentation output; preview shows matting outputs "
                          f"({', '.join(known) or 'none here'})")
     if choice is None:
         if len(known) == 1:
             return known[0]
         if what == "split" and "train" in known:
             return "train"
-        raise ValueError(f"{origin} has {what}s {', '.join(known) or '(none)'}: choose one with {flag}")
+        raise PreviewError(f"{origin} has {what}s {', '.join(known) or '(none)'}: choose one with {flag}")
     if choice not in known:
-        raise ValueError(f"{origin} has no {what} {choice!r} (it has: {', '.join(known) or 'none'})")
+        raise PreviewError(f"{origin} has no {what} {choice!r} (it has: {', '.join(known) or 'none'})")
     return choice
 
 
 def _check_index(index: int, count: int, where: str) -> None:
     if not 0 <= index < count:
-        raise IndexError(f"{where} has {count} samples; index {index} is out of range")
+        raise SampleIndexError(f"{where} has {count} samples; index {index} is out of range")
 
 
 @dataclass
@@ -87,6 +96,7 @@ class BuildSource:
                          if shard_output(e.path) == self.output)
 
     def sample(self, index: int) -> dict[str, Any]:
+        _check_index(index, self.count, f"{self.root}: split {self.split!r} output {self.output!r}")
         return read_sample(self.root, self.split, index, self.output)
 
 
@@ -96,7 +106,7 @@ def open_source(target: str | Path, *, output: str | None = None, split: str | N
     path = Path(target)
     if path.is_dir():
         if overrides:
-            raise ValueError(f"{path}: --set overrides apply to recipes, not to a build folder")
+            raise PreviewError(f"{path}: --set overrides apply to recipes, not to a build folder")
         manifest = read_manifest(path)
         outputs = list(manifest.recipe.get("outputs") or {})
         seg = tuple((manifest.recipe.get("segmentation") or {}).get("outputs") or {})
@@ -104,7 +114,7 @@ def open_source(target: str | Path, *, output: str | None = None, split: str | N
         split = _pick("split", split, list(manifest.splits), str(path), "--split")
         return BuildSource(path, manifest, output, split)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such recipe file or build folder")
+        raise PreviewError(f"{path}: no such recipe file or build folder")
     recipe = load_recipe(path, overrides)
     seg = tuple(name for name in recipe.all_outputs() if name not in recipe.outputs)
     output = _pick("output", output, list(recipe.outputs), str(path), "--output", seg)

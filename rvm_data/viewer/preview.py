@@ -1,13 +1,18 @@
-"""What ``rvm-data preview`` writes for a sample: trajectory plot, frame sheet, clips, count grid."""
+"""What ``rvm-data preview`` writes for a sample: trajectory plot, frame sheet, clips, count grid.
+
+File names are made from the recipe, output and split names (read from a recipe or a manifest), so
+each is checked to lie inside the folder asked for before anything is written.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from rvm_data.shards.manifest import confined
 from rvm_data.viewer.clips import write_clips
 from rvm_data.viewer.interactive import Browser, display_unavailable_reason, show
-from rvm_data.viewer.load import SampleSource, open_source
+from rvm_data.viewer.load import PreviewError, SampleSource, open_source
 from rvm_data.viewer.plots import save_figure
 from rvm_data.viewer.sheets import SheetLayout, count_grid, frame_sheet, write_png
 from rvm_data.viewer.spec_view import describe, frame_captions, parse_spec, spec_figure
@@ -19,12 +24,22 @@ def sample_stem(source: SampleSource, index: int) -> str:
     return f"{source.name}-{source.output}-{source.split}-{index:06d}"
 
 
+def check_stem(out_dir: Path, stem: str) -> None:
+    """PathEscapeError unless ``<out_dir>/<stem>_<suffix>`` lies inside ``out_dir``: every file of a
+    preview is named so, with a suffix without separators, so the stem decides where they all go."""
+    confined(out_dir, out_dir / f"{stem}_")
+
+
 def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, name: str = "", fps: float = 10.0,
                   clips: bool = True, layout: SheetLayout = SheetLayout(), dpi: int = 80) -> list[Path]:
-    """``<stem>_trajectory.png``, ``<stem>_sheet.png`` and (``clips``) the three MP4s of one sample."""
+    """``<stem>_trajectory.png``, ``<stem>_sheet.png`` and (``clips``) the three MP4s of one sample.
+
+    Raises PathEscapeError, before writing anything, when a file would lie outside ``out_dir``.
+    """
     if "spec" not in sample:
-        raise ValueError(f"sample {stem} has no 'spec': the trajectory plot and captions need it")
+        raise PreviewError(f"sample {stem} has no 'spec': the trajectory plot and captions need it")
     out_dir = Path(out_dir)
+    check_stem(out_dir, stem)
     spec = parse_spec(sample["spec"])
     fig = spec_figure(sample["spec"], name)
     paths = [save_figure(fig, out_dir / f"{stem}_trajectory.png", dpi=dpi)]
@@ -42,11 +57,12 @@ def preview_files(source: SampleSource, index: int, out_dir: str | Path, *, fps:
     sample = source.sample(index)
     paths = write_preview(sample, out_dir, sample_stem(source, index), name=source.name, fps=fps, layout=layout)
     if count > 0:
+        grid = Path(out_dir) / f"{sample_stem(source, index)}_grid{min(count, source.count - index)}.png"
         indices = range(index, min(index + count, source.count))
         samples = [(f"#{i}", sample if i == index else source.sample(i)) for i in indices]
-        grid = count_grid(samples, title=f"{source.name} {source.output} {source.split}: samples "
+        image = count_grid(samples, title=f"{source.name} {source.output} {source.split}: samples "
                                          f"{indices.start}..{indices.stop - 1}, first | last frame", layout=layout)
-        paths.append(write_png(Path(out_dir) / f"{sample_stem(source, index)}_grid{len(samples)}.png", grid))
+        paths.append(write_png(grid, image))
     return paths
 
 
