@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
+from rvm_data.shards.members import MemberCheck
 from rvm_data.shards.reader import (Layout, SampleRef, ShardError, allocate, check_memory, count_samples,
                                     decode_sample, decode_sample_into, decode_spec, load_sample, parse_sample,
                                     sample_layout, scan_shard)
@@ -181,6 +182,8 @@ class ShardDataset(IterableDataset):
     ``on_error="skip"`` replaces an unreadable sample by a readable one of the same batch (so shapes
     and batch counts stay equal across ranks), warns and counts it in ``skipped``/``skip_messages``.
     ``rank``/``world_size`` default to torch.distributed's when it is initialised, else 0/1.
+    ``verify_members=True`` checks each member read against the crc32 in its shard's member index
+    (:mod:`rvm_data.shards.members`); a mismatch or a missing index is a ShardError under ``on_error``.
     Use ``loader(num_workers=...)`` rather than a bare DataLoader so that ``state_dict()`` knows how
     many batches the trainer has received.
     """
@@ -190,7 +193,8 @@ class ShardDataset(IterableDataset):
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  shuffle_buffer: int = 1000, decode: str = "uint8", with_spec: bool = False,
                  with_src: bool = False, resample: bool = False, drop_last: bool = True,
-                 on_error: str = "raise", rank: int | None = None, world_size: int | None = None) -> None:
+                 on_error: str = "raise", rank: int | None = None, world_size: int | None = None,
+                 verify_members: bool = False) -> None:
         super().__init__()
         if decode not in ("uint8", "float"):
             raise ValueError(f"decode must be 'uint8' or 'float', got {decode!r}")
@@ -213,6 +217,7 @@ class ShardDataset(IterableDataset):
         self.batch_size, self.shuffle, self.seed, self.shuffle_buffer = batch_size, shuffle, seed, shuffle_buffer
         self.decode, self.with_spec, self.with_src = decode, with_spec, with_src
         self.resample, self.drop_last, self.on_error = resample, drop_last, on_error
+        self.member_check = MemberCheck() if verify_members else None  # crc32 of each member read, vs its index
         self.layout = self._find_layout()
         if with_src and not {"fgr", "pha", "bgr"} <= set(self.layout):
             raise ValueError(f"with_src needs fgr, pha and bgr; the shards hold {sorted(self.layout)}")
@@ -399,7 +404,7 @@ class ShardDataset(IterableDataset):
         files = _FileCache()
         alloc = BatchMemory(shared=info is not None,
                             slots=None if info is None or self._slots is None else self._slots[worker])
-        last_good: dict[str, Any] | None = None
+        stand_in: dict[str, Any] | None = None  # for batches with no readable sample (skip mode)
         n = 0  # batches of this iteration (the DataLoader hands them out round robin)
         try:
             while True:
@@ -413,7 +418,7 @@ class ShardDataset(IterableDataset):
                         if not mine:
                             continue
                         slot = alloc.start_batch()
-                        batch, messages, last_good = self._load(refs, files, alloc, last_good)
+                        batch, messages, stand_in = self._load(refs, files, alloc, stand_in)
                     except RvmDataError as error:
                         if info is None:
                             raise
@@ -439,8 +444,9 @@ class ShardDataset(IterableDataset):
             files.close()
 
     def _load(self, refs: list[SampleRef | _Missing], files: "_FileCache", alloc: BatchMemory,
-              last_good: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
-        """Decode one batch; in skip mode, rows that fail are filled with a readable row."""
+              stand_in: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
+        """Decode one batch; in skip mode, rows that fail are filled with a readable row of the batch, or
+        where there is none with the dataset's first readable sample (the same whatever the worker)."""
         arrays = allocate(self.layout, len(refs), alloc.array)
         specs: list[Any] = [None] * len(refs)
         bad: dict[int, str] = {}
@@ -450,6 +456,8 @@ class ShardDataset(IterableDataset):
                 continue
             try:
                 data = ref.read(files.get(ref.shard))
+                if self.member_check is not None:
+                    self.member_check.check(ref, data)
                 decode_sample_into(ref, data, arrays, b)
                 if self.with_spec:
                     specs[b] = decode_spec(ref, data, parse_sample(ref)[1])
@@ -465,15 +473,12 @@ class ShardDataset(IterableDataset):
                 for arr in arrays.values():
                     arr[b] = arr[good[0]]
                 specs[b] = specs[good[0]]
-            if self.on_error == "skip":  # a copy: the batch's memory is recycled later
-                last_good = {"arrays": {k: v[good[0]:good[0] + 1].copy() for k, v in arrays.items()}, "row": 0,
-                             "spec": specs[good[0]]}
         else:
-            last_good = last_good or self._stand_in(files, next(iter(bad.values())))
-            row = last_good["row"]
-            arrays = {k: np.repeat(v[row:row + 1], len(refs), axis=0) for k, v in last_good["arrays"].items()}
-            specs = [last_good["spec"]] * len(refs)
-        return self._to_tensors(arrays, specs, alloc), list(bad.values()), last_good
+            stand_in = stand_in or self._stand_in(files, next(iter(bad.values())))
+            for k, arr in arrays.items():
+                arr[:] = stand_in["arrays"][k]
+            specs = [stand_in["spec"]] * len(refs)
+        return self._to_tensors(arrays, specs, alloc), list(bad.values()), stand_in
 
     def _stand_in(self, files: "_FileCache", error: str) -> dict[str, Any]:
         """The first readable sample of the shards (in their listed order), for a batch with none."""
@@ -482,11 +487,13 @@ class ShardDataset(IterableDataset):
                 for ref in scan_shard(shard.path):
                     try:
                         data = ref.read(files.get(ref.shard))
+                        if self.member_check is not None:
+                            self.member_check.check(ref, data)
                         arrays = decode_sample(ref, data, self.layout)
                         spec = decode_spec(ref, data, parse_sample(ref)[1]) if self.with_spec else None
                     except ShardError:
                         continue
-                    return {"arrays": arrays, "row": 0, "spec": spec}
+                    return {"arrays": arrays, "spec": spec}
             except (ShardError, OSError):
                 continue
         raise ShardError(error, None, "and no shard has a readable sample to stand in for it")
