@@ -179,8 +179,10 @@ class ShardDataset(IterableDataset):
     (fgr, pha, bgr or img, seg). ``decode="float"`` gives float32
     in [0, 1]; ``with_src`` adds ``src = fgr·pha + bgr·(1−pha)``; ``with_spec`` adds ``spec`` (a list of
     dicts per batch). ``resample=True`` is an endless stream of epochs, each reshuffled.
-    ``on_error="skip"`` replaces an unreadable sample by a readable one of the same batch (so shapes
-    and batch counts stay equal across ranks), warns and counts it in ``skipped``/``skip_messages``.
+    ``on_error="skip"`` replaces an unreadable sample, or one whose fields or size are not the dataset's
+    ``layout``, by a readable one of the same batch (the dataset's first readable sample when the batch has
+    none), so shapes and batch counts stay equal across ranks; it warns and counts it in
+    ``skipped``/``skip_messages``, as it does samples beyond a shard's listed count.
     ``rank``/``world_size`` default to torch.distributed's when it is initialised, else 0/1.
     ``verify_members=True`` checks each member read against the crc32 in its shard's member index
     (:mod:`rvm_data.shards.members`); a mismatch or a missing index is a ShardError under ``on_error``.
