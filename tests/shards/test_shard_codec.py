@@ -1,8 +1,11 @@
+import io
+
 import numpy as np
 import pytest
 
 from shard_helpers import synthetic_sample
-from rvm_data.shards.codec import CodecConfig, CodecError, decode_image, decode_video, encode_field
+from rvm_data.shards.codec import (MEMORY_ENV, CodecConfig, CodecError, decode_image, decode_video, encode_field,
+                                   encode_image, image_header, memory_limit, video_header)
 
 
 @pytest.mark.parametrize("color", ["jpg", "webp", "png"])
@@ -39,3 +42,47 @@ def test_codec_config_validates_and_bad_bytes_raise():
         decode_image(b"not an image", "jpg")
     with pytest.raises(ValueError, match="uint8"):
         encode_field("fgr", np.zeros((1, 4, 4, 3), np.float32), CodecConfig())
+
+
+@pytest.mark.parametrize("ext, channels", [("jpg", 3), ("webp", 3), ("png", 3), ("png", 1)])
+def test_image_header_gives_the_decoded_size_without_decoding(ext, channels):
+    frame = synthetic_sample(0, frames=1, size=(37, 53))["fgr" if channels == 3 else "pha"][0]
+    data = encode_image(frame, ext, CodecConfig(color=ext))
+    assert image_header(data, ext) == decode_image(data, ext).shape == (37, 53, channels)
+    for broken in (data[:10], b"", b"x" * 100):
+        with pytest.raises(CodecError):
+            image_header(broken, ext)
+
+
+def test_jpeg_header_is_found_after_large_app_segments_and_webp_alpha_is_seen():
+    from PIL import Image
+    jpg, webp = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (53, 37)).save(jpg, "JPEG", exif=b"Exif\0\0" + bytes(60000), icc_profile=bytes(70000))
+    assert image_header(jpg.getvalue(), "jpg") == (37, 53, 3)
+    Image.new("RGBA", (53, 37)).save(webp, "WEBP", lossless=True)
+    assert image_header(webp.getvalue(), "webp") == (37, 53, 4)
+    with pytest.raises(CodecError, match="length 0"):
+        image_header(b"\xff\xd8\xff\xe0\x00\x00", "jpg")  # a zero-length segment: no endless loop
+
+
+def test_video_is_checked_against_the_expected_size_and_frames_before_decoding():
+    sample = synthetic_sample(1, frames=3, size=(32, 48))
+    (_, data), = encode_field("pha", sample["pha"], CodecConfig(alpha="mkv"))
+    assert video_header(data) == (3, 32, 48, 1)
+    assert np.array_equal(decode_video(data, (3, 32, 48)), sample["pha"])
+    with pytest.raises(CodecError, match="video has 3 frames, expected 2"):
+        decode_video(data, (2, 32, 48))
+    with pytest.raises(CodecError, match="frame is 32x48, expected 16x48"):
+        decode_video(data, (3, 16, 48))
+    with pytest.raises(CodecError, match="not a readable video"):
+        video_header(data[:50])
+
+
+def test_memory_limit_comes_from_the_environment_or_the_machine(monkeypatch):
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    assert memory_limit() > 2**28
+    monkeypatch.setenv(MEMORY_ENV, "0.5")
+    assert memory_limit() == 2**29
+    monkeypatch.setenv(MEMORY_ENV, "lots")
+    with pytest.raises(CodecError, match=MEMORY_ENV):
+        memory_limit()
