@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import re
+import reprlib
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import yaml
 
 from rvm_data.compose import ComposeConfig
 from rvm_data.errors import RvmDataError
-from rvm_data.shards.codec import CodecConfig
+from rvm_data.shards.codec import CodecConfig, gib, memory_limit
 from rvm_data.sources import SourcesConfig
 
 # Optional sections owned by other parts of the package: (module, class). Imported only when a
@@ -96,8 +97,16 @@ def _describe(tp: Any) -> str:
     )
 
 
+# Bounded repr: a 2 KB YAML alias bomb is a list of 9^9 items once expanded, so a message must never
+# compute the whole value's repr before cutting it.
+_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxlong, _REPR.maxother = 3, 60, 40, 60
+_REPR.maxtuple = _REPR.maxlist = _REPR.maxarray = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 6
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A value for a message: at most 60 characters, computed from a bounded part of it."""
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -429,11 +438,39 @@ def apply_override(data: dict[str, Any], text: str) -> None:
         if not isinstance(child, (dict, list)):
             raise ValueError(f"--set {text!r}: {here} is {_show(child)}, not a mapping")
         node = child
-    value = yaml.safe_load(raw)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise ValueError(f"--set {text!r}: the value is not valid YAML ({_yaml_problem(error)})") from None
     if isinstance(node, list):
         node[_index(parts[-1], node, key, text)] = value
     else:
         node[parts[-1]] = value
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's message (several lines with context marks) as one line."""
+    return " ".join(str(error).split())[:300]
+
+
+def check_memory(recipe: Recipe) -> None:
+    """Refuse an output whose one sample would not fit in memory to render, naming its key.
+
+    A sample is rendered whole: T×H×W×(3+1+3) bytes of fgr, pha and bgr (T×H×W×(3+1) of img and seg), and
+    about as much again for the source frames decoded to warp from. ``size: [100000, 100000]`` would ask for
+    hundreds of GiB; better an error at load time than a build that swaps or is killed.
+    """
+    limit = memory_limit()
+    matting = set(recipe.outputs)
+    for name, out in recipe.all_outputs().items():
+        config = out.compose if name in matting else out
+        (height, width), frames = config.size, config.frames
+        need = 2 * frames * height * width * (7 if name in matting else 4)
+        if need > limit:
+            key = f"outputs.{name}.compose" if name in matting else f"segmentation.outputs.{name}"
+            raise RecipeError(recipe.origin, key, f"a sample of size [{height}, {width}] and {frames} frames needs "
+                              f"about {gib(need)} to render, more than the limit of {gib(limit)} (half this "
+                              "machine's RAM; set RVM_DATA_MEMORY_LIMIT_GIB to change it)")
 
 
 def _index(part: str, node: list, here: str, text: str) -> int:
@@ -458,7 +495,8 @@ def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
 
 
 def load_recipe(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recipe:
-    """Read a recipe YAML file, apply ``--set`` overrides, validate. Errors name file and key."""
+    """Read a recipe YAML file, apply ``--set`` overrides, validate, and check a sample of each output fits in
+    memory (:func:`check_memory`). Errors name file and key."""
     origin = str(path)
     try:
         text = Path(path).read_text()
@@ -467,7 +505,7 @@ def load_recipe(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recip
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise RecipeError(origin, "", f"not valid YAML: {error}") from None
+        raise RecipeError(origin, "", f"not valid YAML: {_yaml_problem(error)}") from None
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise RecipeError(origin, "", f"expected a mapping at the top level, got {_show(data)}")
@@ -476,4 +514,6 @@ def load_recipe(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recip
             apply_override(data, text_override)
         except ValueError as error:
             raise RecipeError(origin, "", str(error)) from None
-    return parse_recipe(data, origin)
+    recipe = parse_recipe(data, origin)
+    check_memory(recipe)
+    return recipe
