@@ -3,6 +3,8 @@
 Run: python benchmarks/bench_sources.py [--quick]. Prints markdown tables. Sizes follow ENGINE's render
 benchmark (768x432 foreground, 1280x720 background video frames, 1024x768 background images).
 Times are CPU seconds of this process (OpenCV limited to one thread), so they read as "per core".
+To compare with another version of the readers, run this file with that version's package first on
+PYTHONPATH; rows it cannot read print the error instead of a time.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import av
 import cv2
 import numpy as np
 
-from rvm_data.sources import SourcesConfig, build_catalog, load_background, load_matte
+from rvm_data.sources import SourceError, SourcesConfig, build_catalog, load_background, load_matte
+from rvm_data.sources import video
 from rvm_data.sources.synthetic import FigurePainter, ScenePainter, to_uint8
-from rvm_data.sources.video import VideoReader
 
 
 GOP = 30  # keyframe interval of the benchmark videos
@@ -38,22 +40,32 @@ def _write_jpeg(path: Path, rgb: np.ndarray, quality: int = 95) -> None:
                 [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
+# folder -> (file suffix, container format, codec, B-frames) of the benchmark's video foregrounds
+VIDEO_KINDS = {"mp4": (".mp4", "mp4", "libx264", 3), "avi": (".avi", "avi", "mpeg4", 2),
+               "ts": (".ts", "mpegts", "mpeg2video", 2)}
+
+
 def _make_sources(root: Path, frames: int) -> None:
-    """jpg/ (fgr + pha JPEG frames), png/ (same fgr, PNG pha), mp4/ (H.264 files), bgv/, bgi/."""
+    """jpg/ (fgr + pha JPEG frames), png/ (same fgr, PNG pha), mp4/ avi/ ts/ (video files), bgv/, bgi/."""
     rng = np.random.default_rng(0)
     painter = FigurePainter(rng, 432, 768, frames)
     scene = ScenePainter(rng, 720, 1280, frames, "landscape")
-    for folder in ("jpg/fgr/clip", "jpg/pha/clip", "png/fgr", "png/pha/clip", "mp4/fgr", "mp4/pha", "bgv/clip", "bgi"):
+    for folder in ("jpg/fgr/clip", "jpg/pha/clip", "png/fgr", "png/pha/clip", "bgv/clip", "bgi"):
         (root / folder).mkdir(parents=True)
     (root / "png" / "fgr" / "clip").symlink_to(root / "jpg" / "fgr" / "clip")
     videos = []
-    for side in ("fgr", "pha"):
-        container = av.open(str(root / "mp4" / side / "clip.mp4"), "w")
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 768, 432, "yuv420p"
-        stream.codec_context.gop_size = GOP
-        stream.options = {"crf": "18"}
-        videos.append((container, stream))
+    for kind, (suffix, fmt, codec, bframes) in VIDEO_KINDS.items():
+        for side in ("fgr", "pha"):
+            (root / kind / side).mkdir(parents=True)
+            container = av.open(str(root / kind / side / f"clip{suffix}"), "w", format=fmt)
+            stream = container.add_stream(codec, rate=30)
+            stream.width, stream.height, stream.pix_fmt = 768, 432, "yuv420p"
+            stream.codec_context.gop_size = GOP
+            if codec == "libx264":
+                stream.options = {"crf": "18", "bframes": str(bframes)}
+            else:
+                stream.codec_context.max_b_frames, stream.codec_context.bit_rate = bframes, 8_000_000
+            videos.append((container, stream))
     for t in range(frames):
         fgr, pha = painter.paint(t)
         fgr8, pha8 = to_uint8(fgr), to_uint8(pha)
@@ -61,7 +73,7 @@ def _make_sources(root: Path, frames: int) -> None:
         _write_jpeg(root / "jpg" / "pha" / "clip" / f"{t:05d}.jpg", pha8)
         cv2.imwrite(str(root / "png" / "pha" / "clip" / f"{t:05d}.png"), pha8)
         _write_jpeg(root / "bgv" / "clip" / f"{t:05d}.jpg", to_uint8(scene.paint(t)), 92)
-        for (container, stream), image in zip(videos, (fgr8, np.dstack([pha8] * 3))):
+        for (container, stream), image in zip(videos, [fgr8, np.dstack([pha8] * 3)] * len(VIDEO_KINDS)):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
     for container, stream in videos:
         container.mux(stream.encode())
@@ -78,6 +90,54 @@ def _index_tree(root: Path, clips: int, frames: int) -> None:
             folder.mkdir(parents=True)
             for t in range(frames):
                 (folder / f"{t:05d}.jpg").write_bytes(jpeg.tobytes())
+
+
+def _try_cpu(fn: Callable[[], object], repeat: int) -> float | str:
+    """CPU seconds per call, or the error of a version that cannot read the source."""
+    try:
+        return _cpu(fn, repeat)
+    except SourceError as exc:
+        return f"fails: {exc.problem[:60]}"
+
+
+def _ms(value: float | str, per: int = 1) -> str:
+    return value if isinstance(value, str) else f"{value * 1e3 / per:.1f}"
+
+
+def _container_table(root: Path, frames: int, window: int, repeat: int) -> None:
+    """Window reads of the same clip as JPEG frame folders and as MP4 / AVI / MPEG-TS files."""
+    print(f"\n### Window reads by container ({window} consecutive frames of a {frames}-frame 768x432 fgr + pha "
+          f"clip, keyframe every {GOP}; CPU ms, 1 OpenCV thread)\n")
+    print("| source | index ms / file | random windows ms | consecutive windows ms | frames decoded / random window |")
+    print("|---|---:|---:|---:|---:|")
+    rng = np.random.default_rng(2)
+    for kind, label in (("jpg", "JPEG frame folders"), ("mp4", "MP4 H.264 (B-frames)"),
+                        ("avi", "AVI mpeg4 (B-frames)"), ("ts", "MPEG-TS mpeg2 (B-frames)")):
+        try:
+            clip = build_catalog(SourcesConfig(str(root / kind))).foregrounds[0]
+        except SourceError as exc:
+            print(f"| {label} | not indexed: {exc.problem[:60]} | | | |")
+            continue
+        index_ms = "-"
+        if clip.color.kind == "video":
+            def probe(path: str = clip.color.path) -> None:
+                getattr(video, "_index_cache", {}).clear()
+                video.probe_video(path)
+            index_ms = _ms(_cpu(probe, repeat))
+        starts = iter(np.tile(rng.integers(0, frames - window, repeat), 1000))
+        steps = iter(np.tile(np.arange(0, frames - window + 1, window), 1000))
+        random = _try_cpu(lambda: load_matte(clip, np.arange(window) + next(starts)), repeat)
+        consecutive = _try_cpu(lambda: load_matte(clip, np.arange(window) + next(steps)), repeat)
+        decoded = "-"
+        if clip.color.kind == "video" and hasattr(video, "open_video") and not isinstance(random, str):
+            with video.open_video(clip.color.path) as reader:
+                before = reader.decoded
+                for _ in range(repeat):
+                    start = int(next(starts))
+                    for _, frame in reader.frames(list(range(start, start + window))):
+                        pass
+                decoded = f"{(reader.decoded - before) / repeat:.1f}"
+        print(f"| {label} | {index_ms} | {_ms(random)} | {_ms(consecutive)} | {decoded} |")
 
 
 def main() -> None:
@@ -122,31 +182,7 @@ def main() -> None:
             seconds = _cpu(lambda: load_background(image, [0], min_size=size), repeat * 3)
             print(f"| {name} | {seconds * 1e3:.1f} | {seconds * 1e3:.2f} | {1 / seconds:.0f} |")
 
-        print(f"\n### Video window read: seeking vs decoding from the clip start ({frames}-frame 768x432 H.264, "
-              f"keyframe every {GOP} frames)\n")
-        print("| method | ms / window | frames decoded / window |")
-        print("|---|---:|---:|")
-        path = str(root / "mp4" / "fgr" / "clip.mp4")
-        for name, seek in (("seek to keyframe, decode forward", True), ("decode from start", False)):
-            decoded = []
-
-            def read(seek: bool = seek) -> None:
-                wanted = window_of()
-                with VideoReader(path) as reader:
-                    if seek:
-                        for _, frame in reader.frames(wanted.tolist()):
-                            frame.to_ndarray(format="rgb24")
-                    else:
-                        container = reader._container
-                        for i, frame in enumerate(container.decode(video=0)):
-                            reader.decoded += 1
-                            if i in wanted:
-                                frame.to_ndarray(format="rgb24")
-                            if i >= wanted[-1]:
-                                break
-                    decoded.append(reader.decoded)
-            seconds = _cpu(read, repeat)
-            print(f"| {name} | {seconds * 1e3:.1f} | {np.mean(decoded[1:]):.1f} |")
+        _container_table(root, frames, window, repeat)
 
         clips, per_clip = (200, 20) if args.quick else (1000, 30)
         tree = root / "index"

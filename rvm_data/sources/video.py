@@ -212,8 +212,10 @@ class VideoReader:
             raise _Untrusted
         return rank
 
-    def _frames_from(self, container: av.container.InputContainer, fresh: bool) -> Iterator[tuple[int, av.VideoFrame]]:
-        """``(index, frame)`` decoded from the start (``fresh``) or from the first keyframe packet after a seek."""
+    def _frames_from(self, container: av.container.InputContainer, fresh: bool,
+                     limit: int = 0) -> Iterator[tuple[int, av.VideoFrame]]:
+        """``(index, frame)`` decoded from the start (``fresh``) or from the first keyframe packet after a seek;
+        nothing when that keyframe is past frame ``limit`` (the seek landed too late)."""
         stream = container.streams.video[0]
         stamps = self.index.pts
         expected = 0 if fresh else -1
@@ -225,6 +227,8 @@ class VideoReader:
                         continue
                     rank = self._rank(packet)
                     if expected < 0:
+                        if rank > limit:
+                            return
                         expected, start_pts = rank, packet.pts
                 elif expected < 0:
                     return  # the seek went past the last keyframe
@@ -251,28 +255,33 @@ class VideoReader:
         self._decoding = self._frames_from(self._container, fresh=True)
 
     def _seek(self, target: int) -> None:
-        """Position before ``target`` from the closest keyframe at or before it that a seek really reaches."""
+        """Position before ``target`` from the closest keyframe at or before it that a seek really reaches.
+
+        Demuxers seek by dts or by bytes, so a seek to the keyframe's pts can land after it: each retry
+        aims at a frame further back (1, 2, 4, ... frames before the keyframe).
+        """
         keyframes, stamps = self.index.keyframes, self.index.pts
         assert stamps is not None
         at = int(np.searchsorted(keyframes, target, side="right")) - 1
-        step = 1
-        while at >= 0 and keyframes[at] > 0:
+        keyframe = int(keyframes[at]) if at >= 0 else 0
+        back = 0
+        while keyframe - back > 0:
             if self._container is None:
                 self._container = _open(self.path)
             try:
-                self._container.seek(int(stamps[keyframes[at]]), backward=True, any_frame=False,
+                self._container.seek(int(stamps[keyframe - back]), backward=True, any_frame=False,
                                      stream=self._container.streams.video[0])
             except av.FFmpegError as exc:
                 raise SourceError(self.path, f"cannot seek ({exc})", frame=target) from exc
-            decoding = self._frames_from(self._container, fresh=False)
+            decoding = self._frames_from(self._container, fresh=False, limit=target)
             try:
                 first = next(decoding, None)
             except _Untrusted:
                 break
-            if first is not None and first[0] <= target:
+            if first is not None:
                 self._decoding, self._position = itertools.chain([first], decoding), first[0] - 1
                 return
-            at, step = at - step, step * 2
+            back = max(2 * back, 1)
         self._restart()
 
     def _move_to(self, target: int) -> None:
