@@ -6,17 +6,39 @@ sample is a pure function of (recipe, split, index), so the bytes of a shard do 
 worker count, the backend, the order of work or an interruption in between.
 
 Resume: ``manifest.json`` is rewritten after every finished shard. A rerun keeps each listed shard
-whose file still has the recorded sample count and sha256 and renders only the rest; a manifest
-made from another recipe (different hash) is refused rather than mixed.
+whose file still has the recorded size and sha256 and renders only the rest; a manifest made from
+another recipe (different hash) is refused rather than mixed.
+
+A build only adds to its folder: it never removes a listed shard, never rewrites an intact one, and
+lists only shards whose bytes are what the full build writes at that path.
+
+- ``limit`` N builds the first ``ceil(N / S)`` shards of each output and split, the limit rounded up
+  to whole shards, so every shard it writes is a shard of the full build, byte for byte; shards the
+  folder already lists beyond them are kept as they are (a later full build verifies them). A folder
+  listing a shard whose sample count differs from the full build's (a partial last shard of an
+  older limited build) is refused, not rewritten.
+- ``splits`` renders only those splits; the other splits' shards are kept as they are.
+- One writer per folder (:class:`rvm_data.buildfolder.FolderLock`): the lock is taken before the
+  manifest is read or a stale temporary removed, so a second build into the folder is refused at once.
+- Stopping: Ctrl-C, SIGTERM (``timeout``, ``scancel``, ``docker stop``) or SIGHUP stops the workers,
+  removes the temporaries and raises BuildInterrupted (the CLI exits 128 + the signal: 130, 143, 129);
+  a SIGKILLed main process takes its loky workers with it (they watch their parent and exit, removing
+  their temporaries); a dead worker, a full disk or an unwritable folder is a one-line
+  FolderError/BuildError, the manifest still listing only intact shards. Dask tasks already running
+  when a build stops run to their end on the cluster (dask cannot stop them); what they write is unlisted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,30 +47,64 @@ import cv2
 from tqdm import tqdm
 
 from rvm_data import __version__
-from rvm_data.compose import SampleSpec, plan_sample, render_sample
-from rvm_data.errors import RvmDataError
+from rvm_data.buildfolder import BuildError, FolderError, FolderLock, prepare_folder, remove_made, writing
+from rvm_data.compose import BadClipError, SampleSpec, plan_sample
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
+from rvm_data.replacement import render_replacing
 from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
                                      write_manifest)
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.sources import Catalog, SourceError, build_catalog
+from rvm_data.sources.catalog import SkippedClip
 
 
-class BuildError(RvmDataError, RuntimeError):
-    """A build that cannot start or go on (mismatched folder, missing data); one line for the user."""
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP turned into an interrupt, so it stops a build as Ctrl-C does."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 class BuildInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a build; completed shards are in the manifest, ``summary`` says how many."""
+    """Ctrl-C or SIGTERM during a build; completed shards are in the manifest, ``summary`` says how many.
+    ``signum`` is the signal (SIGINT for Ctrl-C)."""
 
-    def __init__(self, summary: BuildSummary):
+    def __init__(self, summary: BuildSummary, signum: int = signal.SIGINT):
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         super().__init__(
-            f"interrupted: {summary.shards} complete shards are kept in {summary.out_dir}; "
+            f"{how}: {summary.shards} complete shards are kept in {summary.out_dir}; "
             "rerun the same command to finish the rest"
         )
         self.summary = summary
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Stopped` in the main thread while a build runs (each where nobody
+    else has claimed it: a default handler), so ``timeout``/``scancel``/``docker stop`` or a closed
+    terminal get Ctrl-C's clean stop instead of a dead build whose workers render on."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    claimed = [s for s in STOP_SIGNALS if signal.getsignal(s) is signal.SIG_DFL]
+    for signum in claimed:
+        signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum in claimed:
+            signal.signal(signum, signal.SIG_DFL)
 
 
 @dataclass(frozen=True)
@@ -78,6 +134,14 @@ class ShardJob:
 
 
 @dataclass(frozen=True)
+class ShardResult:
+    """What one job hands back: the written shard, and a record per sample replaced for a bad clip."""
+
+    info: ShardInfo
+    skipped: tuple[SkippedClip, ...] = ()
+
+
+@dataclass(frozen=True)
 class BuildSummary:
     """What the build folder holds after a build, and how fast this run rendered its part."""
 
@@ -91,6 +155,7 @@ class BuildSummary:
     kept_shards: int = 0
     seconds: float = 0.0
     runner: str = "1 worker"
+    skipped_clips: int = 0
 
     @property
     def frames_per_s(self) -> float:
@@ -99,12 +164,14 @@ class BuildSummary:
     def line(self) -> str:
         """The one-line summary printed at the end of ``rvm-data build``."""
         kept = f", {self.kept_shards} kept from before" if self.kept_shards else ""
+        bad = (f"; skipped {self.skipped_clips} bad clip{'s' if self.skipped_clips > 1 else ''} "
+               f"(listed in {MANIFEST_NAME})") if self.skipped_clips else ""
         head = f"{self.out_dir}: {self.samples} samples in {self.shards} shards, {_size(self.bytes)}; "
         if not self.rendered_shards:
-            return head + "every shard already complete, nothing rendered"
+            return head + "every shard already complete, nothing rendered" + bad
         return (
             head + f"rendered {self.rendered_shards} shards ({self.rendered_frames} frames) in "
-            f"{self.seconds:.1f} s = {self.frames_per_s:.0f} frames/s on {self.runner}{kept}"
+            f"{self.seconds:.1f} s = {self.frames_per_s:.0f} frames/s on {self.runner}{kept}{bad}"
         )
 
 
@@ -122,13 +189,15 @@ def _size(n: int) -> str:
 
 
 def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | None = None) -> list[ShardJob]:
-    """Every shard job of the recipe, for the chosen splits, with at most ``limit`` samples each."""
+    """Every shard job of the recipe, for the chosen splits; with ``limit``, only the first shards of each
+    output and split that hold ``limit`` samples, rounded up to whole shards (so each job is a job of the
+    full build, with the same samples)."""
     per_shard = recipe.shards.samples_per_shard
     jobs = []
     for split in splits or recipe.splits:
         for name, output in recipe.all_outputs().items():
             count = output.samples.get(split, 0)
-            count = count if limit is None else min(count, limit)
+            count = count if limit is None else min(count, -(-limit // per_shard) * per_shard)
             seg = name not in recipe.outputs
             jobs += [
                 ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count), seg)
@@ -137,57 +206,97 @@ def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | 
     return jobs
 
 
-def plan_output_samples(recipe: Recipe, output: str, split: str, indices: Iterable[int],
-                        catalog: Catalog) -> Iterator[SampleSpec]:
-    """The specs of samples ``indices`` of a matting output and split, exactly as a build plans them
-    (the output's seed, augmentation where the recipe asks for it in this split, and the recipe's name,
-    hash and the output in ``spec.meta``), so a preview from the recipe equals what the build stores.
-    A generator so that a shard job hashes the recipe once, not once per sample."""
+def output_planner(recipe: Recipe, output: str, split: str, catalog: Catalog) -> Callable[[int, int], SampleSpec]:
+    """``plan(index, attempt=0)``: the spec of one sample of a matting output and split, exactly as a
+    build plans it (the output's seed, augmentation where the recipe asks for it in this split, and the
+    recipe's name, hash and the output in ``spec.meta``), so a preview from the recipe equals what the
+    build stores. The recipe is hashed once per planner, not once per sample."""
     config = recipe.outputs[output]
     seed, augment = recipe.output_seed(output), split in config.augment
     meta = {"recipe": recipe.name, "recipe_hash": recipe.hash, "output": output}
-    for index in indices:
-        spec = plan_sample(config.compose, catalog, seed=seed, split=split, index=index, augment=augment)
+
+    def plan(index: int, attempt: int = 0) -> SampleSpec:
+        spec = plan_sample(config.compose, catalog, seed=seed, split=split, index=index, augment=augment,
+                           attempt=attempt)
         spec.meta.update(meta)
-        yield spec
+        return spec
+
+    return plan
 
 
-def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> ShardInfo:
-    """Plan, render and write one shard. One job is one core's work, so OpenCV runs single-threaded."""
+def plan_output_samples(recipe: Recipe, output: str, split: str, indices: Iterable[int],
+                        catalog: Catalog) -> Iterator[SampleSpec]:
+    """The first-attempt specs of samples ``indices`` (see :func:`output_planner`)."""
+    plan = output_planner(recipe, output, split, catalog)
+    return (plan(index) for index in indices)
+
+
+def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> ShardResult:
+    """Plan, render and write one shard. One job is one core's work, so OpenCV runs single-threaded.
+    A bad clip stops the job or, under ``on_bad_clip: skip``, its samples are replaced (see
+    :mod:`rvm_data.replacement`) and recorded."""
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    skipped: list[SkippedClip] = []
     try:
         if job.segmentation:
-            return render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output], catalog,
-                                    seed=recipe.output_seed(job.output), split=job.split, start=job.start,
-                                    stop=job.stop, codec=recipe.shards.codec)
+            return ShardResult(render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output],
+                                                catalog, seed=recipe.output_seed(job.output), split=job.split,
+                                                start=job.start, stop=job.stop, codec=recipe.shards.codec))
+        assert isinstance(catalog, Catalog)
+        plan = output_planner(recipe, job.output, job.split, catalog)
+        on_bad_clip = recipe.sources[job.split].on_bad_clip
         with ShardWriter(Path(out_dir) / job.path, recipe.shards.codec) as writer:
-            for spec in plan_output_samples(recipe, job.output, job.split, range(job.start, job.stop), catalog):
-                writer.write(render_sample(spec, catalog))
+            for index in range(job.start, job.stop):
+                sample, replaced = render_replacing(lambda attempt: plan(index, attempt), catalog, on_bad_clip)
+                writer.write(sample)
+                skipped += replaced
     finally:
         cv2.setNumThreads(threads)
     assert writer.info is not None
-    return writer.info
+    return ShardResult(writer.info, tuple(skipped))
 
 
 def _run_local(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
-               workers: int) -> Iterator[tuple[ShardJob, ShardInfo]]:
+               workers: int) -> Iterator[tuple[ShardJob, ShardResult]]:
     if workers == 1:
         for job in jobs:
-            yield job, render_shard(job, recipe, catalogs[job.catalog], out_dir)
+            yield _tagged(job, recipe, catalogs[job.catalog], out_dir)
         return
     from joblib import Parallel, delayed
+    from joblib.parallel import LokyBackend
 
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+    backend = LokyBackend(initializer=_follow_parent, initargs=(os.getpid(), out_dir))
+    parallel = Parallel(n_jobs=workers, backend=backend, return_as="generator_unordered")
     yield from parallel(delayed(_tagged)(job, recipe, catalogs[job.catalog], out_dir) for job in jobs)
 
 
-def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> tuple[ShardJob, ShardInfo]:
-    return job, render_shard(job, recipe, catalog, out_dir)
+def _follow_parent(parent: int, out_dir: str) -> None:
+    """Loky worker initializer: when the build process dies (SIGKILL, out of memory) its workers would
+    render on into the folder for minutes; instead each notices (its parent changes), removes its own
+    temporaries and exits within a fraction of a second."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        mine = str(os.getpid())
+        for tmp in Path(out_dir).glob("*/.*.tmp-*"):  # .<shard>.tmp-<pid> and its index's .tmp-<pid>.json
+            if tmp.name.rsplit(".tmp-", 1)[1].split(".")[0] == mine:
+                tmp.unlink(missing_ok=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rvm-data-parent-watch", daemon=True).start()
+
+
+def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> tuple[ShardJob, ShardResult]:
+    """Run one job; an OSError that says the folder cannot be written (full disk, read-only) becomes a
+    FolderError naming the shard (the write itself does not name it)."""
+    with writing(Path(out_dir) / job.path, Path(out_dir)):
+        return job, render_shard(job, recipe, catalog, out_dir)
 
 
 def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
-              scheduler: str) -> Iterator[tuple[ShardJob, ShardInfo]]:
+              scheduler: str) -> Iterator[tuple[ShardJob, ShardResult]]:
     """The same jobs on a dask.distributed cluster; workers write to ``out_dir`` on shared storage."""
     try:
         from distributed import Client, as_completed
@@ -261,7 +370,8 @@ def _reusable(out: Path, job: ShardJob, entry: ShardEntry | None) -> bool:
 
 def _remove_stale_temporaries(out: Path, splits: Iterable[str]) -> None:
     """Temporary shard and manifest files left by a killed build (never read; a rerun's folder would
-    otherwise differ from an uninterrupted build's)."""
+    otherwise differ from an uninterrupted build's). Only under the folder's lock: then no live build
+    owns them."""
     for tmp in out.glob(f".{MANIFEST_NAME}.tmp-*"):
         tmp.unlink(missing_ok=True)
     for split in splits:
@@ -278,9 +388,19 @@ class _Ledger:
     scope: list[ShardJob]
     other: dict[str, list[ShardEntry]]
     done: dict[str, ShardEntry] = field(default_factory=dict)
+    skipped: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (split, collection, name)
 
-    def add(self, job: ShardJob, info: ShardInfo) -> None:
+    def add(self, job: ShardJob, result: ShardResult) -> None:
+        info = result.info
         self.done[job.path] = ShardEntry(job.path, info.samples, info.bytes, info.sha256)
+        for clip in result.skipped:
+            self.skip(job.split, clip, "rendering")["samples"] += 1
+
+    def skip(self, split: str, clip: SkippedClip, found: str) -> dict[str, Any]:
+        """The record of a skipped clip (made on first sight; a clip skipped at indexing stays so)."""
+        return self.skipped.setdefault((split, clip.collection, clip.name), {
+            "split": split, "collection": clip.collection, "name": clip.name, "path": clip.path,
+            "reason": clip.reason, "found": found, "samples": 0})
 
     def manifest(self) -> Manifest:
         """Entries in a fixed order (split, output, shard) whatever order the jobs finished in."""
@@ -297,23 +417,41 @@ class _Ledger:
 
         ordered = sorted(splits, key=lambda s: (order.get(s, len(order)), s))
         return Manifest(recipe=self.recipe.to_dict(), recipe_hash=self.recipe.hash,
-                        splits={s: sorted(splits[s], key=rank) for s in ordered if splits[s]})
+                        splits={s: sorted(splits[s], key=rank) for s in ordered if splits[s]},
+                        skipped=[self.skipped[k] for k in sorted(self.skipped)])
 
     def write(self) -> Manifest:
         manifest = self.manifest()
-        write_manifest(self.out, manifest)
+        with writing(self.out / MANIFEST_NAME, self.out):
+            write_manifest(self.out, manifest)
         return manifest
 
 
-def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], splits: Sequence[str]) -> tuple[_Ledger, list[ShardJob]]:
-    """Split the jobs into shards to keep (recorded and intact) and shards to render."""
+def _listed_as_built(out: Path, entry: ShardEntry, full: dict[str, ShardJob]) -> None:
+    """Refuse a folder listing a shard that the full build does not write (a partial last shard of a
+    limited build from before limits were rounded to whole shards): a build never rewrites a listed shard."""
+    job = full.get(entry.path)
+    if job is None or job.samples != entry.samples:
+        wanted = f"{job.samples} samples" if job else "no such shard"
+        raise FolderError(out, f"the manifest lists {entry.path} with {entry.samples} samples, the full build "
+                               f"of this recipe has {wanted} there (an older --limit build?); a build never "
+                               "rewrites a listed shard: build into a new --out DIR, or delete the folder")
+
+
+def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob]) -> tuple[_Ledger, list[ShardJob]]:
+    """Split the jobs into shards to keep (recorded and intact) and shards to render; listed shards
+    that are not among the jobs (other splits, beyond a limit) stay listed as they are."""
     old = _existing_manifest(out, recipe)
-    in_scope = {(split, name) for split in splits for name in recipe.all_outputs()}
+    full = {job.path: job for job in plan_jobs(recipe)}
+    ours = {job.path for job in jobs}
     ledger = _Ledger(recipe, out, jobs, other={})
+    for record in old.skipped if old else []:  # what earlier runs skipped stays on record with their shards
+        ledger.skipped[(record["split"], record["collection"], record["name"])] = dict(record)
     entries: dict[str, ShardEntry] = {}
     for split, split_entries in (old.splits.items() if old else []):
         for entry in split_entries:
-            if (split, shard_output(entry.path)) in in_scope:
+            _listed_as_built(out, entry, full)
+            if entry.path in ours:
                 entries[entry.path] = entry
             else:
                 ledger.other.setdefault(split, []).append(entry)
@@ -349,9 +487,16 @@ def catalogs_for(recipe: Recipe, jobs: Iterable[ShardJob]) -> dict[str, Catalog 
             else:
                 catalogs[job.catalog] = build_catalog(recipe.resolve_sources(job.split))
         except SourceError as error:
-            hint = "" if job.segmentation else f"; {data_hint(recipe.sources[job.split].foreground)}"
+            missing = not job.segmentation and not os.path.exists(error.path)  # a wrong data root, not a bad file
+            hint = f"; {data_hint(recipe.sources[job.split].foreground)}" if missing else ""
             raise RecipeError(recipe.origin, key, f"{error}{hint}") from None
     return catalogs
+
+
+def _skipped_at_indexing(catalogs: dict[str, Catalog | SegCatalog]) -> Iterator[tuple[str, SkippedClip]]:
+    for key, catalog in catalogs.items():
+        if isinstance(catalog, Catalog):
+            yield from ((key, clip) for clip in catalog.skipped)
 
 
 def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: int = 1,
@@ -361,9 +506,10 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
 
     ``workers`` loky processes on this machine, or the dask cluster at ``scheduler``
     (``tcp://host:port``; ``out_dir`` must then be on storage the workers share).
-    ``limit`` caps the samples of every output and split (for a quick look).
-    Raises BuildError / RecipeError with a one-line message; Ctrl-C raises BuildInterrupted after
-    recording the shards that completed.
+    ``limit`` builds only the first shards of every output and split, enough for ``limit`` samples
+    (rounded up to whole shards; see the module docstring: a build never shrinks or rewrites a folder).
+    Raises BuildError / RecipeError / FolderError with a one-line message; Ctrl-C or SIGTERM raises
+    BuildInterrupted after recording the shards that completed.
     """
     if workers < 1:
         raise BuildError(f"--workers must be >= 1, got {workers}")
@@ -374,13 +520,28 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
     if unknown:
         raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
     jobs = plan_jobs(recipe, chosen, limit)
-    catalogs = catalogs_for(recipe, jobs)
     shown = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
     out = shown.resolve()  # absolute: dask workers elsewhere write to the same shared path
-    out.mkdir(parents=True, exist_ok=True)
-    ledger, todo = _ledger(out, recipe, jobs, chosen)
+    made = prepare_folder(out)
+    with _stop_signals_interrupt(), FolderLock(out) as lock:  # before anything is read, removed or written
+        try:
+            catalogs = catalogs_for(recipe, jobs)
+        except BaseException:
+            if made:  # bad sources: leave no empty folder behind
+                lock.discard()
+                remove_made(made)
+            raise
+        return _build_locked(recipe, jobs, catalogs, shown, out, workers, scheduler, progress)
+
+
+def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog], shown: Path,
+                  out: Path, workers: int, scheduler: str | None, progress: bool) -> BuildSummary:
+    """The build proper, holding the folder's lock."""
+    ledger, todo = _ledger(out, recipe, jobs)
+    for split, clip in _skipped_at_indexing(catalogs):
+        ledger.skip(split, clip, "indexing")
     kept = len(ledger.done)
-    _remove_stale_temporaries(out, chosen)
+    _remove_stale_temporaries(out, recipe.splits)
     ledger.write()  # records the recipe first, so a build killed before its first shard still refuses others
 
     started = time.perf_counter()
@@ -395,24 +556,58 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
     def summary() -> BuildSummary:
         totals = ledger.manifest().totals()["all"]
         return BuildSummary(shown, totals["samples"], totals["shards"], totals["bytes"], rendered, samples, frames,
-                            kept, time.perf_counter() - started, runner)
+                            kept, time.perf_counter() - started, runner, len(ledger.skipped))
 
     try:
-        for job, info in run:
-            ledger.add(job, info)
+        for job, result in run:
+            ledger.add(job, result)
             ledger.write()
             rendered += 1
-            samples += info.samples
-            frames += info.samples * recipe.frames(job.output)
-            bar.update(info.samples)
-    except KeyboardInterrupt:
+            samples += result.info.samples
+            frames += result.info.samples * recipe.frames(job.output)
+            bar.update(result.info.samples)
+    except BaseException as error:
+        # Whatever stopped the build, the workers stop, the manifest lists what completed and no
+        # temporary stays; then the reason is reported in one line (or surfaces as the bug it is).
         with warnings.catch_warnings():
-            # joblib warns that it cancelled the running tasks: that is what Ctrl-C asked for.
+            # joblib warns that it cancelled the running tasks: that is what stopping asked for.
             warnings.filterwarnings("ignore", message=".*tasks which were still being processed", category=UserWarning)
             run.close()
         bar.close()
-        ledger.write()
-        _remove_stale_temporaries(out, chosen)
-        raise BuildInterrupted(summary()) from None
+        in_flight = _in_flight(out, recipe.splits)
+        try:
+            ledger.write()
+        except FolderError:
+            pass  # e.g. the disk is full: the manifest there already lists only complete, intact shards
+        _remove_stale_temporaries(out, recipe.splits)
+        raise _reported(error, summary(), in_flight) from None
     bar.close()
     return summary()
+
+
+def _in_flight(out: Path, splits: Iterable[str]) -> list[str]:
+    """The shards being written when a build stopped, from their temporaries (``.<name>.tmp-<pid>``)."""
+    return sorted({f"{split}/{tmp.name[1:].rsplit('.tmp-', 1)[0]}"
+                   for split in splits for tmp in (out / split).glob(".*.tar.tmp-*")})
+
+
+def _reported(error: BaseException, summary: BuildSummary, in_flight: list[str]) -> BaseException:
+    """What a stopped build raises: BuildInterrupted for Ctrl-C/SIGTERM, a one-line project error for a
+    bad clip, a dead worker or a folder that cannot take more; any other error unchanged."""
+    kept = f"the {summary.shards} complete shards are kept in {summary.out_dir}"
+    if isinstance(error, KeyboardInterrupt):
+        return BuildInterrupted(summary, getattr(error, "signum", signal.SIGINT))
+    if isinstance(error, BadClipError):
+        return BuildError(f"{error}; {kept}; with on_bad_clip: skip in the recipe's sources, the samples that "
+                          "read a bad clip are replaced")
+    if isinstance(error, FolderError):
+        return FolderError(error.path, f"{error.reason}; {kept}; rerun the same command to resume")
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    if isinstance(error, BrokenProcessPool):  # a worker killed from outside (out of memory, kill -9)
+        codes = re.search(r"exit codes of the workers are (\{[^}]*\})", str(error))
+        how = f" (exit codes {codes.group(1)})" if codes else ""
+        where = " while rendering " + " or ".join(in_flight) if in_flight else ""
+        return BuildError(f"a worker process died{how}{where}, killed from outside (e.g. for lack of memory); "
+                          f"{kept}; rerun the same command to resume (with fewer --workers if memory ran out)")
+    return error

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 
+EPILOG = """\
+A build only adds to its folder: it keeps every shard the folder lists, never rewrites an intact one and
+writes only shards that are byte for byte those of the full build, so --limit and --split never shrink a
+folder. One build at a time per folder: a second one is refused at once, naming the build that holds it.
+Exit status: 0 done; 2 refused or failed, one line says why (the folder then lists only intact shards);
+130 on Ctrl-C, 143 on SIGTERM (timeout, scancel, docker stop), 129 on SIGHUP: the complete shards are
+kept, the temporaries removed, and the same command resumes."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("recipe", help="recipe YAML file, e.g. recipes/quickstart.yaml")
     parser.add_argument("--out", metavar="DIR", help="build folder (default: shards/<recipe name>)")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
-    parser.add_argument("--limit", type=int, metavar="N", help="at most N samples per output and split")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="build only the first shards of each output and split, enough for N samples (rounded "
+                             "up to whole shards, so they are the full build's; shards already there are kept)")
     parser.add_argument("--split", action="append", metavar="S", dest="splits",
                         help="build only this split (repeatable; default: all)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -21,21 +35,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rvm_data.build import BuildError, BuildInterrupted, build
-    from rvm_data.recipe import RecipeError, load_recipe
+    from rvm_data.build import BuildInterrupted, build
+    from rvm_data.errors import RvmDataError
+    from rvm_data.recipe import load_recipe
 
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         summary = build(recipe, args.out, workers=args.workers, limit=args.limit, splits=args.splits,
                         scheduler=args.scheduler, progress=not args.no_progress)
-    except (RecipeError, BuildError) as error:
+    except RvmDataError as error:
         print(f"rvm-data build: {error}", file=sys.stderr)
         return 2
     except BuildInterrupted as interrupted:
         print(f"\nrvm-data build: {interrupted}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("\nrvm-data build: interrupted before any shard was rendered", file=sys.stderr)
-        return 130
+        return 128 + interrupted.signum
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM/SIGHUP as rvm_data.build.Stopped
+        signum = getattr(interrupt, "signum", signal.SIGINT)
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"\nrvm-data build: {how} before any shard was rendered", file=sys.stderr)
+        return 128 + signum
     print(summary.line())
     return 0

@@ -108,8 +108,7 @@ class Catalog:
     foregrounds: list[ClipInfo] = field(default_factory=list)
     background_videos: list[ClipInfo] = field(default_factory=list)
     background_images: list[ClipInfo] = field(default_factory=list)
-    skipped: int = 0
-    skipped_names: list[str] = field(default_factory=list)
+    skipped: list[SkippedClip] = field(default_factory=list)
 
 
 def _listdir(path: str) -> list[os.DirEntry[str]]:
@@ -193,7 +192,7 @@ def _matte_clip(name: str, color_entry: os.DirEntry[str], alpha_entry: os.DirEnt
     return ClipInfo(name, frames, color.height, color.width, color, alpha)
 
 
-def _index(names_and_makers: list[tuple[str, Callable[[], ClipInfo]]], on_bad_clip: str,
+def _index(collection: str, names_and_makers: list[tuple[str, Callable[[], ClipInfo]]], on_bad_clip: str,
            catalog: Catalog) -> list[ClipInfo]:
     clips = []
     for name, make in names_and_makers:
@@ -203,8 +202,7 @@ def _index(names_and_makers: list[tuple[str, Callable[[], ClipInfo]]], on_bad_cl
             if on_bad_clip == "error":
                 raise
             warnings.warn(f"skipping clip {name!r}: {exc}", stacklevel=3)
-            catalog.skipped += 1
-            catalog.skipped_names.append(name)
+            catalog.skipped.append(SkippedClip(collection, name, exc.path, exc.problem))
     return clips
 
 
@@ -220,7 +218,7 @@ def _foregrounds(sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
         raise SourceError(os.path.join(root, "fgr"), f"no {'images' if stills else 'clips'} found")
     makers = [(name, lambda n=name, e=entry: _matte_clip(n, e, alpha.get(n), stills))
               for name, entry in color.items()]
-    return _index(makers, sources.on_bad_clip, catalog)
+    return _index("foregrounds", makers, sources.on_bad_clip, catalog)
 
 
 def _background_videos(folder: str, sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
@@ -233,7 +231,8 @@ def _background_videos(folder: str, sources: SourcesConfig, catalog: Catalog) ->
     entries = _clip_entries(folder, stills=False)
     if not entries:
         raise SourceError(folder, "no background video clips found")
-    return _index([(n, lambda n=n, e=e: make(n, e)) for n, e in entries.items()], sources.on_bad_clip, catalog)
+    return _index("background_videos", [(n, lambda n=n, e=e: make(n, e)) for n, e in entries.items()],
+                  sources.on_bad_clip, catalog)
 
 
 def _background_images(folder: str, sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
@@ -251,7 +250,8 @@ def _background_images(folder: str, sources: SourcesConfig, catalog: Catalog) ->
         return ClipInfo(name, 1, stream.height, stream.width, stream)
 
     names = [os.path.splitext(os.path.relpath(p, folder))[0].replace(os.sep, "/") for p in paths]
-    return _index([(n, lambda n=n, p=p: make(n, p)) for n, p in zip(names, paths)], sources.on_bad_clip, catalog)
+    return _index("background_images", [(n, lambda n=n, p=p: make(n, p)) for n, p in zip(names, paths)],
+                  sources.on_bad_clip, catalog)
 
 
 def build_catalog(sources: SourcesConfig) -> Catalog:

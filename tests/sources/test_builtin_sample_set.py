@@ -58,7 +58,7 @@ def test_layout_is_read_by_the_normal_readers(cache, monkeypatch):
         assert len(stills.foregrounds) == builtin.IMAGEMATTE[split] and stills.foregrounds[0].frames == 1
         assert len(videos.background_videos) == builtin.BACKGROUND_VIDEOS[split]
         assert len(videos.background_images) == builtin.BACKGROUND_IMAGES[split]
-        assert videos.skipped == 0
+        assert videos.skipped == []
     with pytest.raises(ValueError, match="split"):
         builtin_sources("test")
 

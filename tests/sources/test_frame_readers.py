@@ -25,7 +25,7 @@ def test_catalog_indexes_frame_folders_and_is_picklable(fg_root, tmp_path):
     assert [(c.name, c.frames) for c in catalog.background_videos] == [("clip1", 3)]
     assert [(c.name, c.frames, c.height, c.width) for c in catalog.background_images] == [
         ("sub/00000", 1, 30, 20), ("sub/00001", 1, 30, 20)]
-    assert catalog.skipped == 0
+    assert catalog.skipped == []
     assert pickle.loads(pickle.dumps(catalog)) == catalog
     assert len(pickle.dumps(catalog)) < 4000
 
