@@ -7,7 +7,7 @@ composition engine; then the codec size/speed trade-off.
 A "frame" is one time step of a sample: fgr + pha + bgr at 512x512. OpenCV runs single-threaded.
 The machine this runs on may be shared, so rates are per CPU-second (the CPU time of the main process
 and its DataLoader workers), which contention changes far less than wall time; wall frames/s is shown
-for the loader too.
+for the loader too. The ``verify_members=True`` row is the cost of checking each member's crc32.
 """
 
 from __future__ import annotations
@@ -85,10 +85,11 @@ def cpu_seconds() -> float:
     return total
 
 
-def loader_rate(shards: list[Path], batch: int, workers: int, batches: int) -> tuple[float, float]:
+def loader_rate(shards: list[Path], batch: int, workers: int, batches: int,
+                verify_members: bool = False) -> tuple[float, float]:
     """Frames per second and per CPU-second (all processes) of an endless ShardDataset stream through
     ShardLoader, after warm-up batches. The batches are dropped at once, as a trainer does."""
-    ds = ShardDataset([str(s) for s in shards], batch_size=batch, resample=True, seed=1)
+    ds = ShardDataset([str(s) for s in shards], batch_size=batch, resample=True, seed=1, verify_members=verify_members)
     stream = iter(ds.loader(num_workers=workers))
     for _ in range(2 + 4 * workers):  # start-up, and each worker's shared-memory slots made once
         next(stream)
@@ -141,14 +142,16 @@ def main() -> None:
             write_shard(path, samples[j:j + per_shard], CodecConfig())
             shards.append(path)
         limit = decode_limit(shards)
-        rates = {w: loader_rate(shards, args.batch, w, args.batches) for w in (0, 1, 2)}
+        rates = {(w, False): loader_rate(shards, args.batch, w, args.batches) for w in (0, 1, 2)}
+        rates[0, True] = loader_rate(shards, args.batch, 0, args.batches, verify_members=True)
     print(f"512x512, T={FRAMES}, {args.samples} engine samples in {len(shards)} shards (jpg q95 + png), "
           f"batch {args.batch}, OpenCV single-threaded, {os.cpu_count()} cores\n")
     print("| path | frames/s (wall) | frames per CPU-second | per CPU-s vs decode limit | per CPU-s vs on the fly |")
     print("|---|---:|---:|---:|---:|")
     print(f"| raw decode limit: tight cv2.imdecode loop over the member bytes | | {limit:,.0f} | 1.00 | {limit / fly:.1f}x |")
-    for w, (wall, cpu) in rates.items():
-        print(f"| ShardDataset, {w} DataLoader workers | {wall:,.0f} | {cpu:,.0f} | {cpu / limit:.2f} | {cpu / fly:.1f}x |")
+    for (w, verify), (wall, cpu) in rates.items():
+        label = f"ShardDataset, {w} DataLoader workers{', verify_members=True (crc32 of every member)' if verify else ''}"
+        print(f"| {label} | {wall:,.0f} | {cpu:,.0f} | {cpu / limit:.2f} | {cpu / fly:.1f}x |")
     print(f"| on the fly: plan_sample + render_sample | | {fly:,.0f} | {fly / limit:.2f} | 1.0x |")
     print()
     print("\n".join(codec_table(samples[: min(8, len(samples))])))
