@@ -1,0 +1,166 @@
+"""The build folder as a place to write: one writer at a time, and one-line errors when it cannot be written.
+
+One writer per folder: a build holds an OS lock (``fcntl.flock``) on ``<out>/.lock`` from before it reads
+the manifest or removes anything until it returns. The kernel drops the lock when the holder's process
+dies, however it dies, so a lock file left behind by a killed build never blocks the next one; the file
+names its holder (pid, host, command, start time) for the refusal a second build prints, and is emptied
+when the build ends (so a finished folder's bytes do not depend on who built it). The lock is advisory:
+it binds ``rvm-data build``, not other programs, and on network file systems it is as good as their flock.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shlex
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from rvm_data.errors import RvmDataError
+
+LOCK_NAME = ".lock"
+
+# errnos that say "this place cannot be written" (not a bug): the disk or quota is full, or no permission
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+class BuildError(RvmDataError, RuntimeError):
+    """A build that cannot start or go on (mismatched folder, missing data); one line for the user."""
+
+
+class FolderError(BuildError):
+    """A build folder (or a file in it) that cannot be used: busy, not a folder, not writable, disk full.
+    ``path`` is what could not be used, ``reason`` why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def write_error(error: OSError, path: str | os.PathLike, out: Path) -> FolderError | None:
+    """The FolderError for an OSError met writing ``path`` in build folder ``out``, or None when the
+    error is not about writing there (a bug, or a source that cannot be read, which stays as it is).
+    A full disk is named whatever file the error carries: only the build writes."""
+    if error.errno in _NO_SPACE:
+        quota = " (disk quota exceeded)" if error.errno == errno.EDQUOT else ""
+        return FolderError(path, f"no space left on the device{quota}")
+    where = Path(error.filename) if isinstance(error.filename, (str, os.PathLike)) else None
+    if error.errno in _NOT_WRITABLE and (where is None or where.resolve().is_relative_to(out)):
+        return FolderError(where or path, f"cannot write here ({error.strerror})")
+    return None
+
+
+@contextmanager
+def writing(path: str | os.PathLike, out: Path) -> Iterator[None]:
+    """Inside, an OSError saying the folder cannot be written becomes a FolderError naming ``path``."""
+    try:
+        yield
+    except OSError as error:
+        folder_error = write_error(error, path, out)
+        if folder_error is None:
+            raise
+        raise folder_error from None
+
+
+def prepare_folder(out: Path) -> list[Path]:
+    """Make ``out`` (and its parents) if missing; the folders this call made, ``out`` first."""
+    if out.is_dir():
+        return []
+    if out.exists() or out.is_symlink():
+        raise FolderError(out, "--out must be a folder, this is a file")
+    missing = [out, *(p for p in out.parents if not p.exists())]
+    try:
+        with writing(out, Path(out.anchor)):  # the folder or a parent it needs
+            out.mkdir(parents=True)
+    except FileExistsError:  # made meanwhile by someone else (another build racing for it)
+        if not out.is_dir():
+            raise FolderError(out, "--out must be a folder, this is a file") from None
+        return []
+    except NotADirectoryError:
+        raise FolderError(out, "--out lies inside a file, not a folder") from None
+    return missing
+
+
+def remove_made(made: list[Path]) -> None:
+    """Remove the empty folders :func:`prepare_folder` made (never anything inside them)."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another build made its lock file meanwhile): it stays
+            return
+
+
+def _holder() -> dict[str, object]:
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python",
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+
+
+def _describe(text: str) -> str:
+    try:
+        holder = json.loads(text)
+        return (f"pid {holder['pid']} on {holder['host']}, started {holder['started']}, "
+                f"running {holder['command']}")
+    except (ValueError, KeyError, TypeError):
+        return "its holder has not written its name yet"
+
+
+class FolderLock:
+    """Context manager: the one-writer lock of build folder ``out`` (which must exist).
+
+    Refuses at once (FolderError naming the folder and the holder) when another process holds it;
+    never waits."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.path = out / LOCK_NAME
+        self._fd: int | None = None
+
+    def __enter__(self) -> FolderLock:
+        with writing(self.out, self.out):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 4096, 0).decode(errors="replace")
+            os.close(fd)
+            raise FolderError(self.out, f"another build is writing into this folder ({_describe(text)}); "
+                                        "wait for it, or stop it (a stopped build frees the folder)") from None
+        except OSError as error:  # a file system without flock (ENOLCK, EOPNOTSUPP): one writer is not assured
+            os.close(fd)
+            raise FolderError(self.out, f"cannot lock this folder ({error.strerror}), so a second build could "
+                                        "write into it at the same time; build on a file system with flock") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        try:  # who holds it, for the refusal above; best effort (a full disk must not stop the build here)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(_holder(), sort_keys=True) + "\n").encode(), 0)
+        except OSError:
+            pass
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, 0)
+        except OSError:
+            pass
+        finally:
+            os.close(self._fd)  # releases the lock
+            self._fd = None
+
+    def discard(self) -> None:
+        """Remove the lock file while still holding the lock (a folder this build made and leaves empty)."""
+        self.path.unlink(missing_ok=True)
