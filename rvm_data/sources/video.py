@@ -220,6 +220,7 @@ class VideoReader:
         stamps = self.index.pts
         expected = 0 if fresh else -1
         start_pts = None
+        packet = None
         try:
             for packet in container.demux(stream):
                 if not fresh and packet.size:
@@ -245,8 +246,16 @@ class VideoReader:
                     yield expected, frame
                     expected += 1
         except av.FFmpegError as exc:
-            raise SourceError(self.path, f"cannot decode video at or after this frame ({exc})",
-                              frame=max(expected, 0)) from exc
+            raise SourceError(self.path, f"cannot decode video ({exc})", frame=self._failed(packet, expected)) from exc
+
+    def _failed(self, packet: av.Packet | None, expected: int) -> int:
+        """The frame a decode error belongs to: the failing packet's, where the index knows it."""
+        stamps = self.index.pts
+        if stamps is not None and packet is not None and packet.pts is not None:
+            rank = int(np.searchsorted(stamps, packet.pts))
+            if rank < stamps.size and stamps[rank] == packet.pts:
+                return rank
+        return max(expected, 0)  # decode order: the next frame due (the decoder may hold a few back)
 
     def _restart(self) -> None:
         """Decode from the first frame (a fresh open: no seek to trust)."""

@@ -159,3 +159,23 @@ def test_video_shorter_than_its_header_names_file_and_frame(videos, tmp_path, na
         probe_video(str(cut))
     assert caught.value.frame is not None and 0 < caught.value.frame < FRAMES
     assert "header" in caught.value.problem
+
+
+@pytest.mark.parametrize("name", ["mp4_h264_bframes", "mkv_h264_bframes", "avi_mpeg4_bframes"])
+def test_frame_that_cannot_be_decoded_names_file_and_frame(videos, tmp_path, name):
+    path, _ = videos[name]
+    with av.open(str(path)) as container:
+        keyframes = [p for p in container.demux(video=0) if p.size and p.is_keyframe]
+    broken = bytearray(path.read_bytes())
+    start, size = keyframes[2].pos + 4, keyframes[2].size - 4  # the keyframe of frame 24, its header kept
+    broken[start:start + size] = b"\xff" * size
+    bad = tmp_path / f"bad{path.suffix}"
+    bad.write_bytes(bytes(broken))
+    with pytest.raises(SourceError, match=bad.name) as caught:  # AVI: at indexing, which decodes to count
+        with VideoReader(str(bad)) as reader:
+            list(reader.frames(list(range(20, 30))))
+    if name.startswith("avi"):  # decode order: the next frame due, which the decoder may hold back by a few
+        assert 20 <= caught.value.frame <= 24
+    else:
+        assert caught.value.frame == 24
+    assert "cannot decode" in caught.value.problem

@@ -92,3 +92,26 @@ def test_container_without_frame_count_is_counted(tmp_path):
     clip = build_catalog(SourcesConfig(str(tmp_path / "fg"), background_videos=str(tmp_path / "bg"))).background_videos[0]
     assert clip.frames == 6
     assert _mad(load_background(clip, [5, 1]), frames[[5, 1]]) < 2.0
+
+
+def _read_in_child(path: str) -> list[int]:
+    from rvm_data.sources.video import open_video
+
+    with open_video(path) as reader:
+        return [index for index, _ in reader.frames([1, 2, 20])]
+
+
+def test_pooled_readers_are_per_use_and_per_process(roots):
+    import multiprocessing
+
+    from rvm_data.sources.video import open_video
+
+    path = str(roots[0] / "fgr" / "walk.mp4")
+    with open_video(path) as reader, open_video(path) as other:
+        assert other is not reader  # a reader in use is never handed out twice
+        assert [index for index, _ in reader.frames([10, 11])] == [10, 11]
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # the child must not move the parent's file
+        assert pool.apply(_read_in_child, (path,)) == [1, 2, 20]
+    with open_video(path) as again:
+        assert again in (reader, other)
+        assert [index for index, _ in again.frames([12, 13])] == [12, 13]
