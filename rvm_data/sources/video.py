@@ -2,19 +2,22 @@
 
 Frame k is the k-th frame a plain sequential decode (``for f in container.decode(video=0)``) yields,
 whatever the container, codec, B-frames, edit lists, start time, time base or frame rate. Two ways
-to find frame k, chosen per file when it is first indexed (one demux pass, no decoding, cached per
-process):
+to find frame k, chosen per file when it is first indexed (one demux pass, cached per process while
+the file's size and mtime stay the same):
 
 - **Timestamp ranks** (MP4/MOV, Matroska/WebM, MPEG-TS/PS, FLV, ASF/WMV: containers that store real
   presentation timestamps). The decoder yields frames in presentation order, so frame k is the frame
-  whose pts has rank k among the pts of all video packets. A read seeks to the keyframe at or before
-  frame k, drops what an open GOP decodes before that keyframe, and checks every decoded frame
-  against the ranks: a seek that lands after the target (byte-based seeks in MPEG-TS/PS) is retried
-  further back, and frames that disagree with the ranks raise instead of being mislabelled.
-- **Decode order** (AVI and anything else whose timestamps are synthesised by the demuxer, e.g. h264 in
-  AVI, where decoded pts come out unsorted): frame k is the k-th decoded frame, reached by decoding
-  forward from the start. The count needs a full decode at indexing. A reader keeps its position, and
-  :func:`open_video` keeps a few readers open per process, so consecutive windows do not restart.
+  whose pts has rank k among the pts of all video packets (edit-list discards left out). A read
+  seeks to the keyframe at or before frame k and trusts the landing only if the keyframe packet it
+  demuxes, and every packet after it, has the pts *and* size the index lists for it; a landing after the target (MPEG-TS seeks
+  by dts) is retried 1, 2, 4... frames earlier, one that does not match (MPEG-PS resyncs mid-frame)
+  decodes from the start. Frames an open GOP decodes before the keyframe are dropped, and every
+  decoded frame must carry the next rank's pts, so a mismatch raises instead of mislabelling.
+- **Decode order** (AVI, whose pts the demuxer synthesises -- h264 in AVI decodes to unsorted pts --,
+  other containers, and any file with a packet without pts, a repeated pts or a first packet that is
+  not a keyframe): frame k is the k-th decoded frame, reached by decoding forward from the start; the
+  count needs one full decode at indexing. A reader keeps its position, and :func:`open_video` keeps a
+  few readers open per process, so consecutive windows do not restart from frame 0.
 
 Variable frame rate: indexed by decode order (timestamp ranks), never by ``pts * rate``, so a
 timestamp gap neither shifts later frames nor makes any frame "missing"; the gaps are simply ignored
