@@ -25,8 +25,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from rvm_data.recipe import RecipeError, load_recipe
-    from rvm_data.shards import ShardError
+    from rvm_data.errors import RvmDataError
+    from rvm_data.recipe import load_recipe
     from rvm_data.train.run import train
 
     warnings.showwarning = _show_warning
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         recipe = load_recipe(args.recipe, args.overrides)
         result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
                        device=args.device, progress=not args.no_progress)
-    except (RecipeError, ValueError, FileNotFoundError, ShardError) as error:
+    except RvmDataError as error:  # bad input, named in one line; anything else is a bug and shows as one
         print(f"rvm-data train: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -47,6 +47,11 @@ SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced
 ERROR_KEY = "_error"  # worker -> main process: the project error that ended the worker, intact
 
 
+class ShardSetError(RvmDataError, ValueError):
+    """Shards that cannot give what was asked: a split or output they lack, too few samples for one batch,
+    a saved position of other shards or settings."""
+
+
 @dataclass(frozen=True)
 class ShardFile:
     """One shard and its sample count (from the manifest, or from a header scan)."""
@@ -90,24 +95,24 @@ def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.Path
         return _split_shards(manifest, split, output, path if path.is_dir() else path.parent, str(path))
     if path.suffix == ".tar":
         return [ShardFile(str(path), count_samples(str(path)))]
-    raise ValueError(f"{path}: not a build folder, manifest.json or .tar shard")
+    raise ShardSetError(f"{path}: not a build folder, manifest.json or .tar shard")
 
 
 def _split_shards(manifest: Manifest, split: str | None, output: str | None, root: Path,
                   where: str) -> list[ShardFile]:
     if split is None:
         if len(manifest.splits) != 1:
-            raise ValueError(f"{where}: pass split= (one of {sorted(manifest.splits)})")
+            raise ShardSetError(f"{where}: pass split= (one of {sorted(manifest.splits)})")
         split = next(iter(manifest.splits))
     if split not in manifest.splits:
-        raise ValueError(f"{where}: no split {split!r} (has {sorted(manifest.splits)})")
+        raise ShardSetError(f"{where}: no split {split!r} (has {sorted(manifest.splits)})")
     entries = manifest.splits[split]
     outputs = sorted({shard_output(e.path) for e in entries})
     if output is None and len(outputs) > 1:
-        raise ValueError(f"{where}: split {split!r} holds outputs {outputs}; pass output=")
+        raise ShardSetError(f"{where}: split {split!r} holds outputs {outputs}; pass output=")
     chosen = [e for e in entries if output is None or shard_output(e.path) == output]
     if not chosen:
-        raise ValueError(f"{where}: split {split!r} has no shards of output {output!r} (has {outputs})")
+        raise ShardSetError(f"{where}: split {split!r} has no shards of output {output!r} (has {outputs})")
     return [ShardFile(str(root / e.path), e.samples) for e in chosen]
 
 
@@ -228,7 +233,7 @@ class ShardDataset(IterableDataset):
         unit = batch_size or 1
         self.num_batches = self.per_rank // unit if drop_last else -(-self.per_rank // unit)
         if self.num_batches == 0:
-            raise ValueError(f"{self.total} samples over {self.world_size} rank(s) give {self.per_rank} per rank, "
+            raise ShardSetError(f"{self.total} samples over {self.world_size} rank(s) give {self.per_rank} per rank, "
                              f"not one batch of {unit}")
         self.epoch = 0
         self.batches = 0  # batches of self.epoch delivered to the trainer
@@ -294,7 +299,7 @@ class ShardDataset(IterableDataset):
         """Continue after the batches recorded in ``state`` (same shards, seed, world size, batch size)."""
         for key, value in self._fingerprint().items():
             if state.get(key) != value:
-                raise ValueError(f"cannot resume: state has {key}={state.get(key)!r}, this dataset {value!r}")
+                raise ShardSetError(f"cannot resume: state has {key}={state.get(key)!r}, this dataset {value!r}")
         self.epoch, self.batches = int(state["epoch"]), int(state["batches"])
         if self.batches >= self.num_batches:
             self.epoch, self.batches = self.epoch + 1, 0

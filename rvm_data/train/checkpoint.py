@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from rvm_data.train.errors import TrainError, TrainFileMissing
+
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write atomically (temporary name, then rename) so a crash never leaves half a file."""
@@ -26,9 +28,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise TrainFileMissing(f"checkpoint not found: {path}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for a bad file; name the file once
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from exc
+        raise TrainError(f"cannot read checkpoint {path}: {' '.join(str(exc).split())[:300]}") from exc
 

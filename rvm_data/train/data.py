@@ -17,6 +17,7 @@ from rvm_data.shards.dataset import ShardDataset
 from rvm_data.shards.manifest import Manifest, read_manifest, shard_output
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.distributed import Placement
+from rvm_data.train.errors import TrainError
 from rvm_data.train.trainer import TrainData
 
 
@@ -52,7 +53,7 @@ def output_shards(manifest: Manifest, build_dir: Path, output: str, split: str) 
 def recipe_outputs(manifest: Manifest) -> dict[str, Any]:
     outputs = manifest.recipe.get("outputs")
     if not isinstance(outputs, dict) or not outputs:
-        raise ValueError("the build's manifest records no recipe outputs")
+        raise TrainError("the build's manifest records no recipe outputs")
     return outputs
 
 
@@ -60,12 +61,12 @@ def choose_lr_output(config: TrainConfig, outputs: dict[str, Any], where: str) -
     """The configured low-res output, else the one output that is not high-res or segmentation."""
     if config.lr_output is not None:
         if config.lr_output not in outputs:
-            raise ValueError(f"{where}: train.lr_output {config.lr_output!r} is not an output (has {sorted(outputs)})")
+            raise TrainError(f"{where}: train.lr_output {config.lr_output!r} is not an output (has {sorted(outputs)})")
         return config.lr_output
     others = {config.hr_output, config.seg_image_output, config.seg_video_output}
     candidates = [name for name in outputs if name not in others]
     if len(candidates) != 1:
-        raise ValueError(f"{where}: set train.lr_output to one of {sorted(outputs)}")
+        raise TrainError(f"{where}: set train.lr_output to one of {sorted(outputs)}")
     return candidates[0]
 
 
@@ -78,21 +79,22 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
     pin = place.device.type == "cuda"
 
     def stream(name: str, folder: Path, found: Manifest, output: str, batch_size: int) -> Stream | None:
-        shards = output_shards(found, folder, output, "train")
-        if not shards:
+        if not output_shards(found, folder, output, "train"):
             return None
-        dataset = ShardDataset(shards, batch_size=batch_size, seed=config.seed, resample=True,
-                               rank=place.rank, world_size=place.world)
+        # From the manifest: its counts (no header scan of every shard) and its recipe's frames and size,
+        # which every sample is checked against before it is decoded.
+        dataset = ShardDataset(found, root=folder, split="train", output=output, batch_size=batch_size,
+                               seed=config.seed, resample=True, rank=place.rank, world_size=place.world)
         return Stream(name, dataset, config.workers, pin)
 
     lr = stream("lr", build_dir, manifest, lr_name, config.batch_size)
     if lr is None:
-        raise ValueError(f"{build_dir}: no train shards of output {lr_name!r} (build the recipe first)")
+        raise TrainError(f"{build_dir}: no train shards of output {lr_name!r} (build the recipe first)")
     hr = None
     if config.uses_hr_pass():
         hr = stream("hr", build_dir, manifest, config.hr_output, config.batch_size)
         if hr is None:
-            raise ValueError(f"{build_dir}: stage {config.stage} trains a high-res pass but the build has no "
+            raise TrainError(f"{build_dir}: stage {config.stage} trains a high-res pass but the build has no "
                              f"train shards of output {config.hr_output!r} (or set train.hr_pass: false)")
     seg_image = seg_video = None
     if config.segmentation:
@@ -118,8 +120,8 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
 
     def valid():
         # Validation runs on the main rank alone, over the whole split, in order.
-        return ShardDataset(valid_shards, batch_size=config.batch_size, shuffle=False, drop_last=False,
-                            rank=0, world_size=1).loader(num_workers=min(config.workers, 1), pin_memory=pin)
+        return ShardDataset(manifest, root=build_dir, split="valid", output=valid_name, batch_size=config.batch_size,
+                            shuffle=False, drop_last=False, rank=0, world_size=1).loader(num_workers=min(config.workers, 1), pin_memory=pin)
 
     if not valid_shards and config.validate:
         warnings.warn(f"{build_dir}: no valid shards of output {valid_name!r}, training without validation",

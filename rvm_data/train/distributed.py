@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import distributed as dist
 
+from rvm_data.train.errors import TrainError
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -31,9 +33,9 @@ def resolve_device(device: str | None) -> torch.device:
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be cpu or cuda, got {device!r}")
+        raise TrainError(f"--device must be cpu or cuda, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+        raise TrainError("--device cuda asked for, but torch sees no CUDA device")
     return torch.device(device)
 
 

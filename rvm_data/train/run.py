@@ -11,6 +11,7 @@ from rvm_data.model import MattingNetwork, load_checkpoint
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import Placement, setup, teardown
+from rvm_data.train.errors import TrainError, TrainFileMissing
 from rvm_data.train.trainer import LAST, Trainer, TrainResult
 
 
@@ -20,7 +21,10 @@ def make_model(config: TrainConfig, init: str | Path | None = None) -> MattingNe
         torch.manual_seed(config.seed)
         model = MattingNetwork(config.variant, pretrained_backbone=config.pretrained_backbone)
     if init is not None:
-        load_checkpoint(model, init)
+        try:
+            load_checkpoint(model, init)
+        except (ValueError, FileNotFoundError) as error:  # a weights file that is not one: named already
+            raise TrainError(f"--init {error}") from None
     return model
 
 
@@ -30,11 +34,11 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
     """Train on the shards in ``build_dir`` into ``out_dir`` (one process, or one rank under torchrun)."""
     out_dir = Path(out_dir)
     if resume and init is not None:
-        raise ValueError("--resume continues a run with its own weights; --init cannot be combined with it")
+        raise TrainError("--resume continues a run with its own weights; --init cannot be combined with it")
     if resume and not (out_dir / LAST).is_file():
-        raise FileNotFoundError(f"nothing to resume: {out_dir / LAST} does not exist")
+        raise TrainFileMissing(f"nothing to resume: {out_dir / LAST} does not exist")
     if not resume and (out_dir / LAST).is_file():
-        raise ValueError(f"{out_dir} already holds a run; pass --resume to continue it or choose another --out")
+        raise TrainError(f"{out_dir} already holds a run; pass --resume to continue it or choose another --out")
     own_place = place is None
     place = setup(device) if own_place else place
     try:
@@ -61,7 +65,7 @@ def train(recipe, *, out_dir: str | Path | None = None, build_dir: str | Path | 
         config = TrainConfig()
     build_dir = Path(build_dir) if build_dir else Path("shards") / recipe.name
     if not (build_dir / "manifest.json").is_file():
-        raise ValueError(f"{build_dir}: no build here; run `rvm-data build {recipe.origin}` first "
+        raise TrainError(f"{build_dir}: no build here; run `rvm-data build {recipe.origin}` first "
                          f"(or point --shards at the folder it built)")
     out_dir = Path(out_dir) if out_dir else Path("runs") / recipe.name
     return train_build(config, build_dir, out_dir, resume=resume, init=init, device=device, progress=progress)

@@ -26,6 +26,7 @@ from rvm_data.train.batch import composite, random_crop, to_device
 from rvm_data.train.checkpoint import load_checkpoint, save_checkpoint
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.distributed import Placement, barrier
+from rvm_data.train.errors import TrainError
 from rvm_data.train.losses import matting_loss, segmentation_loss
 from rvm_data.train.optim import make_optimizer
 from rvm_data.train.runlog import RunLog
@@ -125,7 +126,7 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         for name, stream in self.data.streams().items():
             if name not in state["streams"]:
-                raise ValueError(f"checkpoint has no position for the {name!r} stream (was it trained without it?)")
+                raise TrainError(f"checkpoint has no position for the {name!r} stream (was it trained without it?)")
             stream.load_state_dict(state["streams"][name])
         self.step = int(state["step"])
 
@@ -134,7 +135,7 @@ class Trainer:
         path = Path(path) if path else self.out_dir / LAST
         state = load_checkpoint(path, map_location=self.place.device)
         if int(state.get("world", 1)) != self.place.world:
-            raise ValueError(f"{path} was written by {state['world']} processes, now {self.place.world}: "
+            raise TrainError(f"{path} was written by {state['world']} processes, now {self.place.world}: "
                              "the data split differs, start a new run with --init instead")
         self.load_state_dict(state)
 

@@ -56,7 +56,8 @@ def make_build(root: Path, *, segmentation: bool = False, hr: bool = False) -> P
                 info = write_shard(root / rel, [make(1000 * (split == "valid") + i, frames) for i in range(start, start + n)])
                 splits.setdefault(split, []).append(ShardEntry(rel, info.samples, info.bytes, info.sha256))
                 start += n
-    recipe = {"name": "tiny", "outputs": {k: {"compose": {"frames": f, "size": [SIZE, SIZE]}} for k, (_, f) in outputs.items()}}
+    size = {name: 2 * SIZE if name == "hr" else SIZE for name in outputs}  # what the samples hold: the loader checks
+    recipe = {"name": "tiny", "outputs": {k: {"compose": {"frames": f, "size": [size[k]] * 2}} for k, (_, f) in outputs.items()}}
     write_manifest(root, Manifest(recipe=recipe, recipe_hash="0" * 64, splits=splits))
     return root
 

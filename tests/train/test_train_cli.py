@@ -1,3 +1,5 @@
+import pytest
+
 from rvm_data.cli import main
 
 RECIPE = """\
@@ -51,3 +53,37 @@ def test_a_truncated_shard_is_one_line_naming_it(tiny_build, tmp_path, capsys):
                "--device", "cpu", "--set", "train.validate=false"])
     err = capsys.readouterr().err
     assert rc == 2 and "main-000001.tar" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_damaged_member_is_one_line_naming_shard_and_member_with_workers_too(tiny_build, tmp_path, capsys, workers):
+    """A DataLoader worker's ShardError reaches the CLI as itself, not as torch's re-raised traceback text."""
+    import shutil
+    import tarfile
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(RECIPE)
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    shard = build / "train" / "main-000001.tar"
+    with tarfile.open(shard) as tar:
+        bad = next(m for m in tar.getmembers() if m.name.endswith(".pha.0001.png"))
+    data = bytearray(shard.read_bytes())
+    data[bad.offset_data:bad.offset_data + bad.size] = bytes(bad.size)
+    shard.write_bytes(bytes(data))
+    rc = main(["train", str(recipe), "--shards", str(build), "--out", str(tmp_path / "run"), "--no-progress",
+               "--device", "cpu", "--set", "train.validate=false", "--set", f"train.workers={workers}",
+               "--set", "train.max_steps=8"])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("rvm-data train: ")
+             and not line.startswith("rvm-data train: warning")]
+    assert rc == 2 and "Traceback" not in err and len(lines) == 1, err[-2000:]
+    assert lines[0] == f"rvm-data train: {shard}: member {bad.name}: not a png (no PNG signature and IHDR chunk)"
+
+
+def test_bad_override_yaml_is_one_line(tmp_path, capsys):
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(RECIPE)
+    assert main(["train", str(recipe), "--set", "train.lr={backbone: [1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--set 'train.lr={backbone: [1'" in err and "not valid YAML" in err
