@@ -244,16 +244,29 @@ def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = No
 
     ``fields`` limits what is read and decoded (``"spec"`` counts as a field), and the fields it names that
     the sample lacks are left out; without ``fields`` a missing spec is an error. Reads the chosen
-    members' span with one seek + read. Errors name the shard and member.
+    members' span with one seek + read. Frames are decoded only once their headers match the size and
+    frame count the sample's spec gives (where it has one) and fit the memory limit. Errors name the
+    shard and member.
     """
     part = ref if fields is None else replace(ref, members=tuple(
-        m for m in ref.members if m[0].split(".")[1] in fields))
-    if not part.members:
+        m for m in ref.members if m[0].split(".")[1] in fields or m[0].split(".")[1:] == ["spec", "json"]))
+    frame_fields, spec_name = parse_sample(part)
+    if not frame_fields and (spec_name is None or (fields is not None and "spec" not in fields)):
         return {}
     data = part.read(f)
-    sample: dict[str, Any] = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1))
-                              for k, v in decode_sample(part, data).items()}
-    spec_name = parse_sample(part)[1]
-    if fields is None or spec_name is not None:  # all fields asked for: a sample without a spec is an error
-        sample["spec"] = decode_spec(part, data, spec_name)
+    spec = decode_spec(part, data, spec_name) if fields is None or spec_name is not None else None
+    sample: dict[str, Any] = {}
+    if frame_fields:
+        layout = sample_layout(part, data)
+        size, frames = (spec or {}).get("size"), (spec or {}).get("frames")
+        if isinstance(size, list) and len(size) == 2 and type(frames) is int:
+            for field, (t, _, h, w) in layout.items():
+                if [t, h, w] != [frames, *size]:
+                    raise ShardError(part.shard, frame_fields[field].names[0], f"field {field} is {t}x{h}x{w} (TxHxW), "
+                                     f"the sample's spec says {frames}x{size[0]}x{size[1]} (not decoded)")
+        check_memory(layout, 1, part.shard, part.members[0][0])
+        sample = {k: np.ascontiguousarray(v[0].transpose(0, 2, 3, 1))
+                  for k, v in decode_sample(part, data, layout).items()}
+    if spec is not None and (fields is None or "spec" in fields):
+        sample["spec"] = spec
     return sample

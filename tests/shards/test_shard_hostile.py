@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from shard_helpers import make_build, synthetic_sample
-from rvm_data.shards import CodecConfig, ShardDataset, ShardError, read_manifest, write_manifest, write_shard
+from rvm_data.shards import (CodecConfig, Manifest, ShardDataset, ShardEntry, ShardError, read_manifest, read_sample,
+                              write_manifest, write_shard)
 from rvm_data.shards.tarindex import TarFormatError, iter_members
 
 
@@ -242,7 +243,7 @@ def test_a_count_that_is_not_the_shards_real_one_is_detected(tmp_path, listed, p
     root = make_build(tmp_path / "build", [5, 5])
     manifest = read_manifest(root)
     entry = manifest.splits["train"][0]
-    manifest.splits["train"][0] = type(entry)(entry.path, listed, entry.bytes, entry.sha256)
+    manifest.splits["train"][0] = ShardEntry(entry.path, listed, entry.bytes, entry.sha256)
     write_manifest(root, manifest)
     with pytest.raises(ShardError, match=rf"test-000000\.tar.*{problem}"):
         list(ShardDataset(root, batch_size=1, shuffle=False))
@@ -266,3 +267,20 @@ def test_a_worker_error_reaches_the_main_process_as_the_shard_error(shard_build)
         list(ShardDataset(root, batch_size=1, shuffle=False).loader(num_workers=2))
     assert type(err.value) is ShardError and err.value.shard == str(shard)
     assert err.value.member == "000000003.pha.0001.png" and "\n" not in str(err.value)
+
+
+def test_read_sample_checks_the_headers_against_the_samples_spec(tmp_path):
+    """One sample read for a preview: no dataset to compare with, so the spec's size and frames decide."""
+    sample = synthetic_sample(0)
+    sample["spec"].update(size=[16, 24], frames=2)
+    root = tmp_path / "build"
+    info = write_shard(root / "train" / "test-000000.tar", [sample], CodecConfig(color="png"))
+    entry = ShardEntry(f"train/{info.name}", 1, info.bytes, info.sha256)
+    write_manifest(root, Manifest({"name": "test"}, "0" * 64, {"train": [entry]}))
+    assert read_sample(root, "train", 0)["fgr"].shape == (2, 16, 24, 3)
+    shard = root / "train" / info.name
+    shard.write_bytes(tar_of([member(n.encode(), png_header_only(30000, 30000) if ".fgr." in n else d)
+                              for n, d in members_of(shard)]))
+    with pytest.raises(ShardError, match=r"member 000000000\.fgr\.0000\.png: field fgr is 2x30000x30000 \(TxHxW\), "
+                                         r"the sample's spec says 2x16x24 \(not decoded\)"):
+        read_sample(root, "train", 0)
