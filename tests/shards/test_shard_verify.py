@@ -62,6 +62,7 @@ def test_verify_lists_every_problem_of_a_folder_in_one_run(tmp_path, capsys):
     (root / "manifest.json").write_text(json.dumps(manifest))
     zeroed = corrupt_member(shard[6], ".pha.0001.png")
     shutil.copy(shard[7], root / "train" / "test-000099.tar")
+    shutil.copy(index_path(shard[7]), root / "train" / "test-000050.tar.json")
     problems = verify_build(root)
     text = [str(p) for p in problems]
 
@@ -74,18 +75,20 @@ def test_verify_lists_every_problem_of_a_folder_in_one_run(tmp_path, capsys):
     assert has(f"{rel[3]}: member index test-000003.tar.json is missing")
     assert has(f"{rel[4]}: member index test-000004.tar.json is not valid JSON")
     assert has(f"{rel[5]}: 2 samples, manifest says 3")
+    assert has(f"{rel[5]}: member index test-000005.tar.json was written for another shard", "(samples differ)")
     assert has(f"{rel[6]}: member {zeroed}: crc32") and has(f"{rel[6]}: member {zeroed}: not a", "png")
     assert [str(p) for p in problems if p.warning] == [
         "train/test-000099.tar: not listed in the manifest (stray shard: an interrupted build's, or copied in?); "
-        "no reader uses it"]
+        "no reader uses it",
+        "train/test-000050.tar.json: member index of a shard test-000050.tar that is not there"]
     assert not any(t.startswith(rel[7]) for t in text)
-    assert all(p.shard in rel + ["train/test-000099.tar"] for p in problems)
+    assert all(p.shard in rel + ["train/test-000099.tar", "train/test-000050.tar.json"] for p in problems)
     assert main(["inspect", str(root), "--verify"]) == 1
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert [line for line in lines if line.startswith(("BAD ", "WARN "))] == [
         f"{'WARN' if p.warning else 'BAD'} {p}" for p in problems]
-    assert lines[-1].startswith(f"verify: {len(problems) - 1} problem(s), 1 warning(s)")
+    assert lines[-1].startswith(f"verify: {len(problems) - 2} problem(s), 2 warning(s)")
     assert "Errno" not in captured.out + captured.err
 
 
