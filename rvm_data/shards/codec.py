@@ -255,29 +255,33 @@ def video_header(data: bytes | memoryview) -> tuple[int, int, int, int]:
 def decode_video(data: bytes | memoryview, expected: tuple[int, int, int] | None = None) -> np.ndarray:
     """mp4 (rgb) or mkv (gray) bytes to a T×H×W×C uint8 array.
 
-    With ``expected`` (T, H, W) the stream's header and packet count are checked first and every decoded
-    frame as it comes, so a member that claims or holds more than that is refused before it is decoded.
+    With ``expected`` (T, H, W) the stream's size (and frame count, where the container records it) is
+    checked before decoding and every frame as it comes, and no more than T frames are kept, so a member
+    holding more than that never costs more memory.
     """
-    if expected is not None:
-        t, h, w, _ = video_header(data)
-        check_size((h, w), expected[1:])
-        if t != expected[0]:
-            raise CodecError(f"video has {t} frames, expected {expected[0]} (not decoded)")
     frames = []
     try:
         with av.open(io.BytesIO(data), "r") as container:
             stream = container.streams.video[0]
             gray = stream.codec_context.pix_fmt in ("gray", "gray8")
+            if expected is not None:
+                check_size((stream.codec_context.height, stream.codec_context.width), expected[1:])
+                if stream.frames and stream.frames != expected[0]:  # mp4 records its count; mkv often not
+                    raise CodecError(f"video has {stream.frames} frames, expected {expected[0]} (not decoded)")
             for frame in container.decode(stream):
                 if expected is not None:
                     check_size((frame.height, frame.width), expected[1:])
                     if len(frames) == expected[0]:
-                        raise CodecError(f"video decodes to more than {expected[0]} frames")
+                        raise CodecError(f"video has more than {expected[0]} frames, expected {expected[0]}")
                 frames.append(frame.to_ndarray(format="gray" if gray else "rgb24"))
+    except CodecError:
+        raise
     except (av.error.FFmpegError, IndexError, ValueError) as exc:
         raise CodecError(f"not a decodable video: {_one_line(exc)}") from None
     if not frames:
         raise CodecError("video has no frames")
+    if expected is not None and len(frames) != expected[0]:
+        raise CodecError(f"video has {len(frames)} frames, expected {expected[0]}")
     out = np.stack(frames)
     return out[..., None] if gray else out
 

@@ -70,9 +70,11 @@ def test_video_is_checked_against_the_expected_size_and_frames_before_decoding()
     (_, data), = encode_field("pha", sample["pha"], CodecConfig(alpha="mkv"))
     assert video_header(data) == (3, 32, 48, 1)
     assert np.array_equal(decode_video(data, (3, 32, 48)), sample["pha"])
-    with pytest.raises(CodecError, match="video has 3 frames, expected 2"):
+    with pytest.raises(CodecError, match="video has more than 2 frames, expected 2"):
         decode_video(data, (2, 32, 48))
-    with pytest.raises(CodecError, match="frame is 32x48, expected 16x48"):
+    with pytest.raises(CodecError, match="video has 3 frames, expected 4"):
+        decode_video(data, (4, 32, 48))
+    with pytest.raises(CodecError, match=r"frame is 32x48, expected 16x48 \(not decoded\)"):
         decode_video(data, (3, 16, 48))
     with pytest.raises(CodecError, match="not a readable video"):
         video_header(data[:50])
