@@ -5,8 +5,12 @@ scale factor the matting literature prints with: alpha MAD and MSE x1e3, Grad an
 dtSSD x1e2, foreground MAD and MSE x1e3 (on the pixels whose true alpha is above 0).
 The definitions follow RVM's evaluation script so numbers are comparable with the paper:
 
-- Grad: each frame min-max normalised, gradient magnitude from first-derivative-of-Gaussian
-  filters (sigma 1.4, replicate border), sum of squared differences.
+- Grad: gradient magnitude from first-derivative-of-Gaussian filters (sigma 1.4, replicate
+  border), sum of squared differences. RVM has two versions and the paper prints both: its
+  ``evaluate_lr.py`` (the 512x288 tables) min-max normalises each frame first, its
+  ``evaluate_hr.py`` (the 1920x1080 tables) does not. ``grad_normalise`` picks one: ``minmax``,
+  ``none``, or ``auto`` (the default), which takes RVM's choice for the clip's resolution:
+  ``none`` when the shorter side is at least :data:`GRAD_HR_SIDE` (1080) pixels, else ``minmax``.
 - Conn: thresholds 0.1 .. 1.0; a pixel's level is the last threshold up to which it stays in the
   largest 4-connected component of ``true >= t & pred >= t``; only differences >= 0.15 count.
 - dtSSD: root mean square of the difference of the temporal derivatives; the first frame of a clip
@@ -33,6 +37,11 @@ import numpy as np
 from rvm_data.sources.imageio import is_image, natural_key
 
 METRICS: tuple[str, ...] = ("pha_mad", "pha_mse", "pha_grad", "pha_conn", "pha_dtssd", "fgr_mad", "fgr_mse")
+GRAD_NORMALISE: tuple[str, ...] = ("auto", "minmax", "none")
+GRAD_HR_SIDE = 1080
+"""Shorter side from which ``auto`` scores Grad as RVM's evaluate_hr.py (no normalisation)."""
+GRAD_SOURCE = {"minmax": "each frame min-max normalised first, as RVM's evaluate_lr.py",
+               "none": "frames not normalised, as RVM's evaluate_hr.py"}
 
 
 # ---------------------------------------------------------------- array plumbing
@@ -137,15 +146,26 @@ def _gradient_magnitude(frame: np.ndarray, fx: np.ndarray, fy: np.ndarray) -> np
     return np.sqrt(gx * gx + gy * gy)
 
 
-def pha_grad(pred: Any, true: Any, sigma: float = 1.4) -> np.ndarray:
-    """Gradient error per frame, /1e3."""
+def grad_mode(height: int, width: int, grad_normalise: str = "auto") -> str:
+    """``minmax`` or ``none``: what ``grad_normalise`` means for frames of this size (``auto``: RVM's
+    choice, evaluate_hr.py's ``none`` from a 1080-pixel shorter side, evaluate_lr.py's ``minmax`` below)."""
+    if grad_normalise not in GRAD_NORMALISE:
+        raise ValueError(f"grad_normalise must be one of {', '.join(GRAD_NORMALISE)}, got {grad_normalise!r}")
+    if grad_normalise != "auto":
+        return grad_normalise
+    return "none" if min(height, width) >= GRAD_HR_SIDE else "minmax"
+
+
+def pha_grad(pred: Any, true: Any, sigma: float = 1.4, grad_normalise: str = "auto") -> np.ndarray:
+    """Gradient error per frame, /1e3 (normalised per frame or not: see :func:`grad_mode`)."""
     p, t = alpha_frames(pred), alpha_frames(true)
     _check_same(p, t, "pha_grad")
+    prepare = _minmax if grad_mode(*p.shape[1:3], grad_normalise) == "minmax" else (lambda frame: frame)
     fx, fy = gaussian_derivative_filters(sigma)
     out = np.empty(len(p))
     for i in range(len(p)):  # cv2 filters one 2-D frame at a time
-        gp = _gradient_magnitude(_minmax(p[i]), fx, fy)
-        gt = _gradient_magnitude(_minmax(t[i]), fx, fy)
+        gp = _gradient_magnitude(prepare(p[i]), fx, fy)
+        gt = _gradient_magnitude(prepare(t[i]), fx, fy)
         out[i] = np.square(gt - gp).sum(dtype=np.float64)
     return out / 1e3
 
@@ -243,11 +263,13 @@ def frame_metrics(
     pred_fgr: Any = None,
     true_fgr: Any = None,
     metrics: Sequence[str] = METRICS,
+    grad_normalise: str = "auto",
 ) -> dict[str, np.ndarray]:
     """Per-frame values of the chosen metrics for one clip; foreground metrics only when both fgr are given."""
     names = check_metric_names(metrics)
     p, t = alpha_frames(pred_pha), alpha_frames(true_pha)
-    out = {m: _ALPHA_FUNCS[m](p, t) for m in names if m in _ALPHA_FUNCS}
+    out = {m: pha_grad(p, t, grad_normalise=grad_normalise) if m == "pha_grad" else _ALPHA_FUNCS[m](p, t)
+           for m in names if m in _ALPHA_FUNCS}
     if pred_fgr is not None and true_fgr is not None and {"fgr_mad", "fgr_mse"} & set(names):
         mad, mse = fgr_errors(pred_fgr, true_fgr, t)
         out.update({m: v for m, v in (("fgr_mad", mad), ("fgr_mse", mse)) if m in names})
@@ -266,9 +288,11 @@ def clip_metrics(
     pred_fgr: Any = None,
     true_fgr: Any = None,
     metrics: Sequence[str] = METRICS,
+    grad_normalise: str = "auto",
 ) -> dict[str, float]:
     """One clip's metrics: the mean over its frames of each per-frame value."""
-    return {m: _nanmean(v) for m, v in frame_metrics(pred_pha, true_pha, pred_fgr, true_fgr, metrics).items()}
+    values = frame_metrics(pred_pha, true_pha, pred_fgr, true_fgr, metrics, grad_normalise)
+    return {m: _nanmean(v) for m, v in values.items()}
 
 
 def batch_metrics(
@@ -277,6 +301,7 @@ def batch_metrics(
     pred_fgr: Any = None,
     true_fgr: Any = None,
     metrics: Sequence[str] = METRICS,
+    grad_normalise: str = "auto",
 ) -> dict[str, float]:
     """Mean over a batch of clips (B x T x C x H x W tensors or arrays), for the trainer's validation."""
     n = len(pred_pha)
@@ -289,6 +314,7 @@ def batch_metrics(
             None if pred_fgr is None else pred_fgr[b],
             None if true_fgr is None else true_fgr[b],
             metrics,
+            grad_normalise,
         )
         for b in range(n)
     ]
@@ -400,6 +426,7 @@ class ClipResult:
     name: str
     frames: int
     metrics: dict[str, float]
+    grad: str | None = None  # how pha_grad was computed ("minmax" or "none"), None when it was not
 
 
 @dataclass
@@ -436,14 +463,25 @@ class Evaluation:
         def line(r: list[str]) -> str:
             return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
 
-        return "\n".join([line(rows[0]), "  ".join("-" * w for w in widths), *map(line, rows[1:])])
+        return "\n".join([line(rows[0]), "  ".join("-" * w for w in widths), *map(line, rows[1:]),
+                          *self.notes()])
+
+    def notes(self) -> list[str]:
+        """What the numbers mean where RVM has two versions (Grad: normalised per frame or not)."""
+        counts: dict[str, int] = {}
+        for c in self.clips:
+            if c.grad is not None:
+                counts[c.grad] = counts.get(c.grad, 0) + 1
+        return [f"pha_grad: {GRAD_SOURCE[mode]}" + (f" ({n} of {len(self.clips)} clips)" if len(counts) > 1 else "")
+                for mode, n in sorted(counts.items())]
 
     def write_csv(self, path: str | Path) -> None:
         with open(path, "w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(self.rows())
 
 
-def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS, chunk: int = 16) -> ClipResult:
+def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS, chunk: int = 16,
+               grad_normalise: str = "auto") -> ClipResult:
     """Pair the frames (by name when the prediction's names are among the truth's, else in order) and
     score them ``chunk`` frames at a time, so a 100-frame 1080p clip never exists in float32 at once
     (each chunk repeats the frame before it, which dtSSD compares against)."""
@@ -458,10 +496,11 @@ def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS, chunk: 
     for start in range(0, len(true.pha), chunk):
         lo, hi = max(start - 1, 0), min(start + chunk, len(true.pha))
         values = frame_metrics(pred.pha[lo:hi], true.pha[lo:hi], pred.fgr[lo:hi] if with_fgr else None,
-                               true.fgr[lo:hi] if with_fgr else None, metrics)
+                               true.fgr[lo:hi] if with_fgr else None, metrics, grad_normalise)
         for name, v in values.items():
             per_frame.setdefault(name, []).append(v[start - lo:])
-    return ClipResult(true.name, len(true.pha), {m: _nanmean(np.concatenate(v)) for m, v in per_frame.items()})
+    grad = grad_mode(*true.pha.shape[1:3], grad_normalise) if "pha_grad" in metrics else None
+    return ClipResult(true.name, len(true.pha), {m: _nanmean(np.concatenate(v)) for m, v in per_frame.items()}, grad)
 
 
 # ---------------------------------------------------------------- evaluate folders or shards
@@ -548,20 +587,24 @@ def evaluate(
     metrics: Sequence[str] = METRICS,
     split: str | None = None,
     workers: int = 1,
+    grad_normalise: str = "auto",
 ) -> Evaluation:
     """Score every predicted clip against the ground-truth clip of the same name.
 
     ``pred`` and ``true`` are each a frame-folder tree (``pha/`` and optionally ``fgr/`` per clip) or
     shards; one clip on each side is matched whatever the folder names. Ground-truth clips without a
     prediction are skipped, predictions without ground truth are an error. Foreground metrics are
-    computed when both sides have foregrounds.
+    computed when both sides have foregrounds. ``grad_normalise``: see :func:`grad_mode`; the table
+    says which Grad each clip got.
     """
     names = check_metric_names(metrics)
+    grad_mode(1, 1, grad_normalise)  # a bad choice fails before any clip is read
     pred, true = Path(pred), Path(true)
     for path in (pred, true):
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
-    results = list(_ordered_map(lambda pair: score_clip(pair[0](), pair[1](), names), _pairs(pred, true, split), workers))
+    results = list(_ordered_map(lambda pair: score_clip(pair[0](), pair[1](), names, grad_normalise=grad_normalise),
+                                _pairs(pred, true, split), workers))
     if not results:
         raise ValueError(f"{pred}: no clips to evaluate (expected <clip>/pha/*.png, pha/*.png or shards)")
     return Evaluation(results)

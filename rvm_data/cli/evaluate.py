@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rvm_data.metrics import METRICS, evaluate
+from rvm_data.metrics import GRAD_NORMALISE, METRICS, evaluate
 from rvm_data.shards import ShardError
 
 
@@ -17,11 +17,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"metrics to compute (default: all of {', '.join(METRICS)})")
     parser.add_argument("--split", help="split of a shard build to read (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="clips scored in parallel threads")
+    parser.add_argument("--grad-normalise", choices=GRAD_NORMALISE, default="auto",
+                        help="pha_grad: min-max normalise each frame first (RVM's evaluate_lr.py) or not "
+                             "(its evaluate_hr.py); auto: not from a 1080-pixel shorter side, as RVM (default)")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        result = evaluate(args.pred, args.true, metrics=args.metrics, split=args.split, workers=args.workers)
+        result = evaluate(args.pred, args.true, metrics=args.metrics, split=args.split, workers=args.workers,
+                          grad_normalise=args.grad_normalise)
     except (FileNotFoundError, ValueError, ShardError) as err:
         print(f"rvm-data evaluate: {err}", file=sys.stderr)
         return 2

@@ -47,13 +47,14 @@ def slow_correlate(img: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
-def slow_grad(p: np.ndarray, t: np.ndarray) -> float:
+def slow_grad(p: np.ndarray, t: np.ndarray, minmax: bool = True) -> float:
     kx = slow_kernel()
     total = 0.0
     for a, b in ((p, t),):
         mags = []
         for img in (a, b):
-            img = (img - img.min()) / (img.max() - img.min())
+            if minmax:
+                img = (img - img.min()) / (img.max() - img.min())
             gx, gy = slow_correlate(img, kx), slow_correlate(img, kx.T)
             mags.append(np.sqrt(gx**2 + gy**2))
         total += ((mags[0] - mags[1]) ** 2).sum()
@@ -240,3 +241,47 @@ def test_scoring_in_chunks_equals_scoring_whole_clips() -> None:
         got = M.score_clip(M.Clip("p", pha[0], fgr[0]), M.Clip("t", pha[1], fgr[1]), chunk=chunk).metrics
         for name in M.METRICS:
             assert got[name] == pytest.approx(whole[name], rel=1e-9), (chunk, name)
+
+
+# ------------------------------------------------------------------ Grad: RVM's two versions
+
+
+def test_grad_without_normalisation_matches_slow_implementation() -> None:
+    rng = _rng(7)
+    true = rng.uniform(0.2, 0.7, (2, 13, 11)).astype(np.float32)  # spans less than [0, 1]: the versions differ
+    pred = np.clip(true + rng.uniform(-0.1, 0.1, true.shape), 0, 1).astype(np.float32)
+    raw = M.pha_grad(pred, true, grad_normalise="none")
+    np.testing.assert_allclose(raw, [slow_grad(pred[k], true[k], minmax=False) for k in range(2)], rtol=1e-4)
+    normed = M.pha_grad(pred, true, grad_normalise="minmax")
+    np.testing.assert_allclose(normed, [slow_grad(pred[k], true[k]) for k in range(2)], rtol=1e-4)
+    assert not np.allclose(raw, normed, rtol=0.05)
+
+
+@pytest.mark.parametrize(("size", "mode"), [((288, 512), "minmax"), ((1079, 1920), "minmax"),
+                                            ((1080, 1920), "none"), ((1920, 1080), "none")])
+def test_grad_auto_follows_rvm_by_resolution(size, mode) -> None:
+    assert M.grad_mode(*size) == mode and M.grad_mode(*size, "minmax") == "minmax" and M.grad_mode(*size, "none") == "none"
+
+
+def test_grad_auto_on_a_1080p_clip_is_evaluate_hr_and_on_a_small_one_evaluate_lr() -> None:
+    rng = _rng(8)
+    for (h, w), expected in (((1080, 1080), "none"), ((36, 64), "minmax")):
+        true = np.zeros((1, h, w), np.float32)
+        true[0, h // 4: h // 2, w // 4: w // 2] = 0.6
+        pred = np.clip(true + rng.uniform(0, 0.05, true.shape), 0, 1).astype(np.float32)
+        np.testing.assert_array_equal(M.pha_grad(pred, true), M.pha_grad(pred, true, grad_normalise=expected))
+    with pytest.raises(ValueError, match="grad_normalise"):
+        M.pha_grad(pred, true, grad_normalise="hr")
+
+
+def test_evaluation_table_says_which_grad(tmp_path) -> None:
+    rng = _rng(9)
+    pha = rng.integers(0, 256, (2, 12, 16, 1), dtype=np.uint8)
+    clip = M.Clip("a", pha)
+    table = M.Evaluation([M.score_clip(clip, clip)]).table()
+    assert table.splitlines()[-1] == "pha_grad: " + M.GRAD_SOURCE["minmax"]
+    mixed = M.Evaluation([M.score_clip(clip, clip), M.score_clip(clip, clip, grad_normalise="none")]).table()
+    assert mixed.splitlines()[-2:] == ["pha_grad: " + M.GRAD_SOURCE["minmax"] + " (1 of 2 clips)",
+                                       "pha_grad: " + M.GRAD_SOURCE["none"] + " (1 of 2 clips)"]
+    without = M.Evaluation([M.score_clip(clip, clip, metrics=("pha_mad",))]).table()
+    assert "pha_grad" not in without
