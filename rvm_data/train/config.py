@@ -70,10 +70,15 @@ class TrainConfig:
     seg_video_output: str = "seg_video"  # output name of the video segmentation shards
     seg_image_shards: str | None = None  # build folder holding seg_image (None: the recipe's own)
     seg_video_shards: str | None = None  # build folder holding seg_video (None: the recipe's own)
+    # frames of each video segmentation clip; None: the matting pass's T, as RVM (15/50/40/40 by stage).
+    # Longer shard clips are cut to a window of this many consecutive frames, drawn per step.
+    seg_video_frames: int | None = None
     amp: bool = True                    # mixed precision (float16 autocast + GradScaler) on CUDA only
     sync_batchnorm: bool = True         # SyncBatchNorm under DDP on CUDA
     variant: str = "mobilenetv3"
-    pretrained_backbone: str | None = None  # torchvision MobileNetV3-Large ImageNet weights file
+    # torchvision's MobileNetV3-Large ImageNet weights file (mobilenet_v3_large-8738ca79.pth), as RVM starts
+    # stage 1; may name a variable (${RVM_DATA_BACKBONE}). Never downloaded: a run without it says so.
+    pretrained_backbone: str | None = None
     workers: int = 2                    # DataLoader worker processes per stream
     seed: int = 0                       # model init, data order, crops
     log_interval: int = 20              # steps between log.jsonl / TensorBoard records
@@ -90,7 +95,8 @@ class TrainConfig:
         positive = {"batch_size": self.batch_size, "log_interval": self.log_interval,
                     "image_interval": self.image_interval, "checkpoint_interval": self.checkpoint_interval}
         positive.update({k: v for k, v in (("epochs", self.epochs), ("max_steps", self.max_steps),
-                                          ("valid_batches", self.valid_batches)) if v is not None})
+                                          ("valid_batches", self.valid_batches),
+                                          ("seg_video_frames", self.seg_video_frames)) if v is not None})
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 from pathlib import Path
 
@@ -15,11 +17,69 @@ from rvm_data.train.errors import TrainError, TrainFileMissing
 from rvm_data.train.trainer import LAST, Trainer, TrainResult
 
 
+BACKBONE_VAR = "RVM_DATA_BACKBONE"
+BACKBONE_FILE = "mobilenet_v3_large-8738ca79.pth"
+"""torchvision's ImageNet MobileNetV3-Large weights (IMAGENET1K_V1), which RVM's stage 1 starts from."""
+_VAR = re.compile(r"\$\{([^}]*)\}")
+
+
+def default_backbone() -> Path:
+    """Where torchvision keeps the weights file once it has fetched it (``$TORCH_HOME/hub/checkpoints``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_FILE
+
+
+def backbone_path(value: str | None) -> tuple[str | None, str]:
+    """The weights file ``train.pretrained_backbone`` names, or None and why the backbone stays random.
+
+    ``${VAR}``s come from the environment; with one unset, torchvision's own cached copy
+    (:func:`default_backbone`) is used where it exists. A named file that is missing is an error.
+    """
+    if not value:
+        return None, "train.pretrained_backbone is not set"
+    unset = [name for name in _VAR.findall(value) if name not in os.environ]
+    if unset:
+        fallback = default_backbone()
+        if fallback.is_file():
+            return str(fallback), ""
+        return None, f"${{{unset[0]}}} is not set and {fallback} does not exist"
+    path = _VAR.sub(lambda m: os.environ[m.group(1)], value)
+    if not Path(path).is_file():
+        raise TrainFileMissing(f"train.pretrained_backbone: {path} does not exist"
+                               + (f" (from {value})" if path != value else ""))
+    return path, ""
+
+
+def start_warnings(config: TrainConfig, init: str | Path | None, resume: bool) -> list[str]:
+    """What is wrong with the weights a run starts from, compared with RVM (one line each).
+
+    RVM starts stage 1 from ImageNet weights and every later stage from the one before it; a run that
+    starts elsewhere still trains (a quick test may want it) but says so first.
+    """
+    if resume or init is not None:
+        return []
+    backbone, why = backbone_path(config.pretrained_backbone)
+    if config.stage > 1:
+        start = "random weights" if backbone is None else "ImageNet backbone weights alone"
+        return [f"stage {config.stage} starts from scratch ({start}) without --init: RVM continues from stage "
+                f"{config.stage - 1}'s weights, e.g. --init runs/vm_stage{config.stage - 1}/model.pth"]
+    if backbone is None:
+        return [f"stage 1 starts from a random backbone ({why}): RVM and the paper start from torchvision's "
+                f"ImageNet MobileNetV3-Large weights; point {BACKBONE_VAR} at {BACKBONE_FILE} (no download)"]
+    return []
+
+
 def make_model(config: TrainConfig, init: str | Path | None = None) -> MattingNetwork:
-    """A fresh network seeded by ``config.seed`` (the global RNG is left as it was), or ``init``'s weights."""
+    """A fresh network seeded by ``config.seed`` (the global RNG is left as it was), or ``init``'s weights.
+
+    The backbone file is read only for a network that keeps it (no ``init``).
+    """
+    backbone = backbone_path(config.pretrained_backbone)[0] if init is None else None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = MattingNetwork(config.variant, pretrained_backbone=config.pretrained_backbone)
+        try:
+            model = MattingNetwork(config.variant, pretrained_backbone=backbone)
+        except (ValueError, FileNotFoundError) as error:  # not a MobileNetV3-Large weights file: named already
+            raise TrainError(f"train.pretrained_backbone: {error}") from None
     if init is not None:
         try:
             load_checkpoint(model, init)
@@ -42,8 +102,13 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
     own_place = place is None
     place = setup(device) if own_place else place
     try:
+        if place.main:
+            for line in start_warnings(config, init, resume):
+                warnings.warn(line, stacklevel=2)
         data = open_train_data(config, build_dir, place)
-        trainer = Trainer(config, make_model(config, init), data, out_dir, place, progress=progress)
+        # a resumed run takes its weights from the checkpoint: no backbone file to read
+        model = make_model(config.replace(pretrained_backbone=None) if resume else config, init)
+        trainer = Trainer(config, model, data, out_dir, place, progress=progress)
         try:
             if resume:
                 trainer.resume()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ class Trainer:
         self.amp = config.amp and cuda
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.step = 0
+        self._short_seg_said = False
         self.log = RunLog(self.out_dir) if place.main else None
         self.result = TrainResult(0, self.out_dir, place.main)
 
@@ -120,8 +122,26 @@ class Trainer:
             "config": self.config.to_dict(),
         }
 
+    def _check_rates(self, saved: dict[str, Any]) -> None:
+        """The checkpoint's optimizer brings its own learning rates: say so when the config asks others.
+
+        Adam's moments belong to the groups the checkpoint trained, so a group frozen there (rate 0)
+        cannot start training on resume, nor the other way round: that needs a new run with --init.
+        """
+        groups = saved.get("param_groups", [])
+        kept = {g.get("name"): float(g["lr"]) for g in groups}
+        asked = {g["name"]: float(g["lr"]) for g in self.optimizer.param_groups}
+        if list(kept) != list(asked):
+            raise TrainError(f"the checkpoint trains groups {', '.join(map(str, kept))}, this config "
+                             f"{', '.join(asked)} (a rate turned 0 or back): start a new run with --init instead")
+        changed = [f"{name} {asked[name]:g} (checkpoint {kept[name]:g})" for name in asked if asked[name] != kept[name]]
+        if changed and self.place.main:
+            warnings.warn(f"--resume keeps the checkpoint's learning rates, not train.lr: {', '.join(changed)}; "
+                          "start a new run with --init to train at the new rates", stacklevel=3)
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
+        self._check_rates(state["optimizer"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         for name, stream in self.data.streams().items():
@@ -176,6 +196,22 @@ class Trainer:
         self._update(loss["total"])
         return loss, [src[0], pha[0], pred_pha[0].detach(), pred_fgr[0].detach()]
 
+    def _seg_window(self, batch: dict, frames: int) -> dict:
+        """``frames`` consecutive frames of the video segmentation clips (RVM: the stage's matting T),
+        from a start drawn per step, so one T=50 build serves T=40 stages too."""
+        have = batch["img"].shape[1]
+        if have == frames:
+            return batch
+        if have < frames:
+            if not self._short_seg_said:
+                self._short_seg_said = True
+                self._warn(f"video segmentation clips have {have} frames, the matting pass {frames}: RVM trains "
+                           f"both at the stage's T; rebuild seg_video with frames >= {frames}")
+            return batch
+        gen = torch.Generator().manual_seed(_seed(self.config.seed, self.place.rank, self.step, 3))
+        start = int(torch.randint(have - frames + 1, (1,), generator=gen))
+        return {**batch, "img": batch["img"][:, start:start + frames], "seg": batch["seg"][:, start:start + frames]}
+
     def train_seg(self, batch: dict, pass_index: int) -> Tensor:
         img, seg = self._crop(to_device(batch, ("img", "seg"), self.place.device), pass_index)
         with self._autocast():
@@ -192,14 +228,18 @@ class Trainer:
 
     def train_step(self) -> dict[str, Tensor]:
         """One step as RVM's: matting (low-res, then high-res), then one segmentation pass."""
-        losses, pictures = self.train_mat(self._next(self.data.lr), 1.0, 0)
+        lr_batch = self._next(self.data.lr)
+        losses, pictures = self.train_mat(lr_batch, 1.0, 0)
         out = {f"lr_{k}": v for k, v in losses.items()}
         if self.data.hr is not None:
             hr, _ = self.train_mat(self._next(self.data.hr), self.config.downsample_ratio, 1)
             out.update({f"hr_{k}": v for k, v in hr.items()})
         seg = self.data.seg_video if self.step % 2 == 0 else self.data.seg_image
         if seg is not None:
-            out[f"{seg.name}_bce"] = self.train_seg(self._next(seg), 2)
+            batch = self._next(seg)
+            if seg is self.data.seg_video:
+                batch = self._seg_window(batch, self.config.seg_video_frames or lr_batch["fgr"].shape[1])
+            out[f"{seg.name}_bce"] = self.train_seg(batch, 2)
         if self.log is not None and (self.step + 1) % self.config.image_interval == 0:
             self.log.image("train", self.step + 1, pictures)
         self.step += 1
@@ -243,6 +283,10 @@ class Trainer:
         return values
 
     # ------------------------------------------------------------------ loop
+
+    def _warn(self, text: str) -> None:
+        if self.place.main:
+            warnings.warn(text, stacklevel=3)
 
     def _say(self, text: str) -> None:
         """A line for the person watching, on stderr beside the bar (main rank only)."""

@@ -25,6 +25,7 @@ def test_stage_presets_fill_unset_rates():
         ({"lr": {"decoder": -1.0}}, "lr.decoder"),
         ({"workers": -1}, "workers"),
         ({"variant": "resnet50"}, "variant"),
+        ({"seg_video_frames": 0}, "seg_video_frames"),
     ],
 )
 def test_bad_values_name_the_field(kwargs, field):

@@ -1,10 +1,15 @@
 import json
+import warnings
 
 import pytest
 import torch
 
+from rvm_data.model import MobileNetV3LargeEncoder
+from rvm_data.train import run as train_run
 from rvm_data.train.config import TrainConfig
-from rvm_data.train.run import train_build
+from rvm_data.train.errors import TrainError, TrainFileMissing
+from rvm_data.train.run import BACKBONE_FILE, BACKBONE_VAR, make_model, start_warnings, train_build
+from rvm_data.train.trainer import Trainer
 
 FAST = {"backbone": 1e-3, "aspp": 1e-3, "decoder": 1e-3, "project": 1e-3}
 
@@ -72,3 +77,135 @@ def test_stage3_adds_the_high_res_pass_through_the_refiner(tiny_hr_build, tmp_pa
     groups = torch.load(out / "checkpoints" / "last.pt", weights_only=True)["optimizer"]["param_groups"]
     assert [(g["name"], g["lr"]) for g in groups] == [
         ("backbone", 1e-5), ("aspp", 1e-5), ("decoder", 1e-5), ("project", 1e-5), ("refiner", 2e-4)]
+
+
+# ------------------------------------------------------------------ where a run starts from
+
+
+@pytest.fixture
+def no_backbone(monkeypatch, tmp_path):
+    """No RVM_DATA_BACKBONE and an empty torch hub folder: nothing to find."""
+    monkeypatch.delenv(BACKBONE_VAR, raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+
+def _backbone_file(path):
+    torch.save(MobileNetV3LargeEncoder().state_dict(), path)
+    return path
+
+
+def test_stage1_from_a_random_backbone_says_so_in_one_line(tiny_build, tmp_path, no_backbone):
+    config = _config(max_steps=1, validate=False, pretrained_backbone="${RVM_DATA_BACKBONE}")
+    with pytest.warns(UserWarning, match=r"^stage 1 starts from a random backbone \(\$\{RVM_DATA_BACKBONE\} is not set") as got:
+        train_build(config, tiny_build, tmp_path / "run", progress=False)
+    line = next(str(w.message) for w in got if "random backbone" in str(w.message))
+    assert "\n" not in line and BACKBONE_FILE in line
+    assert start_warnings(_config(), None, False)[0].startswith("stage 1 starts from a random backbone "
+                                                              "(train.pretrained_backbone is not set)")
+
+
+def test_the_backbone_comes_from_the_variable_or_torchvision_cache(tmp_path, monkeypatch, no_backbone):
+    weights = _backbone_file(tmp_path / "imagenet.pth")
+    config = _config(pretrained_backbone="${RVM_DATA_BACKBONE}")
+    monkeypatch.setenv(BACKBONE_VAR, str(weights))
+    assert train_run.backbone_path(config.pretrained_backbone) == (str(weights), "")
+    assert start_warnings(config, None, False) == []
+    loaded = make_model(config).backbone.state_dict()
+    assert all(torch.equal(v, torch.load(weights, weights_only=True)[k]) for k, v in loaded.items())
+    # unset: torchvision's own cached copy, where it keeps it
+    monkeypatch.delenv(BACKBONE_VAR)
+    cached = train_run.default_backbone()
+    assert cached == tmp_path / "torch-home" / "hub" / "checkpoints" / BACKBONE_FILE
+    cached.parent.mkdir(parents=True)
+    _backbone_file(cached)
+    assert train_run.backbone_path(config.pretrained_backbone) == (str(cached), "")
+    # a named file that is not there, or not a backbone, is an error naming it
+    monkeypatch.setenv(BACKBONE_VAR, str(tmp_path / "missing.pth"))
+    with pytest.raises(TrainFileMissing, match=r"missing\.pth does not exist \(from \$\{RVM_DATA_BACKBONE\}\)"):
+        make_model(config)
+    torch.save({"x": torch.zeros(1)}, tmp_path / "other.pth")
+    monkeypatch.setenv(BACKBONE_VAR, str(tmp_path / "other.pth"))
+    with pytest.raises(TrainError, match=r"train\.pretrained_backbone: .*other\.pth"):
+        make_model(config)
+
+
+def test_later_stages_without_init_warn_that_they_start_from_scratch(tiny_hr_build, tmp_path, no_backbone):
+    config = _config(stage=3, max_steps=1, validate=False)
+    with pytest.warns(UserWarning, match=r"^stage 3 starts from scratch \(random weights\) without --init: "
+                                         r"RVM continues from stage 2's weights"):
+        train_build(config, tiny_hr_build, tmp_path / "s3", progress=False)
+    assert start_warnings(config, tmp_path / "s3" / "model.pth", False) == []
+    assert start_warnings(config, None, True) == []  # a resumed run has its own weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_build(config.replace(max_steps=2), tiny_hr_build, tmp_path / "s3", resume=True, progress=False)
+
+
+# ------------------------------------------------------------------ resume and learning rates
+
+
+def test_resume_with_other_learning_rates_warns_and_keeps_the_checkpoints(tiny_build, tmp_path, no_backbone):
+    out = tmp_path / "run"
+    train_build(_config(max_steps=2, validate=False), tiny_build, out, progress=False)
+    faster = _config(max_steps=3, validate=False, lr={**FAST, "decoder": 5e-3})
+    with pytest.warns(UserWarning, match=r"--resume keeps the checkpoint's learning rates, not train\.lr: "
+                                         r"decoder 0\.005 \(checkpoint 0\.001\); start a new run with --init"):
+        train_build(faster, tiny_build, out, resume=True, progress=False)
+    groups = torch.load(out / "checkpoints" / "last.pt", weights_only=True)["optimizer"]["param_groups"]
+    assert {g["name"]: g["lr"] for g in groups}["decoder"] == 1e-3
+    with warnings.catch_warnings():  # the same rates: nothing to say
+        warnings.simplefilter("error")
+        train_build(_config(max_steps=4, validate=False), tiny_build, out, resume=True, progress=False)
+    thawed = _config(max_steps=5, validate=False, lr={**FAST, "refiner": 1e-4})
+    with pytest.raises(TrainError, match=r"checkpoint trains groups backbone, aspp, decoder, project, this config "
+                                         r"backbone, aspp, decoder, project, refiner"):
+        train_build(thawed, tiny_build, out, resume=True, progress=False)
+
+
+# ------------------------------------------------------------------ video segmentation at the matting T
+
+
+def _seg_lengths(monkeypatch) -> list[tuple[int, ...]]:
+    seen: list[tuple[int, ...]] = []
+    original = Trainer.train_seg
+
+    def spy(self, batch, pass_index):
+        seen.append((self.step, *batch["img"].shape[:2], batch["seg"].shape[1]))
+        return original(self, batch, pass_index)
+
+    monkeypatch.setattr(Trainer, "train_seg", spy)
+    return seen
+
+
+def test_video_segmentation_is_cut_to_the_matting_length(tiny_seg_build, tmp_path, monkeypatch, no_backbone):
+    seen = _seg_lengths(monkeypatch)
+    config = _config(max_steps=4, validate=False, segmentation=True)
+    train_build(config.replace(seg_video_frames=2), tiny_seg_build, tmp_path / "cut", progress=False)
+    video = [s for s in seen if s[0] % 2 == 0]
+    assert [s[2:] for s in video] == [(2, 2), (2, 2)]  # 3-frame clips, windows of 2 (img and seg alike)
+    assert all(s[2] == 1 for s in seen if s[0] % 2 == 1)  # image passes untouched
+    seen.clear()
+    train_build(config, tiny_seg_build, tmp_path / "same", progress=False)  # default: the matting T (3)
+    assert [s[2] for s in seen if s[0] % 2 == 0] == [3, 3]
+    with pytest.warns(UserWarning, match=r"video segmentation clips have 3 frames, the matting pass 5: .*frames >= 5"):
+        train_build(config.replace(seg_video_frames=5), tiny_seg_build, tmp_path / "short", progress=False)
+
+
+def test_the_window_is_drawn_from_the_step_and_covers_every_start(tiny_seg_build, tmp_path, no_backbone):
+    config = _config(max_steps=1, validate=False, segmentation=True, seg_video_frames=2)
+    data = train_run.open_train_data(config, tiny_seg_build, train_run.setup("cpu"))
+    trainer = Trainer(config, make_model(config), data, tmp_path / "w", train_run.setup("cpu"), progress=False)
+    frames = torch.arange(5).view(1, 5, 1, 1, 1).expand(2, 5, 1, 4, 4)
+    starts = []
+    for step in range(40):
+        trainer.step = step
+        cut = trainer._seg_window({"img": frames, "seg": frames}, 3)
+        assert torch.equal(cut["img"], cut["seg"]) and cut["img"].shape[1] == 3
+        first = int(cut["img"][0, 0, 0, 0, 0])
+        assert cut["img"][0, :, 0, 0, 0].tolist() == [first, first + 1, first + 2]  # consecutive frames
+        starts.append(first)
+    assert set(starts) == {0, 1, 2}
+    trainer.step = 7
+    again = [int(trainer._seg_window({"img": frames, "seg": frames}, 3)["img"][0, 0, 0, 0, 0]) for _ in range(3)]
+    assert again == [starts[7]] * 3
+    trainer.close()
