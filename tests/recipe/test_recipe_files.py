@@ -128,3 +128,32 @@ def test_train_section_is_validated_with_train_config(tmp_path):
     data["train"] = {"stage": 2, "epoks": 3}
     with pytest.raises(RecipeError, match=r"train\.epoks: unknown key; did you mean 'epochs'"):
         load_recipe(write(tmp_path, data))
+
+
+def test_stage_recipes_start_as_rvm(monkeypatch):
+    """Stage 1 names torchvision's ImageNet weights through RVM_DATA_BACKBONE; later stages start from
+    the stage before (--init, said in the recipe), not from a backbone file."""
+    monkeypatch.delenv("RVM_DATA_BACKBONE", raising=False)
+    stages = {int(p.stem[-1]): (p, load_recipe(p)) for p in RECIPES if p.stem.startswith("vm_stage")}
+    assert stages[1][1].train.pretrained_backbone == "${RVM_DATA_BACKBONE}"
+    assert "mobilenet_v3_large-8738ca79.pth" in stages[1][0].read_text()
+    for n in (2, 3, 4):
+        path, recipe = stages[n]
+        assert recipe.train.stage == n and recipe.train.pretrained_backbone is None
+        assert f"--init runs/vm_stage{n - 1}/model.pth" in path.read_text()
+
+
+def test_video_segmentation_of_each_stage_is_long_enough_for_its_matting_T(monkeypatch, tmp_path):
+    """RVM's video segmentation clips have the stage's matting T (15/50/40/40): each stage reads a
+    seg_video build (named by its recipe) with at least that many frames; the trainer cuts longer ones."""
+    monkeypatch.setenv("RVM_DATA_ROOT", str(tmp_path))
+    by_name = {load_recipe(p).name: load_recipe(p) for p in RECIPES}
+    want = {1: 15, 2: 50, 3: 40, 4: 40}
+    for recipe in (r for r in by_name.values() if r.name.startswith("vm_stage")):
+        train = recipe.train
+        assert recipe.outputs["lr"].compose.frames == want[train.stage]
+        seg = by_name[Path(train.seg_video_shards).name].segmentation.outputs[train.seg_video_output]
+        assert train.seg_video_frames is None  # the matting T, cut from the build's clips
+        assert seg.frames >= want[train.stage] and seg.frames <= 50
+    assert by_name["seg_video"].segmentation.outputs["seg_video"].frames == 15
+    assert by_name["seg_video_t50"].segmentation.outputs["seg_video"].frames == 50
