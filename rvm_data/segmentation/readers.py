@@ -31,7 +31,7 @@ import numpy as np
 from rvm_data.segmentation.config import SegSourceConfig
 from rvm_data.segmentation.rle import decode_rle
 from rvm_data.sources import ClipInfo, SourceError, SourcesConfig, build_catalog, load_background, load_matte
-from rvm_data.sources.imageio import is_image, probe_image, read_color, reduction_for
+from rvm_data.sources.imageio import is_image, probe_image, read_color, read_mask, reduction_for, require_regular
 
 MinSize = tuple[int, int] | None
 
@@ -46,17 +46,19 @@ def _read_images(paths: Sequence[str], height: int, width: int, min_size: MinSiz
     return np.stack(frames)
 
 
-def _read_mask(path: str, flags: int, what: str, height: int, width: int) -> np.ndarray:
+def _read_mask(path: str, color: bool, what: str, height: int, width: int) -> np.ndarray:
     """A mask file at full size, which must be the image's catalogued ``height`` x ``width``."""
-    mask = cv2.imread(path, flags)
-    if mask is None:
-        raise SourceError(path, f"cannot read {what}")
+    try:
+        mask = read_mask(path, color=color)  # a regular file only: a named pipe would block the read
+    except SourceError as exc:
+        raise SourceError(path, f"cannot read {what} ({exc.problem})") from exc
     if mask.shape[:2] != (height, width):
         raise SourceError(path, f"is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}")
     return mask
 
 
 def _load_json(path: str) -> Any:
+    require_regular(path)  # opening a named pipe would block until a writer comes
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -92,7 +94,7 @@ class CocoPanopticItem:
 
     def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         img = _read_images([self.image], self.height, self.width, min_size)
-        png = _read_mask(self.panoptic, cv2.IMREAD_COLOR, "panoptic PNG", self.height, self.width)
+        png = _read_mask(self.panoptic, True, "panoptic PNG", self.height, self.width)
         b, g, r = (png[..., i].astype(np.int32) for i in range(3))
         seg = np.isin(r + 256 * g + 65536 * b, self.segment_ids)
         return _repeat(img, seg, indices)
@@ -111,7 +113,7 @@ class SuperviselyItem:
 
     def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         img = _read_images([self.image], self.height, self.width, min_size)
-        raw = _read_mask(self.mask, cv2.IMREAD_UNCHANGED, "mask", self.height, self.width)
+        raw = _read_mask(self.mask, False, "mask", self.height, self.width)
         if raw.ndim == 3:  # a colour mask: any non-black pixel is person
             raw = raw[..., :3].max(axis=2)
         top = int(raw.max())
@@ -240,10 +242,23 @@ def _coco_items(cfg: SegSourceConfig) -> list[SegItem]:
     return items
 
 
+def _image_names(folder: str) -> dict[str, str]:
+    """Stem -> file name of a folder's images, sorted; an image-named entry that is no regular file
+    (named pipe, socket, device, broken link) is an error naming it, never opened."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted((e for e in scan if is_image(e.name)), key=lambda e: e.name)
+    except OSError as exc:
+        raise SourceError(folder, f"cannot list folder ({exc.strerror or exc})") from exc
+    for entry in entries:
+        if not entry.is_file():
+            require_regular(entry.path)
+    return {Path(e.name).stem: e.name for e in entries}
+
+
 def _supervisely_items(cfg: SegSourceConfig) -> list[SegItem]:
     images, masks = _require(cfg.images, "image folder"), _require(cfg.masks, "mask folder")
-    image_files = {Path(f).stem: f for f in sorted(os.listdir(images)) if is_image(f)}
-    mask_files = {Path(f).stem: f for f in sorted(os.listdir(masks)) if is_image(f)}
+    image_files, mask_files = _image_names(images), _image_names(masks)
     unpaired = sorted(set(image_files) ^ set(mask_files))
     if unpaired:
         raise SourceError(images if unpaired[0] in image_files else masks,

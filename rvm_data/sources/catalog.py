@@ -10,6 +10,17 @@ Layouts read (the VideoMatte240K / RVM conventions):
 - background videos: ``<background_videos>/<clip>/<frame>.jpg`` frame folders or ``<clip>.mp4`` files.
 - background images: every image under ``<background_images>`` (sub-folders included).
 
+Pairing colour and matte: two frame folders pair frame by frame by file stem (the name without its
+extension, so ``fgr/c/00007.jpg`` goes with ``pha/c/00007.png``), never by position; both streams
+resolve index k to the same stem. A frame in one folder and not the other, or two files of one
+stem in a folder, is a SourceError naming the folder and the frames (the clip is skipped under
+``on_bad_clip: skip``). Where one side is a video file, names do not exist: frames pair by index,
+and differing counts warn and use the shorter (as do two video files).
+
+Only regular files are opened. An entry named like a frame, still or video that is not one (a named
+pipe, socket, device, folder or broken symbolic link) is an error naming it, or under
+``on_bad_clip: skip`` leaves its clip out; other entries are ignored unopened.
+
 Only headers are read: frame counts come from folder listings or the video container, sizes from
 the first frame's header, so thousands of clips index in seconds.
 """
@@ -23,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import SourceError
-from .imageio import is_image, natural_key, probe_image
+from .imageio import is_image, natural_key, probe_image, require_regular
 from .video import is_video, probe_video
 
 StreamKind = Literal["frames", "video", "image"]
@@ -121,13 +132,24 @@ def _listdir(path: str) -> list[os.DirEntry[str]]:
 
 def _require_dir(path: str, what: str) -> None:
     if not os.path.isdir(path):
-        raise SourceError(path, f"{what} folder does not exist")
+        raise SourceError(path, f"{what} folder {'is not a folder' if os.path.lexists(path) else 'does not exist'}")
 
 
-def _frame_folder(path: str) -> Stream:
-    names = [e.name for e in _listdir(path) if is_image(e.name)]
+def _frame_names(path: str) -> list[str]:
+    """The frame files of a folder in natural order; an image-named entry that is no regular file is an error."""
+    names = []
+    for entry in _listdir(path):
+        if is_image(entry.name):
+            if not entry.is_file():
+                require_regular(entry.path)  # raises, saying what it is
+            names.append(entry.name)
     if not names:
         raise SourceError(path, "frame folder has no images")
+    return names
+
+
+def _frames_stream(path: str, names: list[str]) -> Stream:
+    """A frame folder's stream over ``names`` in this order: ``pattern``/``first`` when consecutive."""
     header = probe_image(os.path.join(path, names[0]))
     stems = [os.path.splitext(n) for n in names]
     ext = stems[0][1]
@@ -140,7 +162,42 @@ def _frame_folder(path: str) -> Stream:
     return Stream("frames", path, len(names), header.height, header.width, files=tuple(names))
 
 
+def _frame_folder(path: str) -> Stream:
+    return _frames_stream(path, _frame_names(path))
+
+
+def _few(names: list[str], shown: int = 5) -> str:
+    listed = ", ".join(names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
+
+
+def _by_stem(path: str, names: list[str]) -> dict[str, str]:
+    by_stem: dict[str, str] = {}
+    for name in names:
+        other = by_stem.setdefault(os.path.splitext(name)[0], name)
+        if other != name:
+            raise SourceError(path, f"two files for frame {os.path.splitext(name)[0]!r}: {other}, {name}")
+    return by_stem
+
+
+def _paired_frame_folders(color_path: str, alpha_path: str) -> tuple[Stream, Stream]:
+    """Colour and matte frame folders paired by stem, the matte's files in the colour's frame order."""
+    color_names, alpha_names = _frame_names(color_path), _frame_names(alpha_path)
+    color_stems, alpha_stems = _by_stem(color_path, color_names), _by_stem(alpha_path, alpha_names)
+    unmatted = [name for stem, name in color_stems.items() if stem not in alpha_stems]
+    if unmatted:
+        raise SourceError(alpha_path, f"no matte for {len(unmatted)} of the {len(color_names)} frames of "
+                          f"{color_path}: {_few(unmatted)}")
+    orphans = [name for stem, name in alpha_stems.items() if stem not in color_stems]
+    if orphans:
+        raise SourceError(color_path, f"no foreground frame for {len(orphans)} of the {len(alpha_names)} mattes "
+                          f"in {alpha_path}: {_few(orphans)}")
+    paired = [alpha_stems[stem] for stem in color_stems]  # dicts keep the colour's (natural) order
+    return _frames_stream(color_path, color_names), _frames_stream(alpha_path, paired)
+
+
 def _video_file(path: str) -> Stream:
+    require_regular(path)
     header = probe_video(path)
     return Stream("video", path, header.frames, header.height, header.width)
 
@@ -154,12 +211,13 @@ def _clip_entries(folder: str, *, stills: bool) -> dict[str, os.DirEntry[str]]:
     """Clip name -> entry: sub-folders and video files, or image files for still sets."""
     clips: dict[str, os.DirEntry[str]] = {}
     for entry in _listdir(folder):
+        # an image/video-named entry that is no regular file is kept, to fail (or be skipped) as its clip
         if stills:
-            if entry.is_file() and is_image(entry.name):
+            if not entry.is_dir() and is_image(entry.name):
                 clips.setdefault(os.path.splitext(entry.name)[0], entry)
         elif entry.is_dir():
             clips[entry.name] = entry  # a frame folder wins over a video of the same name: cheaper to read
-        elif entry.is_file() and is_video(entry.name):
+        elif is_video(entry.name):
             clips.setdefault(os.path.splitext(entry.name)[0], entry)
     return clips
 
@@ -184,7 +242,10 @@ def _matte_clip(name: str, color_entry: os.DirEntry[str], alpha_entry: os.DirEnt
             raise SourceError(color_entry.path, "foreground clip has no matte clip of the same name in pha/ "
                               "and its frames have no alpha channel")
         return ClipInfo(name, color.frames, color.height, color.width, color, None, alpha_in_color=True)
-    color, alpha = _stream(color_entry), _stream(alpha_entry)
+    if color_entry.is_dir() and alpha_entry.is_dir():
+        color, alpha = _paired_frame_folders(color_entry.path, alpha_entry.path)
+        return ClipInfo(name, color.frames, color.height, color.width, color, alpha)
+    color, alpha = _stream(color_entry), _stream(alpha_entry)  # a video on one side at least: by index
     frames = min(color.frames, alpha.frames)
     if color.frames != alpha.frames:
         warnings.warn(f"{color.path}: {color.frames} foreground frames but {alpha.frames} matte frames in "
