@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rvm_data.augment import geometry, ops
-from rvm_data.augment.params import AugmentConfig, Eased, check_prob, trajectory, validate_tree
+from rvm_data.augment.params import AugmentConfig, ColorJitterConfig, NoiseConfig, Eased, check_prob, crop_aspect, trajectory, validate_tree
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
 from rvm_data.sources import Catalog, ClipInfo, SourceError, load_background, load_matte
 
@@ -110,16 +110,20 @@ class SampleSpec:
       width}; ``source_frames[t]``; ``temporal`` {speed, reversed, start, skips [[tick, frames
       dropped], ...] counted before reversal, boundary: null or the policy that had to act}, null
       for a still image; ``hflip``; ``static`` affine {angle, translate_x, translate_y, scale,
-      shear_x, shear_y} or null; ``aspect`` (crop aspect jitter); ``matrices[t]`` 2 x 3, source
-      pixels (catalogued size) -> output pixels, everything fused.
+      shear_x, shear_y} or null; ``aspect`` (the crop's aspect relative to the output's, see
+      ``AugmentConfig.aspect``); ``matrices[t]`` 2 x 3, source pixels (catalogued size) -> output
+      pixels, everything fused. A temporal record whose speed was lowered to fit the clip has
+      ``boundary: "nearest"`` (or the boundary policy that still had to act) and ``drawn_speed``.
     - ``motion``: each augmentation that fired, by name (``fgr_affine``, ``bgr_affine``,
       ``camera_affine``, ``fgr_color``, ``bgr_color``, ``noise``, ``fgr_blur``, ``bgr_blur``,
       ``both_blur``) -> ``{"easing", "a", "b", "values"}``; ``values`` holds a per-frame list per
       parameter, the values render uses: the eased way from A to B, overshoot included, cut only
       where it would leave a parameter's physical domain (see ``rvm_data.augment.params``)
       (affine: as ``static``, translations as fractions of the image size; colour:
-      brightness, contrast, saturation factors, hue in turns; noise: grain, strength, plus
-      ``monochrome`` and ``seed``; blur: sigma, plus ``kernel``).
+      brightness, contrast, saturation factors, hue in turns, plus ``drift``, the fraction of the
+      way to the drawn B that ``b`` reaches; noise: grain, strength (foreground, and background too
+      unless ``bgr_strength`` is there), plus ``monochrome`` and ``seed``; blur: sigma, plus
+      ``kernel``).
     - ``grayscale``; ``sharpen``: factor or null; ``interpolation``; ``bgr_border``;
       ``meta``: free-form (e.g. the recipe hash, set by the builder); ``version``.
     """
@@ -208,13 +212,21 @@ def _pick_sources(cfg: ComposeConfig, catalog: Catalog, rng: np.random.Generator
 def _motion(rng: np.random.Generator, cfg: ComposeConfig, prob: float, params: Eased,
             progress: np.ndarray) -> dict | None:
     """Whether an eased augmentation fires and, if so, its curve, A, B and per-frame values; the
-    values keep any overshoot of the curve, cut only to each parameter's physical domain."""
+    values keep any overshoot of the curve, cut only to each parameter's physical domain.
+
+    Extra draws come last from the same generator, so they never move the draws before them:
+    colour's drift (``b`` becomes the point reached), noise's background strength (per layer)."""
     if rng.random() >= prob:
         return None
     easing = cfg.augment.easing.draw(rng)
     a, b = params.draw(rng)
+    extra: dict[str, Any] = {}
+    if isinstance(params, ColorJitterConfig):
+        extra["drift"], b = params.draw_drift(rng, a, b)
+    elif isinstance(params, NoiseConfig) and params.per_layer:
+        a, b = params.draw_bgr(rng, a, b)
     values = params.clamp(trajectory(a, b, easing, progress))
-    return {"easing": easing, "a": a, "b": b, "values": values}
+    return {"easing": easing, "a": a, "b": b, "values": values, **extra}
 
 
 def _affine_values(motion: dict | None, t: int) -> dict[str, float] | None:
@@ -254,7 +266,9 @@ def _stream_matrices(
 def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: str, index: int,
                 augment: bool, attempt: int = 0) -> SampleSpec:
     """Plan sample ``index`` of ``split``: pure, cheap, no pixels. ``augment=False`` (validation)
-    turns off every random augmentation: only the sources and start frames are drawn.
+    turns off motion, flips, colour, noise, blur, sharpening and temporal augmentation; the sources,
+    start frames and (with ``augment.valid_framing``, as RVM) the static affine and aspect crop are
+    drawn, from the sample's own generators as in training.
 
     ``attempt`` > 0 plans the replacement of a sample whose sources failed to render: the sources
     are drawn again from a generator of their own (``sources.attempt<k>``), every other decision
@@ -297,11 +311,15 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
     sharpen = float(switches.uniform(*aug.sharpen.factor)) if augment and switches.random() < aug.sharpen.prob else None
 
     static_rng = rng("static")
+    framed = augment or aug.valid_framing
     streams = {}
     for name, src in (("fgr", fgr_src), ("bgr", bgr_src)):
-        static = getattr(aug, f"{name}_static").draw(static_rng) if augment and aug.static_affine else None
+        static = getattr(aug, f"{name}_static").draw(static_rng) if framed and aug.static_affine else None
         lo, hi = aug.aspect_ratio
-        aspect = math.exp(static_rng.uniform(math.log(lo), math.log(hi))) if augment else 1.0
+        # drawn in both modes, so the choice of mode never moves the background's static affine
+        jitter = math.exp(static_rng.uniform(math.log(lo), math.log(hi))) if framed else 1.0
+        aspect = crop_aspect(aug.aspect, aug.aspect_ratio, (src["height"], src["width"]), cfg.size,
+                             jitter) if framed else 1.0
         matrices = _stream_matrices(cfg, src, static, aspect, hflip[name], motion.get(f"{name}_affine"),
                                     motion.get("camera_affine"))
         frames, record = streams_time[name]
@@ -408,8 +426,8 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     motion = spec.motion
     if "noise" in motion:
         n = motion["noise"]
-        ops.add_noise([fgr, bgr], spec.clock, n["values"]["grain"], n["values"]["strength"], n["monochrome"],
-                      n["seed"])
+        strengths = [n["values"]["strength"], n["values"].get("bgr_strength", n["values"]["strength"])]
+        ops.add_noise([fgr, bgr], spec.clock, n["values"]["grain"], strengths, n["monochrome"], n["seed"])
     for stack, name, alpha in ((fgr, "fgr_color", pha), (bgr, "bgr_color", None)):
         color = motion.get(name, {}).get("values")
         if color is not None or spec.grayscale:

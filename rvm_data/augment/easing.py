@@ -7,10 +7,18 @@ keep their overshoot: the parameters then swing past B and settle, like a camera
 a negative blur sigma: see ``rvm_data.augment.params``).
 ``step`` jumps from A to B halfway, for sudden changes (a cut in lighting, a jolt).
 
+The curves are those of the ``easing-functions`` package (1.0.4) that RVM's training draws from:
+``back_in(t) = t^3 - t sin(pi t)`` (about 38 % overshoot back past A) and ``bounce_out`` as four
+arcs with breaks at 4/11, 8/11 and 9/10. Robert Penner's classic back (constant 1.70158, about 10 %
+overshoot) and bounce (breaks at 1/2.75, 2/2.75, 2.5/2.75) are kept as the extra families
+``penner_back`` and ``penner_bounce``: usable in ``easing.curves``, not drawn by default. ``expo``
+and ``elastic`` are normalised so that f(0) is exactly 0 (the package's ``2^(10 (t - 1))`` starts
+at 2^-10, a jump at t = 0); that is the only difference, below 1e-3 at every t.
+
 Each family is written once as its "in" form; "out" and "in_out" are derived from it, so the
 three variants always agree. Names: ``linear``, ``step`` and ``<family>_<in|out|in_out>`` for the
 families quad, cubic, quartic, quintic, sine, circ, expo, elastic, back, bounce (32 curves, the
-set RVM draws from).
+set RVM draws from), plus the two Penner families above.
 """
 
 from __future__ import annotations
@@ -21,11 +29,21 @@ import numpy as np
 
 Curve = Callable[[np.ndarray], np.ndarray]
 
-_BACK = 1.70158  # the classic overshoot constant: about 10 % past the target
+_PENNER_BACK = 1.70158  # Penner's overshoot constant: about 10 % past the target
 
 
 def _bounce_out(t: np.ndarray) -> np.ndarray:
-    """Four parabolic arcs of decreasing height, landing exactly on 1."""
+    """easing-functions' bounce: four parabolic arcs (breaks at 4/11, 8/11, 9/10), landing on 1."""
+    return np.select(
+        [t < 4 / 11, t < 8 / 11, t < 9 / 10],
+        [121 / 16 * t * t, 363 / 40 * t * t - 99 / 10 * t + 17 / 5,
+         4356 / 361 * t * t - 35442 / 1805 * t + 16061 / 1805],
+        54 / 5 * t * t - 513 / 25 * t + 268 / 25,
+    )
+
+
+def _penner_bounce_out(t: np.ndarray) -> np.ndarray:
+    """Penner's bounce: four parabolic arcs of decreasing height, landing exactly on 1."""
     n, d = 7.5625, 2.75
     return np.select(
         [t < 1 / d, t < 2 / d, t < 2.5 / d],
@@ -45,9 +63,14 @@ _IN: dict[str, Curve] = {
     "expo": lambda t: (np.exp2(10.0 * t) - 1.0) / 1023.0,
     # a decaying sine that ends on a crest: f(1) = sin(13 pi / 2) = 1
     "elastic": lambda t: np.sin(6.5 * np.pi * t) * (np.exp2(10.0 * t) - 1.0) / 1023.0,
-    "back": lambda t: (_BACK + 1.0) * t**3 - _BACK * t**2,
+    "back": lambda t: t**3 - t * np.sin(np.pi * t),
     "bounce": lambda t: 1.0 - _bounce_out(1.0 - t),
+    "penner_back": lambda t: (_PENNER_BACK + 1.0) * t**3 - _PENNER_BACK * t**2,
+    "penner_bounce": lambda t: 1.0 - _penner_bounce_out(1.0 - t),
 }
+
+RVM_FAMILIES = ("quad", "cubic", "quartic", "quintic", "sine", "circ", "expo", "elastic", "back", "bounce")
+"""The families RVM's ``random_easing_fn`` draws (each in its in, out and in_out form)."""
 
 
 def _out(f: Curve) -> Curve:
@@ -77,6 +100,10 @@ def _build() -> dict[str, Curve]:
 
 EASINGS: dict[str, Curve] = _build()
 """All easing curves by name; each takes and returns a float array of the same shape."""
+
+RVM_CURVES: tuple[str, ...] = tuple(sorted(
+    [f"{family}_{mode}" for family in RVM_FAMILIES for mode in ("in", "out", "in_out")] + ["step"]))
+"""The 31 non-linear curves RVM draws uniformly when it does not pick linear (30 + its step)."""
 
 DISCONTINUOUS = frozenset({"step"})
 """Curves with a jump; every other curve is continuous on [0, 1]."""

@@ -142,24 +142,29 @@ def add_noise(
     stacks: list[np.ndarray],
     clock: list[int],
     grain: list[float],
-    strength: list[float],
+    strength: list[float] | list[list[float]],
     monochrome: bool,
     seed: int,
 ) -> None:
     """Add Gaussian grain (std ``strength`` of full scale, blobs of ``grain`` pixels) to each
-    stack, independent noise per stack; a paused frame repeats the noise of the frame it holds."""
+    stack, independent noise per stack; a paused frame repeats the noise of the frame it holds.
+    ``strength`` is one per-frame list shared by every stack, or one such list per stack (RVM
+    draws a strength per layer)."""
     rng = np.random.default_rng(seed)
     table = _gaussian_quantiles()
     height, width = stacks[0].shape[1:3]
     channels = 1 if monochrome else 3
+    per_stack = [list(strength)] * len(stacks) if np.ndim(strength) == 1 else [list(s) for s in strength]
+    if len(per_stack) != len(stacks):
+        raise ValueError(f"add_noise: {len(per_stack)} strength lists for {len(stacks)} stacks")
     for t in range(len(clock)):
         if t > 0 and clock[t] == clock[t - 1]:
             for stack in stacks:
                 stack[t] = stack[t - 1]
             continue
         small = (max(1, round(height / grain[t])), max(1, round(width / grain[t])))
-        scaled = (table * (strength[t] * 255.0)).astype(np.float32)
-        for stack in stacks:
+        for stack, strengths in zip(stacks, per_stack):
+            scaled = (table * (strengths[t] * 255.0)).astype(np.float32)
             noise = np.take(scaled, rng.integers(0, 65536, (*small, channels), dtype=np.uint16))
             if small != (height, width):
                 noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)

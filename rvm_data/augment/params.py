@@ -7,13 +7,12 @@ and written into the sample's spec. Defaults are RVM's training values
 values for still foregrounds (``ImageMatteAugmentation``).
 
 Differences from RVM's code, on purpose:
-- colour jitter really travels from A to B over the clip (RVM scales the way by a random
-  strength below 0.2, so a clip moves at most a fifth of the way from A);
 - saturation uses its own A/B values (RVM passes the brightness values to its saturation change);
 - hue turns colours about the grey axis of RGB (a linear map, so all colour changes of a frame
   fold into one matrix) instead of torchvision's HSV shift: greys stay grey, same direction and
   size of change;
-- noise grain and strength are eased from A to B too (RVM keeps them fixed per clip);
+- noise grain and strength are eased from A to B too (RVM keeps them fixed per clip; it draws one
+  strength per layer, as ``noise.per_layer`` does by default);
 - the foreground's contrast pivots about the mean grey of the figure (inside its alpha), not of
   the whole frame with its transparent surroundings;
 - blur can be a full Gaussian (``blur.kernel: full``); the default keeps RVM's kernel, cut at
@@ -33,7 +32,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rvm_data.augment.easing import EASINGS, ease
+from rvm_data.augment.easing import EASINGS, RVM_CURVES, ease
 
 
 MIN_SCALE = 1e-3
@@ -129,17 +128,34 @@ class MotionAffineConfig:
 @dataclass
 class ColorJitterConfig:
     """Eased colour drift. Brightness, contrast and saturation factors are ``1 + N(0, std)``
-    (floored at ``min_factor``); hue shift is ``N(0, std) * hue_scale`` turns of the colour wheel."""
+    (floored at ``min_factor``); hue shift is ``N(0, std) * hue_scale`` turns of the colour wheel.
+
+    ``drift``: how far along the way from the drawn A to the drawn B a clip travels, a fraction
+    drawn uniformly from this range per clip. RVM's ``U(0, 0.2)`` is the default (its clips move at
+    most a fifth of the way, so colour changes slowly within a clip, as under real lighting);
+    ``(1, 1)`` travels the whole way (rvm-data's earlier behaviour, 6-11x more temporal change).
+    The recorded ``b`` is the end point actually reached, ``A + drift (B - A)``.
+    """
 
     prob: float = 0.3
     std: float = 0.1
     hue_scale: float = 0.1
     min_factor: float = 0.1
+    drift: tuple[float, float] = (0.0, 0.2)
 
     def validate(self, path: str) -> None:
         check_prob(self.prob, f"{path}.prob")
         if self.std < 0 or self.hue_scale < 0 or self.min_factor < 0:
             raise ValueError(f"{path}: std, hue_scale and min_factor must be >= 0")
+        check_range(self.drift, f"{path}.drift", lo=0.0)
+        if self.drift[1] > 1.0:
+            raise ValueError(f"{path}.drift must be fractions within [0, 1], got {self.drift}")
+
+    def draw_drift(self, rng: np.random.Generator, a: dict[str, float],
+                   b: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """The clip's drift fraction and the end point it reaches (``b`` itself at drift 1)."""
+        d = float(rng.uniform(*self.drift))
+        return d, (b if d == 1.0 else {k: a[k] + (b[k] - a[k]) * d for k in a})
 
     def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
         a, b = (
@@ -165,12 +181,18 @@ class ColorJitterConfig:
 class NoiseConfig:
     """Gaussian grain added to foreground and background (not alpha): grain size in output
     pixels, standard deviation ``U(0, strength) / grain`` (in units of full scale), one channel
-    (monochrome) with ``mono_prob``, else independent per colour channel."""
+    (monochrome) with ``mono_prob``, else independent per colour channel.
+
+    ``per_layer``: the background draws a strength of its own (``bgr_strength``), as RVM does (one
+    ``random()`` per layer, grain and monochrome shared); False shares one strength between both
+    layers (rvm-data's earlier behaviour).
+    """
 
     prob: float = 0.1
     grain: tuple[float, float] = (1.0, 4.0)
     strength: float = 0.2
     mono_prob: float = 0.5
+    per_layer: bool = True
 
     def validate(self, path: str) -> None:
         check_prob(self.prob, f"{path}.prob")
@@ -186,10 +208,16 @@ class NoiseConfig:
         grain = float(rng.uniform(*self.grain))
         return {"grain": grain, "strength": float(rng.uniform(0.0, self.strength)) / grain}
 
+    def draw_bgr(self, rng: np.random.Generator, a: dict[str, float],
+                 b: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+        """A and B with the background's own strength added, each for the grain of its set."""
+        return tuple({**s, "bgr_strength": float(rng.uniform(0.0, self.strength)) / s["grain"]}
+                     for s in (a, b))  # type: ignore[return-value]
+
     def clamp(self, values: Values) -> Values:
         """Grain of at least one output pixel (finer grain has no pixels to show it; render divides
-        the frame size by it), strength >= 0 (a standard deviation)."""
-        return {"grain": np.maximum(values["grain"], 1.0), "strength": np.maximum(values["strength"], 0.0)}
+        the frame size by it), strengths >= 0 (standard deviations)."""
+        return {k: np.maximum(v, 1.0) if k == "grain" else np.maximum(v, 0.0) for k, v in values.items()}
 
 
 BLUR_KERNELS = ("rvm", "full")
@@ -235,7 +263,8 @@ class SharpenConfig:
         check_range(self.factor, f"{path}.factor", lo=0.0)
 
 
-NONLINEAR_EASINGS: tuple[str, ...] = tuple(sorted(k for k in EASINGS if k != "linear"))
+NONLINEAR_EASINGS: tuple[str, ...] = RVM_CURVES
+"""The default curve set: RVM's 31 (the Penner variants of back and bounce are opt-in)."""
 
 
 @dataclass
@@ -260,6 +289,9 @@ class EasingConfig:
         return self.curves[int(rng.integers(len(self.curves)))]
 
 
+ASPECT_MODES = ("rvm", "jitter")
+
+
 @dataclass
 class AugmentConfig:
     """Random augmentation of a training sample; every default is RVM's (VideoMatte training).
@@ -267,11 +299,30 @@ class AugmentConfig:
     RVM's single background-affine probability 0.3 is split, as its code does, into a background
     -only move (``bgr_affine``) and a move of foreground and background together (``camera_affine``,
     applied here in output space so both layers move as one, like a real camera).
+
+    Framing: the static per-clip affine and the aspect crop (below) make how big and where the
+    figure sits. ``valid_framing`` (default True, as RVM's ``VideoMatteValidAugmentation``, whose
+    ``static_affine`` stays on) gives samples planned with ``augment=False`` the same static affine
+    and aspect crop, drawn from the sample's own seed, so validation is framed like training; motion,
+    flips, colour and time stay off. False frames them as the whole source (the earlier behaviour:
+    figures about 1.3x larger than in training).
+
+    ``aspect`` picks the crop that takes a source to the output's aspect, ``aspect_ratio`` = (lo, hi)
+    bounding how much the source may be squeezed. ``rvm`` (default) is what RVM's
+    ``RandomResizedCrop.get_params(scale=(1, 1), ratio=(lo, hi))`` does: a crop of the whole area
+    at a ratio other than the source's never fits, so it always falls back to the centred crop at
+    the source's own ratio clamped to (lo, hi) (a 16:9 source is cut to 1.1 and squeezed by 1/1.1
+    into a square, a portrait one cut to 0.9); this keeps as much of the source as possible.
+    ``jitter`` draws the ratio log-uniformly in (lo, hi) per clip and takes the largest centred crop
+    (more variety of squeeze, crops more of wide sources). The output aspect counts as 1: a ratio
+    is relative to ``size``'s.
     """
 
     static_affine: bool = True
     fgr_static: AffineRange = field(default_factory=lambda: AffineRange(scale=(0.5, 1.0)))
     bgr_static: AffineRange = field(default_factory=lambda: AffineRange(scale=(1.0, 1.5)))
+    valid_framing: bool = True
+    aspect: str = "rvm"
     aspect_ratio: tuple[float, float] = (0.9, 1.1)
     fgr_affine: MotionAffineConfig = field(default_factory=MotionAffineConfig)
     bgr_affine: MotionAffineConfig = field(default_factory=lambda: MotionAffineConfig(prob=0.15))
@@ -287,6 +338,8 @@ class AugmentConfig:
 
     def validate(self, path: str) -> None:
         check_range(self.aspect_ratio, f"{path}.aspect_ratio", lo=1e-3)
+        if self.aspect not in ASPECT_MODES:
+            raise ValueError(f"{path}.aspect must be one of {ASPECT_MODES}, got {self.aspect!r}")
         check_prob(self.grayscale_prob, f"{path}.grayscale_prob")
         check_prob(self.hflip_prob, f"{path}.hflip_prob")
 
@@ -299,6 +352,18 @@ def imagematte_augment() -> AugmentConfig:
         grayscale_prob=0.03,
         sharpen=SharpenConfig(prob=0.05),
     )
+
+
+def crop_aspect(mode: str, ratio: tuple[float, float], source_hw: tuple[int, int],
+                size_hw: tuple[int, int], jitter: float) -> float:
+    """The crop's aspect factor relative to the output's (1 = the output's own aspect).
+
+    ``jitter`` is the log-uniform draw in ``ratio``, used as is by ``jitter`` mode; ``rvm`` mode
+    clamps the source's own aspect (relative to the output's) into ``ratio``."""
+    if mode == "jitter":
+        return jitter
+    relative = (source_hw[1] / source_hw[0]) / (size_hw[1] / size_hw[0])
+    return float(min(max(relative, ratio[0]), ratio[1]))
 
 
 def trajectory(a: dict[str, float], b: dict[str, float], easing: str, progress: np.ndarray) -> Values:

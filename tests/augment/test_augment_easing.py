@@ -3,10 +3,13 @@ import pytest
 
 from rvm_data.augment.easing import DISCONTINUOUS, EASINGS, ease
 
-FAMILIES = ("quad", "cubic", "quartic", "quintic", "sine", "circ", "expo", "elastic", "back", "bounce")
+FAMILIES = ("quad", "cubic", "quartic", "quintic", "sine", "circ", "expo", "elastic", "back", "bounce",
+            "penner_back", "penner_bounce")
 
 
 def test_all_curves_present():
+    """RVM's ten families plus the opt-in Penner back and bounce (test_augment_rvm_defaults.py
+    checks that the default set is RVM's 31)."""
     expected = {"linear", "step"} | {f"{f}_{m}" for f in FAMILIES for m in ("in", "out", "in_out")}
     assert set(EASINGS) == expected
 
@@ -38,7 +41,7 @@ def test_step_jumps_halfway():
     assert ease("step", np.array([0.0, 0.49, 0.5, 0.9])).tolist() == [0.0, 0.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("family", ["back", "elastic"])
+@pytest.mark.parametrize("family", ["back", "elastic", "penner_back"])
 def test_overshoot_kept(family):
     t = np.linspace(0, 1, 1001)
     assert EASINGS[f"{family}_in"](t).min() < -0.01

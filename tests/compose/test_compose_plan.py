@@ -98,13 +98,21 @@ def test_plan_is_deterministic_and_index_dependent(catalog):
     assert all(o != a for o in others)
 
 
-def test_valid_split_has_no_augmentation_and_is_stable(catalog):
-    cfg = ComposeConfig(size=(16, 16), frames=5)
+@pytest.mark.parametrize("valid_framing", [True, False])
+def test_valid_split_has_no_augmentation_and_is_stable(catalog, valid_framing):
+    """No motion, flip, colour or time change; the static affine and aspect crop (RVM's validation
+    keeps them) unless ``valid_framing`` is off."""
+    cfg = ComposeConfig(size=(16, 16), frames=5, augment=AugmentConfig(valid_framing=valid_framing))
     for i in range(30):
         s = plan_sample(cfg, catalog, seed=0, split="valid", index=i, augment=False)
         assert s.motion == {} and s.pause is None and not s.grayscale and s.sharpen is None
         for stream in (s.fgr, s.bgr):
-            assert not stream.hflip and stream.static is None and stream.aspect == 1.0
+            assert not stream.hflip
+            if valid_framing:
+                src = stream.source
+                assert stream.static is not None and stream.aspect == min(max(src["width"] / src["height"], 0.9), 1.1)
+            else:
+                assert stream.static is None and stream.aspect == 1.0
             assert len({json.dumps(m) for m in stream.matrices}) == 1  # no motion
             if stream.temporal is not None:
                 assert stream.temporal["speed"] == 1.0 and not stream.temporal["reversed"]
