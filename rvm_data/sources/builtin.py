@@ -2,7 +2,9 @@
 
 It makes rvm-data usable on a machine with no dataset downloaded. Nothing is fetched: the
 foregrounds and scenes are procedural (:mod:`rvm_data.sources.synthetic`) and the photographs are
-crops of the Grace Hopper portrait that matplotlib ships inside its wheel.
+crops of photographs without people that scikit-image ships inside its wheel (``skimage/data``; read
+as files, the package is never imported), each checked against its sha256 so the set stays the same:
+RVM's backgrounds hold no humans, and a person in a background teaches that people are background.
 
 Layout under the root that :func:`ensure_sample_set` returns (``<cache>/sample-v<GENERATOR_VERSION>``),
 the same as the real datasets so the normal readers read it::
@@ -16,11 +18,14 @@ the same as the real datasets so the normal readers read it::
     sample-set.json                                         the stamp: generator version, seed, contents (written last)
 
 Contents (train / valid): videomatte 4 / 2 clips of 40 frames (384x216 landscape and 216x384
-portrait, W x H): a half-body figure that walks, turns its head and waves, with hair strands,
-a translucent scarf (alpha about 0.4) and a patterned top; imagematte 6 / 2 stills (256x320);
+portrait, W x H) of 1, 2, 1, 3 / 2, 1 half-body people who walk, turn their heads and move their arms
+(wave, point, hands on hips, arms raised or down), each drawn with its own build, skin tone, hair
+style (long, short, bun, curly, buzz) and colour, top (patterned or plain, maybe an open jacket, short
+or long sleeves), accessories (glasses, a cap), hair strands and a translucent scarf (alpha about
+0.4); imagematte 6 / 2 stills (256x320; every third has two people);
 background videos 3 / 2 clips of 30 frames at 480x270 (landscapes and skylines with a panning,
 zooming camera, parallax and moving objects); background images 8 / 3 at 512x384 (photo crops
-and rendered scenes).
+and rendered scenes; the photographs, by split, in :data:`PHOTOS`).
 
 The cache root is ``cache_dir`` if given, else ``$RVM_DATA_CACHE``, else ``~/.cache/rvm-data``.
 Generation writes into a temporary folder beside the root and renames it into place, under a file
@@ -42,17 +47,20 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import hashlib
+from importlib.metadata import PackageNotFoundError, distribution
+
 import cv2
-import matplotlib.cbook
 import numpy as np
 
 from .catalog import SourcesConfig
+from .errors import SourceError
 from .synthetic import FigurePainter, ScenePainter, to_uint8
 
 # Bump GENERATOR_VERSION whenever the generated files change in any way (the painters in
 # synthetic.py, the constants and encoder settings here, the photo crops): the folder name and the
 # stamp follow it, so a cache made by another version is never used.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 NAME = f"sample-v{GENERATOR_VERSION}"
 SEED = 20240611
 DONE_FILE = "sample-set.json"
@@ -62,6 +70,7 @@ SPLITS = ("train", "valid")
 VIDEOMATTE = {"train": 4, "valid": 2}
 VIDEOMATTE_FRAMES = 40
 VIDEOMATTE_SIZES = ((216, 384), (384, 216))
+VIDEOMATTE_PEOPLE = {"train": (1, 2, 1, 3), "valid": (2, 1)}  # people in each clip
 IMAGEMATTE = {"train": 6, "valid": 2}
 IMAGEMATTE_SIZE = (320, 256)
 BACKGROUND_VIDEOS = {"train": 3, "valid": 2}
@@ -69,6 +78,28 @@ BACKGROUND_FRAMES = 30
 BACKGROUND_SIZE = (270, 480)
 BACKGROUND_IMAGES = {"train": 8, "valid": 3}
 BACKGROUND_IMAGE_SIZE = (384, 512)
+
+# Photographs without people from scikit-image 0.26.0's wheel (skimage/data), with the licence its
+# data module states for each, and the sha256 of the shipped file. Train and valid use different photos.
+PHOTO_PACKAGE = "scikit-image"
+PHOTOS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "train": (
+        ("coffee.png", "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
+         "a cup of coffee; CC0, Rachel Michetti"),
+        ("rocket.jpg", "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
+         "Falcon 9 on its launch pad at night; public domain, SpaceX"),
+        ("grass.png", "b6b6022426b38936c43a4ac09635cd78af074e90f42ffa8227ac8b7452d39f89",
+         "grass (grey, tinted here); CC0, CC0Textures"),
+        ("brick.png", "7966caf324f6ba843118d98f7a07746d22f6a343430add0233eca5f6eaaa8fcf",
+         "a brick wall (grey, tinted here); CC0, CC0Textures"),
+    ),
+    "valid": (
+        ("chelsea.png", "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
+         "Chelsea the cat; CC0, Stefan van der Walt"),
+        ("gravel.png", "c48615b451bf1e606fbd72c0aa9f8cc0f068ab7111ef7d93bb9b0f2586440c12",
+         "gravel (grey, tinted here); CC0, CC0Textures"),
+    ),
+}
 
 _JPEG = [cv2.IMWRITE_JPEG_QUALITY, 92]
 _PNG = [cv2.IMWRITE_PNG_COMPRESSION, 3]
@@ -89,7 +120,8 @@ def _write(path: Path, rgb_or_gray: np.ndarray) -> None:
 def _videomatte(root: Path, split: str) -> None:
     for i in range(VIDEOMATTE[split]):
         height, width = VIDEOMATTE_SIZES[i % 2]
-        painter = FigurePainter(_rng("videomatte", split, i), height, width, VIDEOMATTE_FRAMES)
+        painter = FigurePainter(_rng("videomatte", split, i), height, width, VIDEOMATTE_FRAMES,
+                                VIDEOMATTE_PEOPLE[split][i % len(VIDEOMATTE_PEOPLE[split])])
         name = f"{split}_{i:03d}"
         fgr_dir, pha_dir = root / "videomatte" / split / "fgr" / name, root / "videomatte" / split / "pha" / name
         fgr_dir.mkdir(parents=True)
@@ -106,7 +138,7 @@ def _imagematte(root: Path, split: str) -> None:
     for i in range(IMAGEMATTE[split]):
         rng = _rng("imagematte", split, i)
         frames = 24
-        fgr, pha = FigurePainter(rng, *IMAGEMATTE_SIZE, frames).paint(int(rng.integers(frames)))
+        fgr, pha = FigurePainter(rng, *IMAGEMATTE_SIZE, frames, 1 + (i % 3 == 2)).paint(int(rng.integers(frames)))
         _write(root / "imagematte" / split / "fgr" / f"{split}_{i:03d}.png", to_uint8(fgr))
         _write(root / "imagematte" / split / "pha" / f"{split}_{i:03d}.png", to_uint8(pha))
 
@@ -121,8 +153,29 @@ def _background_videos(root: Path, split: str) -> None:
             _write(folder / f"{t:05d}.jpg", to_uint8(painter.paint(t)))
 
 
+def read_photo(name: str, sha256: str) -> np.ndarray:
+    """One of :data:`PHOTOS` as RGB uint8, read from the installed scikit-image wheel (never downloaded)."""
+    where = f"{PHOTO_PACKAGE}: skimage/data/{name}"
+    try:
+        path = distribution(PHOTO_PACKAGE).locate_file(f"skimage/data/{name}")
+    except PackageNotFoundError:
+        raise SourceError(where, f"{PHOTO_PACKAGE} is not installed (pip install -e .); the built-in set's "
+                          "background photographs come from its wheel") from None
+    try:
+        data = Path(str(path)).read_bytes()
+    except OSError as error:
+        raise SourceError(str(path), f"cannot read the photograph: {error.strerror or error}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise SourceError(str(path), f"not the photograph this generator was made for (sha256 differs; "
+                          f"{PHOTO_PACKAGE}==0.26.0 ships it)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(str(path), "cannot decode the photograph")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def _photo_variant(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A crop of the photograph, possibly mirrored, rotated a little and colour graded."""
+    """A crop of the photograph, possibly mirrored, rotated a little and colour graded (grey ones tinted)."""
     out_h, out_w = BACKGROUND_IMAGE_SIZE
     h, w = photo.shape[:2]
     scale = rng.uniform(out_w / w, 1.6 * out_w / w)
@@ -135,18 +188,19 @@ def _photo_variant(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         image = image[:, ::-1]
     grade = rng.uniform(0.8, 1.2, 3)
+    if np.array_equal(photo[..., 0], photo[..., 1]) and np.array_equal(photo[..., 1], photo[..., 2]):
+        grade *= rng.uniform(0.45, 1.25, 3)  # a grey texture gets a colour of its own
     return np.clip(image.astype(np.float32) * grade, 0, 255).astype(np.uint8)
 
 
 def _background_images(root: Path, split: str) -> None:
     folder = root / "backgrounds" / "images" / split
     folder.mkdir(parents=True)
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
-        photo = cv2.cvtColor(cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    photos = [read_photo(name, sha256) for name, sha256, _ in PHOTOS[split]]
     for i in range(BACKGROUND_IMAGES[split]):
         rng = _rng("background_images", split, i)
         if i % 2 == 0:
-            image = _photo_variant(photo, rng)
+            image = _photo_variant(photos[(i // 2) % len(photos)], rng)
         else:
             painter = ScenePainter(rng, *BACKGROUND_IMAGE_SIZE, 2, ("landscape", "skyline")[(i // 2) % 2])
             image = to_uint8(painter.paint(int(rng.integers(2))))
@@ -172,10 +226,12 @@ def stamp(splits: tuple[str, ...] = SPLITS) -> dict[str, object]:
     return {"name": NAME, "generator_version": GENERATOR_VERSION, "seed": SEED, "splits": list(splits),
             "videomatte": VIDEOMATTE, "videomatte_frames": VIDEOMATTE_FRAMES,
             "videomatte_sizes": [list(size) for size in VIDEOMATTE_SIZES],
+            "videomatte_people": [list(VIDEOMATTE_PEOPLE[split]) for split in SPLITS],  # lists: the CLI counts dicts
             "imagematte": IMAGEMATTE, "imagematte_size": list(IMAGEMATTE_SIZE),
             "background_videos": BACKGROUND_VIDEOS, "background_video_frames": BACKGROUND_FRAMES,
             "background_video_size": list(BACKGROUND_SIZE),
-            "background_images": BACKGROUND_IMAGES, "background_image_size": list(BACKGROUND_IMAGE_SIZE)}
+            "background_images": BACKGROUND_IMAGES, "background_image_size": list(BACKGROUND_IMAGE_SIZE),
+            "photos": [[split, name, sha256] for split in SPLITS for name, sha256, _ in PHOTOS[split]]}
 
 
 def is_current(root: Path) -> bool:

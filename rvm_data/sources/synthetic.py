@@ -1,10 +1,11 @@
-"""Procedural matting footage for the built-in sample set: a moving figure with a fine alpha, and scenes.
+"""Procedural matting footage for the built-in sample set: moving people with a fine alpha, and scenes.
 
 Everything is vectorised numpy/OpenCV on float32 grids and driven by an explicit
 ``np.random.Generator``, so the same generator state gives the same pixels.
 
-The figure is layered back to front (back hair, torso, arms, neck, head, hair cap, hair strands,
-a translucent scarf) and composited with premultiplied "over". Edges come from signed distances
+Each person is layered back to front (back hair, torso and jacket, arms and sleeves, neck, bun,
+head, glasses, hair cap, hair strands, cap, a translucent scarf); people vary in build, pose, skin
+tone, hair style and colour, clothes and accessories, and some clips hold several and composited with premultiplied "over". Edges come from signed distances
 (1-2 px ramps), hair strands are anti-aliased curves drawn at 2x and area-downsampled, so the matte
 has the fractional, thin structures real mattes have.
 """
@@ -122,42 +123,70 @@ def _segment_bounds(a: Array, b: Array, r: float) -> Bounds:
     return min(a[0], b[0]) - r, min(a[1], b[1]) - r, max(a[0], b[0]) + r, max(a[1], b[1]) + r
 
 
+SKINS = np.array([[0.98, 0.86, 0.77], [0.94, 0.78, 0.66], [0.87, 0.68, 0.53], [0.78, 0.57, 0.42],
+                  [0.66, 0.46, 0.32], [0.55, 0.37, 0.26], [0.42, 0.28, 0.19], [0.30, 0.20, 0.14]], np.float32)
+HAIRS = np.array([[0.06, 0.05, 0.04], [0.20, 0.13, 0.08], [0.35, 0.21, 0.11], [0.60, 0.45, 0.25],
+                  [0.85, 0.72, 0.45], [0.55, 0.20, 0.08], [0.62, 0.62, 0.62], [0.90, 0.90, 0.88]], np.float32)
+HAIR_STYLES = ("long", "short", "bun", "curly", "buzz")
+POSES = ("wave", "down", "hips", "raised", "point")
+
+
 @dataclass(frozen=True)
 class FigureStyle:
-    """Per-clip look and motion of the figure, all drawn from one generator."""
+    """Per-person look, build, pose and motion, all drawn from one generator."""
 
     skin: Array
     hair: Array
     cloth: Array
     cloth2: Array
+    jacket: Array | None  # an open jacket over the top, or None
     scarf: Array
     scarf_opacity: float
-    pattern: int  # 0 stripes, 1 checks, 2 dots
+    pattern: int  # 0 stripes, 1 checks, 2 dots, 3 plain
     pattern_angle: float
     pattern_freq: float
+    hair_style: str  # one of HAIR_STYLES
     hair_length: float  # in head radii
     strands: int
+    pose: str  # one of POSES
+    width: float  # half shoulder width, in units of the figure's size
+    taper: float  # how the torso widens (+) or narrows (-) below the shoulders
+    head: float  # head radius, in units of the figure's size
+    neck: float  # neck length, in units of the figure's size
+    short_sleeves: bool
+    glasses: bool
+    hat: Array | None  # a cap's colour, or None
     phases: Array  # motion phases
     speeds: Array  # motion rates (cycles per clip)
     drift: float  # horizontal travel, fraction of width
-    wave_arm: int  # which arm waves (0 left, 1 right)
+    wave_arm: int  # which arm waves or points, and the scarf's side (0 left, 1 right)
 
     @staticmethod
     def draw(rng: np.random.Generator) -> FigureStyle:
-        skins = np.array([[0.93, 0.76, 0.64], [0.78, 0.57, 0.42], [0.55, 0.37, 0.26], [0.98, 0.84, 0.74]], np.float32)
-        hairs = np.array([[0.08, 0.06, 0.05], [0.35, 0.21, 0.11], [0.82, 0.66, 0.38], [0.55, 0.20, 0.08]], np.float32)
+        hair_style = HAIR_STYLES[int(rng.choice(len(HAIR_STYLES), p=[0.35, 0.25, 0.15, 0.15, 0.10]))]
+        grey = rng.random() < 0.15
         return FigureStyle(
-            skin=skins[rng.integers(len(skins))] * np.float32(rng.uniform(0.92, 1.05)),
-            hair=hairs[rng.integers(len(hairs))] * np.float32(rng.uniform(0.85, 1.15)),
-            cloth=rng.uniform(0.1, 0.9, 3).astype(np.float32),
-            cloth2=rng.uniform(0.1, 0.9, 3).astype(np.float32),
+            skin=SKINS[rng.integers(len(SKINS))] * np.float32(rng.uniform(0.94, 1.04)),
+            hair=HAIRS[rng.integers(6, 8) if grey else rng.integers(6)] * np.float32(rng.uniform(0.85, 1.15)),
+            cloth=rng.uniform(0.08, 0.92, 3).astype(np.float32),
+            cloth2=rng.uniform(0.08, 0.92, 3).astype(np.float32),
+            jacket=rng.uniform(0.05, 0.7, 3).astype(np.float32) if rng.random() < 0.35 else None,
             scarf=rng.uniform(0.3, 1.0, 3).astype(np.float32),
             scarf_opacity=float(rng.uniform(0.35, 0.5)),
-            pattern=int(rng.integers(3)),
+            pattern=int(rng.integers(4)),
             pattern_angle=float(rng.uniform(0, np.pi)),
             pattern_freq=float(rng.uniform(0.15, 0.4)),
-            hair_length=float(rng.uniform(1.2, 3.0)),
-            strands=int(rng.integers(140, 220)),
+            hair_style=hair_style,
+            hair_length=float(rng.uniform(1.2, 3.0) if hair_style == "long" else rng.uniform(0.9, 1.4)),
+            strands=int(rng.integers(140, 220) if hair_style in ("long", "curly") else rng.integers(60, 120)),
+            pose=POSES[int(rng.integers(len(POSES)))],
+            width=float(rng.uniform(0.19, 0.29)),
+            taper=float(rng.uniform(-0.06, 0.16)),
+            head=float(rng.uniform(0.1, 0.13)),
+            neck=float(rng.uniform(0.04, 0.08)),
+            short_sleeves=bool(rng.random() < 0.4),
+            glasses=bool(rng.random() < 0.3),
+            hat=rng.uniform(0.05, 0.95, 3).astype(np.float32) if rng.random() < 0.2 else None,
             phases=rng.uniform(0, 2 * np.pi, 8),
             speeds=rng.uniform(0.6, 1.6, 8),
             drift=float(rng.uniform(0.05, 0.2)),
@@ -165,20 +194,15 @@ class FigureStyle:
         )
 
 
-class FigurePainter:
-    """Draws frame ``t`` of a clip of ``frames`` frames: a half-body figure that walks, turns its head,
-    moves its arms and hair, wearing a patterned top and a translucent scarf.
+class _Person:
+    """One half-body person: style, textures that move with the body, hair strands, and where it stands."""
 
-    Colour fields (cloth pattern, shading, skin, hair) are made once per clip on a canvas twice the
-    frame size centred on the figure, and each frame takes the window under the figure, so the
-    textures move with the body instead of swimming.
-    """
-
-    def __init__(self, rng: np.random.Generator, height: int, width: int, frames: int) -> None:
+    def __init__(self, rng: np.random.Generator, height: int, width: int, frames: int, scale: float,
+                 offset: float) -> None:
         self.height, self.width, self.frames = height, width, frames
         self.style = s = FigureStyle.draw(rng)
-        self.unit = u = float(min(height, 1.1 * width))
-        self.y, self.x = np.mgrid[0:height, 0:width].astype(np.float32)
+        self.unit = u = float(min(height, 1.1 * width)) * scale
+        self.offset = offset * width  # horizontal place of the body's centre, from the frame's centre
         tex = np.stack([fractal_noise(rng, 2 * height, 2 * width, cells=6, octaves=3) for _ in range(3)], -1)
         ly, lx = np.mgrid[0:2 * height, 0:2 * width].astype(np.float32)
         lx, ly = (lx - width) * (100 / u), (ly - height) * (100 / u)
@@ -189,11 +213,15 @@ class FigurePainter:
             mix = 0.5 + 0.5 * np.sin(along * (2 * f))
         elif s.pattern == 1:
             mix = 0.25 * (2 + np.sign(np.sin(along * f)) + np.sign(np.sin(across * f)))
-        else:
+        elif s.pattern == 2:
             mix = (np.hypot(np.sin(along * f), np.sin(across * f)) < 0.5).astype(np.float32)
+        else:
+            mix = 0.15 * tex[..., 1]
         light = (0.85 + 0.25 * np.clip(lx / 100 + 0.3, -1, 1))[..., None]
         folds = (0.82 + 0.18 * np.sin(lx * 0.35 + 3 * tex[..., 0]))[..., None]
-        self.cloth = (s.cloth + (s.cloth2 - s.cloth) * mix[..., None]) * (0.75 + 0.35 * tex) * folds * light
+        shade = (0.75 + 0.35 * tex) * folds * light
+        self.cloth = (s.cloth + (s.cloth2 - s.cloth) * mix[..., None]) * shade
+        self.jacket = None if s.jacket is None else s.jacket * shade
         self.skin = s.skin * (0.9 + 0.15 * tex[..., 1:2]) * light
         self.hair = s.hair * (0.75 + 0.5 * tex[..., 2:3])
         self.rough = tex[..., 2] - 0.5
@@ -201,8 +229,10 @@ class FigurePainter:
         count = s.strands
         # strand roots around the scalp (angle from straight up), lengths and curl, in head radii
         self.root_angle = rng.uniform(-1.9, 1.9, count)
-        self.strand_length = rng.uniform(0.25, 1.0, count) * np.where(np.abs(self.root_angle) > 1.0, s.hair_length, 0.9)
-        self.strand_curl = rng.normal(0.0, 0.35, count)
+        long_sides = s.hair_length if s.hair_style in ("long", "curly") else 0.45
+        top = {"long": 0.9, "curly": 0.8, "short": 0.45, "bun": 0.3, "buzz": 0.18}[s.hair_style]
+        self.strand_length = rng.uniform(0.25, 1.0, count) * np.where(np.abs(self.root_angle) > 1.0, long_sides, top)
+        self.strand_curl = rng.normal(0.0, 0.9 if s.hair_style == "curly" else 0.35, count)
         self.strand_phase = rng.uniform(0, 2 * np.pi, count)
         self.strand_group = rng.integers(0, 3, count)
 
@@ -231,70 +261,120 @@ class FigurePainter:
                 canvas, pl, False, 255, 1, cv2.LINE_AA, _SHIFT)))
         return groups
 
-    def paint(self, t: int) -> tuple[Array, Array]:
-        """Straight RGB float32 H×W×3 in [0, 1] and alpha H×W in [0, 1] of frame ``t``."""
+    def _arm_angles(self, arm: int, t: int) -> tuple[float, float]:
+        """Upper-arm and forearm directions (0 = straight down, growing outwards) for the pose."""
+        s, w = self.style, self._wave
+        lead = arm == s.wave_arm
+        if s.pose == "wave" and lead:
+            upper = 1.45 + w(3, t, 0.9)
+            return upper, upper + 0.6 + w(6, t, 0.5)
+        if s.pose == "hips":
+            upper = 0.65 + w(4 + arm, t, 0.08)
+            return upper, upper - 2.3
+        if s.pose == "raised":
+            upper = 2.55 + w(3 + arm, t, 0.2)
+            return upper, upper + 0.25 + w(6, t, 0.2)
+        if s.pose == "point" and lead:
+            upper = 1.45 + w(3, t, 0.15)
+            return upper, upper + 0.05
+        upper = 0.25 + w(4 + arm, t, 0.25)
+        return upper, upper + 0.2
+
+    def paint(self, layers: _Layers, t: int) -> None:
+        """Paint this person's frame ``t`` into ``layers`` (back to front)."""
         s, u, height = self.style, self.unit, self.height
-        cx = self.width / 2 + self._wave(0, t, s.drift * self.width)
+        cx = self.width / 2 + self.offset + self._wave(0, t, s.drift * self.width)
         base = height - 0.47 * u + self._wave(1, t, 0.012 * u)  # shoulder line
         tilt = self._wave(2, t, 0.18)
-        radius = 0.115 * u
+        radius = s.head * u
+        neck_len = s.neck + 0.5 * radius / u
         neck = np.array([cx, base - 0.06 * u])
-        hx, hy = cx + math.sin(tilt) * 0.17 * u, base - 0.06 * u - math.cos(tilt) * 0.17 * u
+        hx, hy = cx + math.sin(tilt) * (neck_len + 0.06) * u, base - 0.06 * u - math.cos(tilt) * (neck_len + 0.06) * u
         up = (math.sin(tilt), -math.cos(tilt))  # the head's "up" direction
         side = (-up[1], up[0])
-        r0, c0 = int(round(height - base)), int(round(self.width - cx))
+        r0 = int(np.clip(round(height - base), 0, height))
+        c0 = int(np.clip(round(self.width - cx), 0, self.width))
         window = np.s_[r0:r0 + height, c0:c0 + self.width]
         cloth, skin, hair, rough, scarf = (f[window] for f in (self.cloth, self.skin, self.hair, self.rough, self.scarf))
-        layers = _Layers(self.x, self.y)
+        jacket = None if self.jacket is None else self.jacket[window]
+        long_hair = s.hair_style in ("long", "curly")
 
         # back hair mass behind the shoulders, its edge roughened by noise
-        by, bry = hy + 0.35 * radius * s.hair_length, (1.0 + 0.45 * s.hair_length) * radius
-        layers.shape(hair, lambda x, y, b: _ellipse_sdf(x, y, hx, by, 1.15 * radius, bry, tilt * 0.5) + 3.0 * rough[b],
-                     _around(hx, by, bry + 2), softness=1.5)
+        if long_hair:
+            by, bry = hy + 0.35 * radius * s.hair_length, (1.0 + 0.45 * s.hair_length) * radius
+            bumps = 6.0 if s.hair_style == "curly" else 3.0
+            layers.shape(hair, lambda x, y, b: _ellipse_sdf(x, y, hx, by, 1.15 * radius, bry, tilt * 0.5)
+                         + bumps * rough[b], _around(hx, by, bry + 2), softness=1.5)
 
-        # torso: trapezoid with rounded shoulders
-        half = 0.24 * u
+        # torso: trapezoid with rounded shoulders; an open jacket shows the top in a band down the middle
+        half = s.width * u
         def torso(x: Array, y: Array, _: object) -> Array:
-            trapezoid = np.maximum(np.abs(x - cx) - (half + (y - base) * 0.08), base - y)
+            trapezoid = np.maximum(np.abs(x - cx) - (half + (y - base) * s.taper), base - y)
             return np.minimum(trapezoid, _capsule_sdf(x, y, (cx - half + 0.05 * u, base + 0.04 * u),
                                                       (cx + half - 0.05 * u, base + 0.04 * u), 0.07 * u))
-        layers.shape(cloth, torso, (cx - half - 0.1 * u, base - 0.05 * u, cx + half + 0.1 * u, height))
+        torso_box = (cx - half - 0.15 * u, base - 0.05 * u, cx + half + 0.15 * u, height)
+        layers.shape(cloth if jacket is None else jacket, torso, torso_box)
+        if jacket is not None:
+            opening = 0.25 * half
+            layers.shape(cloth, lambda x, y, b: np.maximum(torso(x, y, b), np.abs(x - cx) - opening
+                                                           - (y - base) * 0.08), torso_box)
 
-        # arms: shoulder -> elbow -> hand, one of them waving
+        # arms: shoulder -> elbow -> hand
+        sleeve = cloth * 0.92 if jacket is None else jacket * 0.92
         for arm, sign in ((0, -1.0), (1, 1.0)):
-            waving = arm == s.wave_arm
-            upper = sign * (0.25 + (self._wave(3, t, 0.9) + 1.2 if waving else self._wave(4 + arm, t, 0.25)))
-            fore = upper + sign * (0.6 + self._wave(6, t, 0.5) if waving else 0.2)
+            upper, fore = (sign * a for a in self._arm_angles(arm, t))
             shoulder = np.array([cx + sign * (half - 0.02 * u), base + 0.05 * u])
             elbow = shoulder + 0.22 * u * np.array([math.sin(upper), math.cos(upper)])
             hand = elbow + 0.2 * u * np.array([math.sin(fore), math.cos(fore)])
-            layers.shape(cloth * 0.92, lambda x, y, _, a=shoulder, e=elbow: _capsule_sdf(x, y, a, e, 0.05 * u),
-                         _segment_bounds(shoulder, elbow, 0.05 * u))
-            layers.shape(cloth * 0.92, lambda x, y, _, e=elbow, h=hand: _capsule_sdf(x, y, e, h, 0.042 * u),
-                         _segment_bounds(elbow, hand, 0.042 * u))
+            cuff = shoulder + 0.45 * (elbow - shoulder)
+            layers.shape(skin if s.short_sleeves else sleeve, lambda x, y, _, a=shoulder, e=elbow:
+                         _capsule_sdf(x, y, a, e, 0.05 * u), _segment_bounds(shoulder, elbow, 0.05 * u))
+            if s.short_sleeves:
+                layers.shape(sleeve, lambda x, y, _, a=shoulder, e=cuff: _capsule_sdf(x, y, a, e, 0.056 * u),
+                             _segment_bounds(shoulder, cuff, 0.056 * u))
+            layers.shape(skin if s.short_sleeves else sleeve, lambda x, y, _, e=elbow, h=hand:
+                         _capsule_sdf(x, y, e, h, 0.042 * u), _segment_bounds(elbow, hand, 0.042 * u))
             layers.shape(skin, lambda x, y, _, h=hand, f=fore: _ellipse_sdf(x, y, h[0], h[1], 0.045 * u, 0.055 * u, f),
                          _around(hand[0], hand[1], 0.06 * u))
 
-        neck_top, neck_bottom = neck - [0, 0.02 * u], neck + [0, 0.05 * u]
+        neck_top, neck_bottom = neck - [0, neck_len * u - 0.03 * u], neck + [0, 0.05 * u]
         layers.shape(skin * 0.85, lambda x, y, _: _capsule_sdf(x, y, neck_bottom, neck_top, 0.05 * u),
                      _segment_bounds(neck_bottom, neck_top, 0.05 * u))
+        if s.hair_style == "bun":
+            bx, bry = hx + 0.95 * radius * up[0], hy + 0.95 * radius * up[1]
+            layers.shape(hair, lambda x, y, b: _ellipse_sdf(x, y, bx, bry, 0.5 * radius, 0.42 * radius, tilt)
+                         + 1.5 * rough[b], _around(bx, bry, 0.55 * radius), softness=1.5)
         layers.shape(skin, lambda x, y, _: _ellipse_sdf(x, y, hx, hy, 0.86 * radius, radius, tilt),
                      _around(hx, hy, radius))
         for offset in (-0.35, 0.35):
             ex, ey = hx + radius * (offset * side[0] + 0.05 * up[0]), hy + radius * (offset * side[1] + 0.05 * up[1])
             layers.shape((0.1, 0.07, 0.06), lambda x, y, _, ex=ex, ey=ey: _ellipse_sdf(
                 x, y, ex, ey, 0.12 * radius, 0.07 * radius, tilt), _around(ex, ey, 0.12 * radius), softness=1.0)
+            if s.glasses:  # a thin dark frame around each eye
+                layers.shape((0.05, 0.05, 0.06), lambda x, y, _, ex=ex, ey=ey: np.abs(_ellipse_sdf(
+                    x, y, ex, ey, 0.26 * radius, 0.19 * radius, tilt)) - 0.5, _around(ex, ey, 0.3 * radius))
         mx, my = hx - 0.5 * radius * up[0], hy - 0.5 * radius * up[1]
         layers.shape(tuple(s.skin * (0.6, 0.4, 0.4)), lambda x, y, _: _ellipse_sdf(
             x, y, mx, my, 0.25 * radius, 0.06 * radius, tilt), _around(mx, my, 0.25 * radius), softness=1.0)
 
+        line = {"buzz": 0.35, "short": 0.2}.get(s.hair_style, 0.15)
         def cap(x: Array, y: Array, b: tuple[slice, slice]) -> Array:
-            hairline = 0.15 * radius - ((x - hx) * up[0] + (y - hy) * up[1])
+            hairline = line * radius - ((x - hx) * up[0] + (y - hy) * up[1])
             dome = _ellipse_sdf(x, y, hx, hy - 0.05 * radius, 0.95 * radius, 1.02 * radius, tilt)
             return np.maximum(dome, hairline) + 2.0 * rough[b]
         layers.shape(hair, cap, _around(hx, hy, 1.1 * radius), softness=1.5)
         for g, coverage in enumerate(self._strands(np.array([hx, hy]), radius, tilt, t)):
             layers.over(hair * (0.8 + 0.2 * g), coverage * (0.55 + 0.2 * g))
+        if s.hat is not None:  # a cap: crown over the hair, a brim to one side
+            crown = np.array([hx + 0.55 * radius * up[0], hy + 0.55 * radius * up[1]])
+            layers.shape(s.hat, lambda x, y, _: np.maximum(_ellipse_sdf(x, y, crown[0], crown[1], 1.0 * radius,
+                                                                        0.62 * radius, tilt),
+                                                           0.05 * radius - ((x - hx) * up[0] + (y - hy) * up[1])),
+                         _around(crown[0], crown[1], 1.05 * radius))
+            brim_a = crown - 0.1 * radius * np.array(up)
+            brim_b = brim_a + (1.0 - 2.0 * s.wave_arm) * 1.3 * radius * np.array(side)
+            layers.shape(s.hat * 0.8, lambda x, y, _: _capsule_sdf(x, y, brim_a, brim_b, 0.1 * radius),
+                         _segment_bounds(brim_a, brim_b, 0.1 * radius))
 
         # translucent scarf: a collar band and a tail that falls past the body on one side, fluttering
         flutter = self._wave(7, t, 0.08 * u)
@@ -308,7 +388,38 @@ class FigurePainter:
         veil = _supersampled_mask(height, self.width, lambda canvas, k: cv2.fillPoly(
             canvas, [_fixed(pts, k)], 255, cv2.LINE_AA, _SHIFT))
         layers.over(scarf, veil * s.scarf_opacity)
-        return layers.foreground(fill=hair)
+
+
+class FigurePainter:
+    """Draws frame ``t`` of a clip of ``frames`` frames: ``people`` half-body people (build, pose, skin,
+    hair style, clothes and accessories drawn per person) that walk, turn their heads and move their
+    arms and hair, each with a translucent scarf. A second or third person stands smaller, to one side
+    and behind, so the clip has several people and they overlap.
+
+    Colour fields (cloth pattern, shading, skin, hair) are made once per person on a canvas twice the
+    frame size centred on the figure, and each frame takes the window under the figure, so the
+    textures move with the body instead of swimming.
+    """
+
+    def __init__(self, rng: np.random.Generator, height: int, width: int, frames: int, people: int = 1) -> None:
+        if people < 1:
+            raise ValueError(f"people must be >= 1, got {people}")
+        self.height, self.width, self.frames = height, width, frames
+        self.y, self.x = np.mgrid[0:height, 0:width].astype(np.float32)
+        side = float(rng.choice([-1.0, 1.0]))
+        # the main person first, then the others behind it, alternating sides; painted back to front
+        places = [(1.0, float(rng.uniform(-0.08, 0.08)))]
+        for k in range(1, people):
+            places.append((float(rng.uniform(0.68, 0.88)), side * (-1) ** k * float(rng.uniform(0.22, 0.34))))
+        self.people = [_Person(rng, height, width, frames, scale, offset) for scale, offset in places]
+        self.style = self.people[0].style
+
+    def paint(self, t: int) -> tuple[Array, Array]:
+        """Straight RGB float32 H×W×3 in [0, 1] and alpha H×W in [0, 1] of frame ``t``."""
+        layers = _Layers(self.x, self.y)
+        for person in reversed(self.people):
+            person.paint(layers, t)
+        return layers.foreground(fill=self.people[0].style.hair)
 
 
 @dataclass(frozen=True)

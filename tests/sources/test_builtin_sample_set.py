@@ -108,3 +108,80 @@ def test_default_cache_location(monkeypatch, tmp_path):
     assert builtin.cache_root() == tmp_path / ".cache" / "rvm-data" / builtin.NAME
     monkeypatch.setenv("RVM_DATA_CACHE", os.fspath(tmp_path / "c"))
     assert builtin.cache_root() == tmp_path / "c" / builtin.NAME
+
+
+def test_background_photographs_are_the_shipped_ones_without_people(cache):
+    """Every photograph is a file of scikit-image's wheel with the sha256 pinned beside its licence;
+    none of them is the Grace Hopper portrait (or any picture of a person)."""
+    names = [name for split in builtin.SPLITS for name, _, _ in builtin.PHOTOS[split]]
+    assert not {"grace_hopper.jpg", "astronaut.png", "camera.png", "coins.png"} & set(names)
+    assert set(n for n, _, _ in builtin.PHOTOS["train"]).isdisjoint(n for n, _, _ in builtin.PHOTOS["valid"])
+    for split in builtin.SPLITS:
+        for name, sha256, about in builtin.PHOTOS[split]:
+            assert any(word in about for word in ("CC0", "public domain"))
+            photo = builtin.read_photo(name, sha256)
+            assert photo.ndim == 3 and photo.shape[2] == 3 and min(photo.shape[:2]) >= 256
+    # the crops are of them: each photo background image matches its own photograph's colours best
+    catalog = build_catalog(builtin_sources("valid", cache_dir=cache / "a"))
+    first = load_background(catalog.background_images[0], [0])[0]
+    means = {name: builtin.read_photo(name, sha).reshape(-1, 3).mean(0) for name, sha, _ in builtin.PHOTOS["valid"]}
+    assert [row for row in builtin.stamp()["photos"] if row[0] == "valid"][0][1] == "chelsea.png"
+    assert np.abs(first.reshape(-1, 3).mean(0) - means["chelsea.png"]).sum() < 120
+
+
+def test_a_photograph_that_is_not_the_pinned_one_is_a_clear_error(monkeypatch):
+    from rvm_data.sources.errors import SourceError
+
+    name, _, _ = builtin.PHOTOS["train"][0]
+    with pytest.raises(SourceError, match=rf"skimage/data/{name}: not the photograph this generator was made for"):
+        builtin.read_photo(name, "0" * 64)
+
+    def missing(package):
+        raise builtin.PackageNotFoundError(package)
+
+    monkeypatch.setattr(builtin, "distribution", missing)
+    with pytest.raises(SourceError, match=r"scikit-image: skimage/data/.*: scikit-image is not installed"):
+        builtin.read_photo(name, "0" * 64)
+
+
+def _people(split: str) -> list:
+    """The people of every clip of a split, as the generator draws them (same generators, no pixels)."""
+    from rvm_data.sources.synthetic import FigurePainter
+
+    out = []
+    for i in range(builtin.VIDEOMATTE[split]):
+        height, width = builtin.VIDEOMATTE_SIZES[i % 2]
+        count = builtin.VIDEOMATTE_PEOPLE[split][i]
+        out.append(FigurePainter(builtin._rng("videomatte", split, i), 8, 8, 2, count).people)
+    return out
+
+
+def test_foreground_clips_hold_varied_people():
+    train = _people("train")
+    assert [len(clip) for clip in train] == [1, 2, 1, 3]  # several people in some clips
+    styles = [person.style for clip in train + _people("valid") for person in clip]
+    assert len({s.hair_style for s in styles}) >= 3 and len({s.pose for s in styles}) >= 3
+    assert len({tuple(np.round(s.skin, 2)) for s in styles}) >= 4
+    assert max(s.width for s in styles) - min(s.width for s in styles) > 0.05  # slim and broad builds
+    assert any(s.glasses or s.hat is not None or s.jacket is not None for s in styles)
+    assert len({s.short_sleeves for s in styles}) == 2
+
+
+def test_several_people_are_each_visible_and_composited_over_each_other():
+    from rvm_data.sources.synthetic import FigurePainter, _Layers
+
+    painter = FigurePainter(np.random.default_rng(5), 216, 384, 4, people=3)
+    _, alpha = painter.paint(1)
+    alone = []
+    for person in painter.people:
+        layers = _Layers(painter.x, painter.y)
+        person.paint(layers, 1)
+        alone.append(layers.alpha)
+    # "over" of the people's mattes, back to front, is the clip's matte
+    np.testing.assert_allclose(alpha, 1 - np.prod([1 - a for a in alone], axis=0), atol=1e-4)
+    for k, a in enumerate(alone):
+        others = np.max([b for j, b in enumerate(alone) if j != k], axis=0)
+        assert ((a > 0.5) & (others < 0.01)).sum() > 200  # each person shows somewhere on its own
+        assert ((a > 0.02) & (a < 0.98)).mean() > 0.001  # with soft edges of its own
+    with pytest.raises(ValueError, match="people"):
+        FigurePainter(np.random.default_rng(0), 8, 8, 1, people=0)
