@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
+from rvm_data.augment.temporal import speed_line, speed_stats
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.manifest import ManifestError
-from rvm_data.shards.verify import inspect_build, verify_build
+from rvm_data.shards.reader import ShardError, scan_shard
+from rvm_data.shards.verify import groups, inspect_build, verify_build
+
+SPEED_SPECS = 2000  # specs read per split/output for the realised speeds (one small read each)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +29,27 @@ def _size(n: float) -> str:
     while n >= 1024 and k < len(units) - 1:
         n, k = n / 1024, k + 1
     return f"{n:.0f} B" if k == 0 else f"{n:.1f} {units[k]}"
+
+
+def _matting_specs(root: Path, entries) -> list[dict]:
+    """Up to SPEED_SPECS matting specs of one split/output, read member by member (frames skipped)."""
+    specs: list[dict] = []
+    for entry in entries:
+        try:
+            path = str(root / entry.path)  # the manifest's paths are checked <split>/<output>-NNNNNN.tar
+            with open(path, "rb") as f:
+                for ref in scan_shard(path):
+                    for name, offset, size in ref.members:
+                        if name.endswith(".spec.json"):
+                            f.seek(offset)
+                            spec = json.loads(f.read(size))
+                            if isinstance(spec, dict) and isinstance(spec.get("fgr"), dict) and "clock" in spec:
+                                specs.append(spec)
+                    if len(specs) >= SPEED_SPECS:
+                        return specs
+        except (ShardError, OSError, ValueError, RvmDataError):
+            continue  # unreadable shards are reported above
+    return specs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{group}: {st.shards} shards, {st.samples} samples, {_size(st.bytes)}, {shape}")
             for field, fs in sorted(st.fields.items()):
                 print(f"  {field:<5} {fs.codec:<5} {_size(fs.bytes_per_frame):>10}/frame  {_size(fs.bytes):>10}")
+            specs = _matting_specs(Path(args.dir), groups(manifest)[group])
+            try:
+                lines = [speed_line(stream, speeds) for stream, speeds in speed_stats(specs).items()] if specs else []
+            except (KeyError, TypeError, IndexError, ValueError) as exc:  # a spec not made by plan_sample
+                lines = [f"speeds: a sample spec lacks what they need ({type(exc).__name__}: {exc})"]
+            for line in lines:
+                print(f"  {line}")
         totals = manifest.totals()["all"]
         print(f"total: {totals['shards']} shards, {totals['samples']} samples, {_size(totals['bytes'])}")
     if not args.verify:

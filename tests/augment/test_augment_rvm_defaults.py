@@ -12,7 +12,7 @@ import pytest
 
 from rvm_data.augment.easing import EASINGS, ease
 from rvm_data.augment.params import AugmentConfig, ColorJitterConfig, NoiseConfig, crop_aspect
-from rvm_data.augment.temporal import TemporalConfig, plan_stream_frames, speed_stats
+from rvm_data.augment.temporal import TemporalConfig, plan_stream_frames, speed_line, speed_stats
 from rvm_data.augment import geometry, ops
 
 
@@ -165,6 +165,9 @@ def test_speed_fit_takes_nearest_listed_speed_that_fits():
     stats = speed_stats(specs)["fgr"]
     assert set(stats["counts"]) == {0.5, 1.0, 2.0} and stats["streams"] == 600
     assert abs(stats["lowered"] / 600 - 0.5) < 0.08 and abs(stats["counts"][2.0] / 600 - 4 / 6) < 0.08
+    line = speed_line("fgr", stats)
+    assert line.startswith("fgr speeds (600 streams): 0.5:") and " 2:" in line and "lowered to fit" in line
+    assert speed_line("bgr", speed_stats(specs)["bgr"]) == "bgr speeds: no video streams"
     old = TemporalConfig(speed_fit="boundary")
     slowed = [plan_stream_frames(np.random.default_rng(i), old, 50, 100, True)[1] for i in range(200)]
     assert {r["boundary"] for r in slowed} == {None, "fit"}
