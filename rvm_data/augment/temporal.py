@@ -146,7 +146,7 @@ def played_speed(record: Mapping[str, Any], clip_frames: int, ticks: int) -> flo
     if record.get("boundary") != "fit" or ticks < 2:
         return speed
     span = np.floor((ticks - 1) * speed) + sum(d for _, d in record.get("skips", ())) + 1
-    return speed * (clip_frames - 1) / (span - 1)
+    return float(speed * (clip_frames - 1) / (span - 1))
 
 
 def speed_stats(specs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
