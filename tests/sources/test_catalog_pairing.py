@@ -103,11 +103,7 @@ def test_unpadded_and_mixed_names_pair_by_stem(tmp_path):
     """fgr f1..f11 (natural order), pha the same stems in mixed extensions: each matte is its own frame's."""
     root = tmp_path / "vm"
     names = [f"f{t}" for t in range(1, 12)]
-    write_frames(root / "fgr" / "c", smooth_frames(1, H, W), ".png")  # 00000.png, renamed below
-    rgb = cv2.imread(str(root / "fgr" / "c" / "00000.png"))
-    (root / "fgr" / "c" / "00000.png").unlink()
-    for name in names:
-        cv2.imwrite(str(root / "fgr" / "c" / f"{name}.png"), rgb)
+    _write_named(root / "fgr" / "c", {f"{name}.png": 128 for name in names})
     _write_named(root / "pha" / "c", {f"{name}{'.jpg' if t % 3 == 0 else '.png'}": 20 * t
                                       for t, name in enumerate(names, 1)})
     clip = build_catalog(SourcesConfig(str(root))).foregrounds[0]
