@@ -397,10 +397,14 @@ class _Ledger:
             self.skip(job.split, clip, "rendering")["samples"] += 1
 
     def skip(self, split: str, clip: SkippedClip, found: str) -> dict[str, Any]:
-        """The record of a skipped clip (made on first sight; a clip skipped at indexing stays so)."""
-        return self.skipped.setdefault((split, clip.collection, clip.name), {
+        """The record of a skipped clip (a clip skipped at indexing stays so). Of the bad files of one
+        clip it names the first by path, so the record does not depend on the order shards finish in."""
+        record = self.skipped.setdefault((split, clip.collection, clip.name), {
             "split": split, "collection": clip.collection, "name": clip.name, "path": clip.path,
             "reason": clip.reason, "found": found, "samples": 0})
+        if record["found"] == found and clip.path < record["path"]:
+            record.update(path=clip.path, reason=clip.reason)
+        return record
 
     def manifest(self) -> Manifest:
         """Entries in a fixed order (split, output, shard) whatever order the jobs finished in."""

@@ -45,7 +45,10 @@ _GRAY_FLAGS = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv
 _ORIENTATION_TAG = 0x0112
 _ROTATING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _FLIPS = {2: 1, 3: -1, 4: 0, 6: 1, 7: -1, 8: 0}  # cv2.flip code after the transpose of 5-8 (as OpenCV's ExifTransform)
-_JPEG_TAIL = 4096  # where a complete JPEG's end-of-image marker must be
+# Where a complete JPEG's end-of-image marker is, to say why a decode failed. OpenCV 5 refuses a
+# truncated JPEG itself (4.x filled it with grey and only warned); valid files with trailing data
+# (phone cameras append some) must still read.
+_JPEG_TAIL = 4096
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
@@ -165,9 +168,6 @@ def _read_bytes(path: str) -> bytes:
         raise SourceError(path, f"cannot read file ({exc.strerror or exc})") from exc
     if not data:
         raise SourceError(path, "file is empty")
-    # libjpeg fills a truncated JPEG with grey and only warns; refuse it instead of training on it.
-    if data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9", max(len(data) - _JPEG_TAIL, 0)) < 0:
-        raise SourceError(path, "JPEG is truncated (no end-of-image marker)")
     return data
 
 
@@ -211,6 +211,8 @@ def _decode(path: str, flags: dict[int, int] | None, reduction: int = 1) -> np.n
         if image is not None:
             image = _orient(image, _decoded_orientation(path, data))
     if image is None:
+        if data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9", max(len(data) - _JPEG_TAIL, 0)) < 0:
+            raise SourceError(path, "JPEG is truncated (no end-of-image marker)")
         raise SourceError(path, "cannot decode image (corrupt, truncated or unsupported format)")
     return image
 

@@ -38,6 +38,7 @@ import av
 import numpy as np
 
 from .errors import SourceError
+from .imageio import require_regular
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                     ".wmv", ".asf", ".flv")
@@ -73,6 +74,7 @@ class FrameIndex:
 
 
 def _open(path: str) -> av.container.InputContainer:
+    require_regular(path)  # a FIFO would block av.open for ever
     try:
         container = av.open(path)
     except (av.FFmpegError, OSError) as exc:

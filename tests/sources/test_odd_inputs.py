@@ -490,3 +490,20 @@ def test_non_regular_segmentation_files_fail_naming_them(tmp_path):
     coco = SegSourceConfig(kind="coco_panoptic", images=str(images), masks=str(masks), annotations=str(annotations))
     with pytest.raises(SourceError, match=r"panoptic\.json: is a named pipe"):
         _without_hanging(lambda: build_seg_catalog([coco]), tmp_path)
+
+
+def test_a_jpeg_with_trailing_data_reads_and_a_cut_one_is_named(tmp_path):
+    """Phone cameras append data after the end-of-image marker: such a file is whole. A cut one is not."""
+    from rvm_data.sources import SourceError
+    from rvm_data.sources.imageio import read_color
+
+    image = cv2.GaussianBlur(np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8), (7, 7), 2)
+    ok, encoded = cv2.imencode(".jpg", image)
+    whole = tmp_path / "trailer.jpg"
+    whole.write_bytes(encoded.tobytes() + bytes(range(256)) * 40)  # 10 KiB after the marker
+    assert read_color(str(whole), 1).shape == (60, 80, 3)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(encoded.tobytes()[: len(encoded) // 2])
+    with pytest.raises(SourceError, match="JPEG is truncated") as info:
+        read_color(str(cut), 1)
+    assert info.value.path == str(cut)

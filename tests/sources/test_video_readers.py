@@ -115,3 +115,18 @@ def test_pooled_readers_are_per_use_and_per_process(roots):
     with open_video(path) as again:
         assert again in (reader, other)
         assert [index for index, _ in again.frames([12, 13])] == [12, 13]
+
+
+def test_a_fifo_named_like_a_video_is_refused_not_opened(tmp_path):
+    import os
+
+    import pytest
+
+    from rvm_data.sources import SourceError
+    from rvm_data.sources.video import VideoReader, probe_video
+
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    for read in (probe_video, VideoReader):
+        with pytest.raises(SourceError, match="FIFO"):
+            read(str(fifo))
