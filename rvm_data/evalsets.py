@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from rvm_data.errors import RvmDataError
 from rvm_data.shards import ShardError, composite, load_sample, read_manifest, scan_shard
@@ -91,9 +92,11 @@ def iter_shard_samples(
 
 
 def export_frames(
-    source: str | Path, out_dir: str | Path, *, split: str | None = None, fields: Sequence[str] = EXPORT_FIELDS
+    source: str | Path, out_dir: str | Path, *, split: str | None = None, fields: Sequence[str] = EXPORT_FIELDS,
+    progress: bool = False,
 ) -> list[str]:
     """Write every sample of a matting build as PNG frame folders; returns the clip names.
+    ``progress``: a bar per clip when stderr is a terminal (its total read from the tar headers).
 
     Raises :class:`rvm_data.shards.manifest.PathEscapeError` (before writing into it) for a clip folder
     that would lie outside ``out_dir`` (a split folder named ``..``, a hostile member name).
@@ -104,7 +107,15 @@ def export_frames(
     out = Path(out_dir)
     names = []
     needed = {"pha", "fgr", "bgr"} if "com" in fields else set(fields) | {"pha"}
-    for name, sample in iter_shard_samples(source, split, tuple(needed)):
+    total = None
+    if progress:
+        try:
+            total = len(shard_clip_names(source, split))
+        except (ShardError, OSError):  # the export itself names the unreadable shard, in its own words
+            pass
+    samples = tqdm(iter_shard_samples(source, split, tuple(needed)), desc="export", unit="clip", total=total,
+                   disable=None if progress else True)
+    for name, sample in samples:
         if "com" in fields:
             sample["com"] = composite(sample["fgr"], sample["pha"], sample["bgr"])
         folders = {field: confined(out, out / name / field) for field in fields}

@@ -588,6 +588,7 @@ def evaluate(
     split: str | None = None,
     workers: int = 1,
     grad_normalise: str = "auto",
+    progress: bool = False,
 ) -> Evaluation:
     """Score every predicted clip against the ground-truth clip of the same name.
 
@@ -595,7 +596,7 @@ def evaluate(
     shards; one clip on each side is matched whatever the folder names. Ground-truth clips without a
     prediction are skipped, predictions without ground truth are an error. Foreground metrics are
     computed when both sides have foregrounds. ``grad_normalise``: see :func:`grad_mode`; the table
-    says which Grad each clip got.
+    says which Grad each clip got. ``progress``: a bar per clip when stderr is a terminal.
     """
     names = check_metric_names(metrics)
     grad_mode(1, 1, grad_normalise)  # a bad choice fails before any clip is read
@@ -603,8 +604,11 @@ def evaluate(
     for path in (pred, true):
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
-    results = list(_ordered_map(lambda pair: score_clip(pair[0](), pair[1](), names, grad_normalise=grad_normalise),
-                                _pairs(pred, true, split), workers))
+    from tqdm import tqdm
+
+    scored = _ordered_map(lambda pair: score_clip(pair[0](), pair[1](), names, grad_normalise=grad_normalise),
+                          _pairs(pred, true, split), workers)
+    results = list(tqdm(scored, desc="evaluate", unit="clip", disable=None if progress else True))
     if not results:
         raise ValueError(f"{pred}: no clips to evaluate (expected <clip>/pha/*.png, pha/*.png or shards)")
     return Evaluation(results)

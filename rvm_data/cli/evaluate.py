@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rvm_data.metrics import GRAD_NORMALISE, METRICS, evaluate
-from rvm_data.shards import ShardError
+from rvm_data.cli import add_progress_argument
+
+# rvm_data.metrics' METRICS and GRAD_NORMALISE, spelled out so that --help imports no OpenCV
+# (tests/test_cli.py checks they agree).
+METRICS = ("pha_mad", "pha_mse", "pha_grad", "pha_conn", "pha_dtssd", "fgr_mad", "fgr_mse")
+GRAD_NORMALISE = ("auto", "minmax", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,12 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grad-normalise", choices=GRAD_NORMALISE, default="auto",
                         help="pha_grad: min-max normalise each frame first (RVM's evaluate_lr.py) or not "
                              "(its evaluate_hr.py); auto: not from a 1080-pixel shorter side, as RVM (default)")
+    add_progress_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rvm_data.metrics import evaluate
+    from rvm_data.shards import ShardError
+
     try:
         result = evaluate(args.pred, args.true, metrics=args.metrics, split=args.split, workers=args.workers,
-                          grad_normalise=args.grad_normalise)
+                          grad_normalise=args.grad_normalise, progress=not args.no_progress)
     except (FileNotFoundError, ValueError, ShardError) as err:
         print(f"rvm-data evaluate: {err}", file=sys.stderr)
         return 2

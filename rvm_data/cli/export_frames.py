@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rvm_data.evalsets import EXPORT_FIELDS
+from rvm_data.cli import add_progress_argument
+
+# rvm_data.evalsets.EXPORT_FIELDS, spelled out so that --help imports no torch (tests/test_cli.py checks it)
+EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="folder to write <split>/<output>/<key>/{com,pha,fgr,bgr}/ into")
     parser.add_argument("--split", help="only this split of a build folder")
     parser.add_argument("--fields", nargs="+", default=list(EXPORT_FIELDS), choices=EXPORT_FIELDS)
+    add_progress_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from rvm_data.evalsets import export_frames
 
     try:
-        names = export_frames(args.source, args.out, split=args.split, fields=args.fields)
+        names = export_frames(args.source, args.out, split=args.split, fields=args.fields,
+                              progress=not args.no_progress)
     except RvmDataError as err:
         print(f"rvm-data export-frames: {err}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rvm_data.cli import add_progress_argument
 from rvm_data.errors import RvmDataError
 
 
@@ -24,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="open an OpenCV window (trackbar scrubs frames, n/p next/previous sample, q quits) "
                              "where a display and a GUI build of OpenCV exist")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a recipe value, e.g. --set outputs.main.compose.frames=8 (recipes only)")
+                        help="override a recipe value, e.g. --set outputs.lr.compose.frames=8 (recipes only)")
+    add_progress_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
             raise PreviewError(f"--fps must be > 0, got {args.fps}")
         source = open_source(args.target, output=args.output, split=args.split, overrides=tuple(args.overrides))
         layout = SheetLayout(tile_height=args.tile_height)
-        paths = preview_files(source, args.index, args.out, fps=args.fps, count=args.count, layout=layout)
+        paths = preview_files(source, args.index, args.out, fps=args.fps, count=args.count, layout=layout,
+                              progress=not args.no_progress)
     except RvmDataError as err:
         print(f"rvm-data preview: error: {err}", file=sys.stderr)
         return 2

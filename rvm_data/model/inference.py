@@ -7,7 +7,8 @@ written as composition over a plain colour, alpha and foreground, as MP4 files o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -73,6 +74,27 @@ def video_rate(path: Path) -> Fraction | None:
             return container.streams.video[0].average_rate
     except (av.error.FFmpegError, IndexError):
         raise ValueError(f"{path}: not a readable video file") from None
+
+
+def count_frames(path: str | Path) -> int | None:
+    """Frames of a video file (as its header says; None when it does not) or an image folder."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(1 for p in path.iterdir() if is_image(p.name))
+    try:
+        with av.open(str(path)) as container:
+            return container.streams.video[0].frames or None
+    except (av.error.FFmpegError, IndexError):
+        return None
+
+
+def inference_threads() -> int:
+    """Torch threads for matting: $OMP_NUM_THREADS when set, else the CPUs this process may run on
+    (``os.sched_getaffinity``, which honours taskset and cgroup cpusets where ``os.cpu_count`` does not)."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:
@@ -158,11 +180,13 @@ def matte_clip(
     chunk: int = 1,
     rate: Fraction | None = None,
     device: str | torch.device = "cpu",
+    on_frames: Callable[[int], None] | None = None,
 ) -> MatteResult:
     """Matte every frame of ``source`` into ``out_dir``: ``com``/``pha``/``fgr`` as ``.mp4`` or PNG folders.
 
     ``downsample_ratio=None`` picks ``auto_downsample_ratio``; ``rate`` (frames per second) defaults to the
-    video's own rate, or 30 for a frame folder.
+    video's own rate, or 30 for a frame folder. ``on_frames(n)`` is called after every ``n`` frames
+    written (a progress bar's ``update``).
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -198,6 +222,8 @@ def matte_clip(
                     for image in _to_uint8(images):
                         writers[kind].write(image)
                 result.frames += len(batch)
+                if on_frames is not None:
+                    on_frames(len(batch))
     finally:
         for writer in writers.values():
             writer.close()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from rvm_data.shards.manifest import confined
 from rvm_data.viewer.clips import write_clips
 from rvm_data.viewer.interactive import Browser, display_unavailable_reason, show
@@ -51,15 +53,23 @@ def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, nam
 
 
 def preview_files(source: SampleSource, index: int, out_dir: str | Path, *, fps: float = 10.0,
-                  count: int = 0, layout: SheetLayout = SheetLayout()) -> list[Path]:
+                  count: int = 0, layout: SheetLayout = SheetLayout(), progress: bool = False) -> list[Path]:
     """Everything for sample ``index``; with ``count`` K > 0 also the first/last-frame grid of samples
-    ``index .. index+K-1`` (fewer where the split ends)."""
-    sample = source.sample(index)
-    paths = write_preview(sample, out_dir, sample_stem(source, index), name=source.name, fps=fps, layout=layout)
-    if count > 0:
+    ``index .. index+K-1`` (fewer where the split ends). ``progress``: a bar per sample read or rendered
+    when stderr is a terminal."""
+    indices = range(index, min(index + count, source.count)) if count > 0 else range(index, index + 1)
+    bar = tqdm(total=len(indices), desc="preview", unit="sample", disable=None if progress else True)
+    with bar:
+        sample = source.sample(index)
+        bar.update()
+        paths = write_preview(sample, out_dir, sample_stem(source, index), name=source.name, fps=fps, layout=layout)
+        if count <= 0:
+            return paths
         grid = Path(out_dir) / f"{sample_stem(source, index)}_grid{min(count, source.count - index)}.png"
-        indices = range(index, min(index + count, source.count))
-        samples = [(f"#{i}", sample if i == index else source.sample(i)) for i in indices]
+        samples = [(f"#{index}", sample)]
+        for i in indices[1:]:
+            samples.append((f"#{i}", source.sample(i)))
+            bar.update()
         image = count_grid(samples, title=f"{source.name} {source.output} {source.split}: samples "
                                          f"{indices.start}..{indices.stop - 1}, first | last frame", layout=layout)
         paths.append(write_png(grid, image))
