@@ -56,6 +56,7 @@ from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
                                      write_manifest)
 from rvm_data.shards.writer import ShardInfo, ShardWriter
+from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError, build_catalog
 from rvm_data.sources.catalog import SkippedClip
 
@@ -586,6 +587,7 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
         _remove_stale_temporaries(out, recipe.splits)
         raise _reported(error, summary(), in_flight) from None
     bar.close()
+    write_wids_indices(out, ledger.manifest())  # wids.ShardListDataset(<split>/<output>.wids.json)
     return summary()
 
 

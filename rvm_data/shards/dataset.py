@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
-from rvm_data.shards.members import MemberCheck
+from rvm_data.shards.members import MemberCheck, read_index
 from rvm_data.shards.reader import (Layout, SampleRef, ShardError, allocate, check_memory, count_samples,
                                     decode_sample, decode_sample_into, decode_spec, load_sample, parse_sample,
                                     sample_layout, scan_shard)
@@ -151,8 +151,9 @@ def read_sample(source: str | os.PathLike, split: str | None, index: int, output
         if position < shard.samples:
             break
         position -= shard.samples
-    seen = 0
-    for ref in scan_shard(shard.path):
+    indexed = _indexed_ref(shard.path, position)
+    seen = position if indexed else 0
+    for ref in [indexed] if indexed else scan_shard(shard.path):
         if seen == position:
             if ref.key != f"{index:09d}":
                 raise ShardError(shard.path, ref.members[0][0], f"holds sample {ref.key} where the manifest's counts "
@@ -161,6 +162,25 @@ def read_sample(source: str | os.PathLike, split: str | None, index: int, output
                 return load_sample(ref, f)
         seen += 1
     raise ShardError(shard.path, None, f"has {seen} samples, {shard.samples} listed (truncated?)")
+
+
+def _indexed_ref(shard: str, position: int) -> SampleRef | None:
+    """Sample ``position`` of a shard from its member index (offsets, no tar scan), or None without a
+    usable index (then the caller scans). The bytes are still checked when decoded."""
+    try:
+        index = read_index(shard)
+        if index.bytes != os.path.getsize(shard):  # not this shard's index (rewritten, truncated): scan
+            return None
+    except (ShardError, OSError):
+        return None
+    members = index.members
+    keys: dict[str, list[tuple[str, int, int]]] = {}
+    for name, offset, size, _ in members:
+        keys.setdefault(name.partition(".")[0], []).append((name, offset, size))
+    if position >= len(keys):
+        return None
+    key = list(keys)[position]
+    return SampleRef(shard, key, tuple(keys[key]))
 
 
 def _dist_rank_world() -> tuple[int, int]:
