@@ -71,3 +71,29 @@ def test_a_stale_member_index_is_not_trusted(tmp_path):
     data["members"] = [[m[0], m[1] + 512, m[2], m[3]] for m in data["members"]]
     index_path(shard).write_text(json.dumps(data))
     assert read_sample(root, "train", 3)["spec"]["index"] == 3
+
+
+def test_statefuldataloader_and_own_state_dict_resume_to_the_same_batches(build):
+    """torchdata's StatefulDataLoader (single process) saves the dataset's state_dict with its own; both
+    resume paths give the batches an uninterrupted epoch would have given next."""
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    from rvm_data.shards import ShardDataset
+
+    def make() -> ShardDataset:
+        return ShardDataset(build, batch_size=2, seed=3, with_spec=True)
+
+    def keys(batches) -> list[list[int]]:
+        return [[s["index"] for s in b["spec"]] for b in batches]
+
+    whole = keys(make().loader())
+    loader = stateful.StatefulDataLoader(make(), batch_size=None)
+    it = iter(loader)
+    head = keys([next(it) for _ in range(3)])
+    saved = loader.state_dict()
+    again = stateful.StatefulDataLoader(make(), batch_size=None)
+    again.load_state_dict(saved)
+    own = make()
+    own.load_state_dict(saved["dataset_state"])
+    rest_stateful, rest_own = keys(again), keys(own.loader())
+    assert head == whole[:3] and len(whole) == 7
+    assert rest_stateful == rest_own == whole[3:]
