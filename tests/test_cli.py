@@ -66,7 +66,7 @@ def test_spelled_out_choices_agree_with_the_library() -> None:
     assert matte.FORMATS == inference.FORMATS and matte.BACKGROUNDS == tuple(inference.BACKGROUNDS)
 
 
-def test_matte_threads_follow_omp_num_threads_else_the_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_matte_threads_follow_omp_num_threads_else_the_idle_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     from rvm_data.model.inference import inference_threads
@@ -74,4 +74,9 @@ def test_matte_threads_follow_omp_num_threads_else_the_affinity(monkeypatch: pyt
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert inference_threads() == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
     assert inference_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 0.0, 0.0))
+    assert inference_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (500.0, 0.0, 0.0))
+    assert inference_threads() == 1

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=Fraction, default=None, help="output frame rate (default: the input's, 30 for frames)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="CPU threads (default: $OMP_NUM_THREADS, else the CPUs this process may use)")
+                        help="CPU threads (default: $OMP_NUM_THREADS, else the CPUs this process may use that are not busy)")
     add_progress_argument(parser)
 
 
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         print(f"rvm-data matte: error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
         return 2
+    threads = torch.get_num_threads()
     torch.set_num_threads(args.threads or inference_threads())
     try:
         clips = find_clips(args.input)
@@ -67,4 +68,6 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"rvm-data matte: error: {error}", file=sys.stderr)
         return 2
+    finally:
+        torch.set_num_threads(threads)  # main() may run inside a larger program (the tests)
     return 0
