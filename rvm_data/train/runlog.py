@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -38,9 +38,11 @@ class RunLog:
                 if isinstance(v, (int, float, np.floating)):
                     self._tb.add_scalar(f"{kind}/{k}", float(v), step)
 
-    def image(self, name: str, step: int, rows: list[Tensor], frames: int = 4) -> Path:
-        """Save rows (each T×C×H×W in [0, 1], C = 1 or 3) of up to ``frames`` frames as one PNG."""
-        grid = image_grid(rows, frames)
+    def image(self, name: str, step: int, rows: list[Tensor], frames: int = 4,
+              labels: Sequence[str] | None = None) -> Path:
+        """Save rows (each T×C×H×W in [0, 1], C = 1 or 3) of up to ``frames`` frames as one PNG, each row
+        under a header strip naming it (``labels``), so a picture says which row is the prediction."""
+        grid = image_grid(rows, frames, labels)
         path = self.out_dir / "images" / f"{name}-{step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
@@ -55,8 +57,15 @@ class RunLog:
             self._tb.close()
 
 
-def image_grid(rows: list[Tensor], frames: int) -> np.ndarray:
-    """Rows of frames side by side as an H×W×3 uint8 RGB array (grey rows repeated to RGB)."""
+MATTING_LABELS = ("composite", "true alpha", "predicted alpha", "predicted foreground")
+LABEL_HEIGHT = 14  # pixels of the header strip above each labelled row
+
+
+def image_grid(rows: list[Tensor], frames: int, labels: Sequence[str] | None = None) -> np.ndarray:
+    """Rows of frames side by side as an H×W×3 uint8 RGB array (grey rows repeated to RGB); with
+    ``labels`` (one per row) each row is preceded by a black strip with its label in white."""
+    if labels is not None and len(labels) != len(rows):
+        raise ValueError(f"{len(labels)} labels for {len(rows)} image rows")
     tiles = []
     for row in rows:
         row = row[:frames].detach().float().cpu().clamp(0, 1)
@@ -64,5 +73,14 @@ def image_grid(rows: list[Tensor], frames: int) -> np.ndarray:
             row = row.expand(-1, 3, -1, -1)
         tiles.append(torch.cat(list(row), dim=-1))
     width = max(t.shape[-1] for t in tiles)
-    tiles = [torch.nn.functional.pad(t, (0, width - t.shape[-1])) for t in tiles]
-    return (torch.cat(tiles, dim=-2).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    tiles = [(torch.nn.functional.pad(t, (0, width - t.shape[-1])).permute(1, 2, 0).numpy() * 255 + 0.5
+              ).astype(np.uint8) for t in tiles]
+    if labels is not None:
+        tiles = [part for label, tile in zip(labels, tiles) for part in (_header(label, width), tile)]
+    return np.concatenate(tiles, axis=0)
+
+
+def _header(label: str, width: int) -> np.ndarray:
+    strip = np.zeros((LABEL_HEIGHT, width, 3), np.uint8)
+    cv2.putText(strip, label, (2, LABEL_HEIGHT - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
+    return strip

@@ -30,7 +30,7 @@ from rvm_data.train.distributed import Placement, barrier
 from rvm_data.train.errors import TrainError
 from rvm_data.train.losses import matting_loss, segmentation_loss
 from rvm_data.train.optim import make_optimizer
-from rvm_data.train.runlog import RunLog
+from rvm_data.train.runlog import MATTING_LABELS, RunLog
 
 if TYPE_CHECKING:
     from rvm_data.train.data import Stream
@@ -241,7 +241,7 @@ class Trainer:
                 batch = self._seg_window(batch, self.config.seg_video_frames or lr_batch["fgr"].shape[1])
             out[f"{seg.name}_bce"] = self.train_seg(batch, 2)
         if self.log is not None and (self.step + 1) % self.config.image_interval == 0:
-            self.log.image("train", self.step + 1, pictures)
+            self.log.image("train", self.step + 1, pictures, labels=MATTING_LABELS)
         self.step += 1
         return out
 
@@ -269,7 +269,8 @@ class Trainer:
                 for k, v in batch_values.items():
                     sums[k] = sums.get(k, 0.0) + v * n
                 if i == 0:
-                    self.log.image("valid", self.step, [src[0], pha[0], pred_pha[0], pred_fgr[0]])
+                    self.log.image("valid", self.step, [src[0], pha[0], pred_pha[0], pred_fgr[0]],
+                                   labels=MATTING_LABELS)
                 count += n
             self.model.train()
             if count:
