@@ -20,6 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", help="build folder (holds manifest.json)")
     parser.add_argument("--verify", action="store_true",
                         help="check every sha256 and decode every member (reads everything)")
+    parser.add_argument("--samples", action="store_true",
+                        help="list every sample: key, sources (clip, frames), augmentations that fired, replacements")
+    parser.add_argument("--spec", type=int, metavar="INDEX", help="print sample INDEX's spec.json")
+    parser.add_argument("--split", help="with --samples/--spec: only this split")
+    parser.add_argument("--output", help="with --samples/--spec: only this output")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """A bar only where someone watches: a terminal, and no --no-progress."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
 
 
 def _size(n: float) -> str:
@@ -56,6 +67,15 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 when all is well, 1 when a shard is unreadable or --verify finds a problem (each printed
     on a line of its own), 2 when the folder cannot be inspected at all (no manifest, or a manifest that
     fails validation without --verify)."""
+    if args.samples or args.spec is not None:
+        from rvm_data.cli.inspect_samples import list_samples, print_spec
+        try:
+            if args.spec is not None:
+                return print_spec(args.dir, args.spec, args.split, args.output)
+            return list_samples(args.dir, args.split, args.output, progress=_progress(args))
+        except (RvmDataError, IndexError) as exc:
+            print(f"rvm-data inspect: {exc}", file=sys.stderr)
+            return 2
     try:
         manifest, stats = inspect_build(args.dir)
     except RvmDataError as exc:
@@ -86,11 +106,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"rvm-data inspect: {len(unreadable)} listed shard(s) cannot be read ({', '.join(unreadable[:3])}"
                   f"{' ...' if len(unreadable) > 3 else ''}); --verify says why", file=sys.stderr)
         return 1 if unreadable else 0
+    from tqdm import tqdm
+    bar = tqdm(total=totals["shards"] if manifest is not None else None, unit="shard", desc="verify",
+               disable=not _progress(args), dynamic_ncols=True)
     try:
-        problems = verify_build(args.dir)
+        problems = verify_build(args.dir, progress=lambda _path: bar.update(1))
     except RvmDataError as exc:
         print(f"rvm-data inspect: {exc}", file=sys.stderr)
         return 2
+    finally:
+        bar.close()
     errors = [p for p in problems if not p.warning]
     for problem in problems:
         print(f"{'WARN' if problem.warning else 'BAD'} {problem}")
