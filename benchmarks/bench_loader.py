@@ -126,12 +126,43 @@ def codec_table(samples: list[dict]) -> list[str]:
     return rows
 
 
+def random_access_line(repeats: int = 20) -> str:
+    """read_sample of the last sample of a 64-sample shard (T=15, 64x64: decoding is small next to finding
+    the sample), seeking through the member index and, with the index removed, by scanning the tar."""
+    from rvm_data.shards import Manifest, ShardEntry, read_sample, write_manifest
+    from rvm_data.shards.members import index_path
+
+    rng = np.random.default_rng(0)
+    samples = [{"fgr": rng.integers(0, 256, (FRAMES, 64, 64, 3), np.uint8),
+                "pha": rng.integers(0, 256, (FRAMES, 64, 64, 1), np.uint8),
+                "bgr": rng.integers(0, 256, (FRAMES, 64, 64, 3), np.uint8), "spec": {"index": i}} for i in range(64)]
+    with tempfile.TemporaryDirectory() as tmp:
+        info = write_shard(Path(tmp) / "train" / "bench-000000.tar", samples, CodecConfig())
+        write_manifest(tmp, Manifest({"name": "bench"}, "0" * 64, {"train": [
+            ShardEntry(f"train/{info.name}", info.samples, info.bytes, info.sha256)]}))
+        times = {}
+        for label in ("member index", "tar scan"):
+            if label == "tar scan":
+                index_path(Path(tmp) / "train" / info.name).unlink()
+            read_sample(tmp, "train", 63)  # warm the page cache
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                read_sample(tmp, "train", 63)
+            times[label] = (time.perf_counter() - t0) / repeats * 1e3
+    return (f"read_sample(last of 64 samples, {64 * FRAMES * 3 + 64} members): "
+            f"{times['member index']:.2f} ms with the member index, {times['tar scan']:.2f} ms scanning the tar")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=24)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--batches", type=int, default=30, help="timed batches per loader setting")
+    parser.add_argument("--random-access", action="store_true", help="only the read_sample line (seconds)")
     args = parser.parse_args()
+    if args.random_access:
+        print(random_access_line())
+        return
     cv2.setNumThreads(1)
     samples, fly = render(args.samples)
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,6 +186,8 @@ def main() -> None:
     print(f"| on the fly: plan_sample + render_sample | | {fly:,.0f} | {fly / limit:.2f} | 1.0x |")
     print()
     print("\n".join(codec_table(samples[: min(8, len(samples))])))
+    print()
+    print(random_access_line())
 
 
 if __name__ == "__main__":
