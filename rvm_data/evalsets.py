@@ -3,7 +3,7 @@
 ``recipes/eval_videomatte.yaml`` builds RVM's test protocol (foreground clips over held-out
 background videos, "motion", and images, "static"; 512x288 and 1920x1080; no augmentation; a
 fixed seed) as ordinary matting shards. :func:`export_frames` writes them as
-``<out>/<split>/<output>/<key>/{com,pha,fgr,bgr}/<t:04d>.png``, the layout RVM's evaluation
+``<out>/<split>/<output>/<key>/{com,pha,fgr,bgr}/<t:04d>.png`` (segmentation outputs: ``{img,seg}/``), the layout RVM's evaluation
 scripts and ``rvm-data matte`` (``com/`` in) and ``rvm-data evaluate`` (``pha/``, ``fgr/``) use.
 Clip names are the same whether the ground truth is read from the shards or from the export.
 
@@ -26,6 +26,7 @@ from rvm_data.shards import ShardError, composite, load_sample, read_manifest, s
 from rvm_data.shards.manifest import confined
 
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
+SEG_EXPORT_FIELDS = ("img", "seg")  # a segmentation sample's folders: the image and its mask
 
 
 class ExportError(RvmDataError, ValueError):
@@ -72,9 +73,11 @@ def iter_shard_samples(
     split: str | None = None,
     fields: Sequence[str] = ("pha", "fgr", "bgr"),
     only: Container[str] | None = None,
+    segmentation: bool = False,
 ) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     """(clip name, {field: T x H x W x C uint8}) for every sample (or those named in ``only``), in
-    shard order; only ``fields`` that the sample has are decoded (a matting sample must have ``pha``)."""
+    shard order; only ``fields`` that the sample has are decoded (a matting sample must have ``pha``;
+    with ``segmentation`` a sample with ``img`` and ``seg`` passes too)."""
     for split_name, shard in shard_files(Path(source), split):
         try:
             f = open(shard, "rb")
@@ -86,7 +89,7 @@ def iter_shard_samples(
                 if only is not None and name not in only:
                     continue
                 sample = load_sample(ref, f, fields)
-                if "pha" not in sample:
+                if "pha" not in sample and not (segmentation and {"img", "seg"} <= set(sample)):
                     raise ShardError(str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)")
                 yield name, sample
 
@@ -95,30 +98,38 @@ def export_frames(
     source: str | Path, out_dir: str | Path, *, split: str | None = None, fields: Sequence[str] = EXPORT_FIELDS,
     progress: bool = False,
 ) -> list[str]:
-    """Write every sample of a matting build as PNG frame folders; returns the clip names.
+    """Write every sample of a build as PNG frame folders (matting: the chosen ``fields`` of
+    com/pha/fgr/bgr; segmentation: those of img/seg); returns the clip names.
     ``progress``: a bar per clip when stderr is a terminal (its total read from the tar headers).
 
     Raises :class:`rvm_data.shards.manifest.PathEscapeError` (before writing into it) for a clip folder
     that would lie outside ``out_dir`` (a split folder named ``..``, a hostile member name).
     """
-    unknown = sorted(set(fields) - set(EXPORT_FIELDS))
+    unknown = sorted(set(fields) - set(EXPORT_FIELDS + SEG_EXPORT_FIELDS))
     if unknown:
-        raise ExportError(f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FIELDS)}")
+        raise ExportError(f"unknown field(s) {', '.join(unknown)}; choose from "
+                          f"{', '.join(EXPORT_FIELDS + SEG_EXPORT_FIELDS)}")
     out = Path(out_dir)
     names = []
-    needed = {"pha", "fgr", "bgr"} if "com" in fields else set(fields) | {"pha"}
+    needed = ({"pha", "fgr", "bgr"} if "com" in fields else set(fields) - set(SEG_EXPORT_FIELDS)) | {"pha"}
+    needed |= {"img", "seg"}  # a segmentation sample's; a matting sample has none, so none are read
     total = None
     if progress:
         try:
             total = len(shard_clip_names(source, split))
         except (ShardError, OSError):  # the export itself names the unreadable shard, in its own words
             pass
-    samples = tqdm(iter_shard_samples(source, split, tuple(needed)), desc="export", unit="clip", total=total,
+    samples = tqdm(iter_shard_samples(source, split, tuple(sorted(needed)), segmentation=True), desc="export", unit="clip", total=total,
                    disable=None if progress else True)
     for name, sample in samples:
-        if "com" in fields:
+        kind = EXPORT_FIELDS if "pha" in sample else SEG_EXPORT_FIELDS
+        chosen = [field for field in fields if field in kind]
+        if not chosen:
+            raise ExportError(f"{name}: a {'matting' if 'pha' in sample else 'segmentation'} sample ("
+                              f"{', '.join(kind)}); --fields {' '.join(fields)} names none of its fields")
+        if "com" in chosen:
             sample["com"] = composite(sample["fgr"], sample["pha"], sample["bgr"])
-        folders = {field: confined(out, out / name / field) for field in fields}
+        folders = {field: confined(out, out / name / field) for field in chosen}
         for field, folder in folders.items():
             try:
                 folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""``rvm-data export-frames``: a matting build as RVM's frame folders (com/, pha/, fgr/, bgr/ PNGs)."""
+"""``rvm-data export-frames``: a build as RVM's frame folders (com/, pha/, fgr/, bgr/ PNGs; img/, seg/ for
+segmentation outputs)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from rvm_data.cli import add_progress_argument
 
 # rvm_data.evalsets.EXPORT_FIELDS, spelled out so that --help imports no torch (tests/test_cli.py checks it)
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
+SEG_EXPORT_FIELDS = ("img", "seg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="build folder (manifest.json), split folder or .tar shard")
-    parser.add_argument("out", help="folder to write <split>/<output>/<key>/{com,pha,fgr,bgr}/ into")
+    parser.add_argument("out", help="folder to write <split>/<output>/<key>/{com,pha,fgr,bgr}/ into "
+                                    "(segmentation outputs: {img,seg}/)")
     parser.add_argument("--split", help="only this split of a build folder")
-    parser.add_argument("--fields", nargs="+", default=list(EXPORT_FIELDS), choices=EXPORT_FIELDS)
+    parser.add_argument("--fields", nargs="+", default=list(EXPORT_FIELDS + SEG_EXPORT_FIELDS),
+                        choices=EXPORT_FIELDS + SEG_EXPORT_FIELDS,
+                        help="folders to write: com pha fgr bgr of matting samples, img seg of segmentation ones")
     add_progress_argument(parser)
 
 

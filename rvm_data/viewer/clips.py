@@ -9,7 +9,7 @@ from typing import Any
 import av
 import numpy as np
 
-from rvm_data.viewer.frames import sample_rows
+from rvm_data.viewer.frames import is_segmentation_sample, sample_rows
 
 
 def _even(frames: np.ndarray) -> np.ndarray:
@@ -43,8 +43,10 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 8.0, *, crf: 
 
 def clip_frames(sample: dict[str, Any]) -> dict[str, np.ndarray]:
     """The three clips of a sample: the composite, the alpha (grey), and fgr | pha | bgr | composite
-    side by side in sheet order."""
+    side by side in sheet order; for segmentation img, seg and img | seg | overlay."""
     rows = sample_rows(sample)
+    if is_segmentation_sample(sample):
+        return {"img": rows["img"], "seg": rows["seg"], "side": np.concatenate(list(rows.values()), axis=2)}
     return {
         "composite": rows["composite"],
         "alpha": rows["pha"],
@@ -53,7 +55,8 @@ def clip_frames(sample: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def write_clips(sample: dict[str, Any], out_dir: str | Path, stem: str, fps: float = 8.0) -> dict[str, Path]:
-    """Write ``<stem>_composite.mp4``, ``<stem>_alpha.mp4`` and ``<stem>_side.mp4``; returns kind -> path."""
+    """Write ``<stem>_composite.mp4``, ``<stem>_alpha.mp4`` and ``<stem>_side.mp4`` (segmentation:
+    ``_img``, ``_seg``, ``_side``); returns kind -> path."""
     out_dir = Path(out_dir)
     return {kind: write_video(out_dir / f"{stem}_{kind}.mp4", frames, fps)
             for kind, frames in clip_frames(sample).items()}

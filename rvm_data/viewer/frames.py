@@ -37,8 +37,36 @@ def gray_to_rgb(pha: np.ndarray) -> np.ndarray:
     return np.repeat(pha, 3, axis=-1)
 
 
+def is_segmentation_sample(sample: dict[str, Any]) -> bool:
+    """A segmentation sample holds ``img`` (T×H×W×3) and ``seg`` (T×H×W×1) instead of fgr/pha/bgr."""
+    return "img" in sample and "seg" in sample and "fgr" not in sample
+
+
+def check_segmentation_sample(sample: dict[str, Any]) -> tuple[int, int, int]:
+    """Validate a segmentation sample's arrays and return (T, H, W)."""
+    for key, channels in (("img", 3), ("seg", 1)):
+        arr = sample[key]
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != channels:
+            got = getattr(arr, "shape", type(arr).__name__), getattr(arr, "dtype", "")
+            raise ValueError(f"sample[{key!r}] must be a T×H×W×{channels} uint8 array, got {got}")
+    if sample["img"].shape[:3] != sample["seg"].shape[:3]:
+        raise ValueError(f"sample arrays disagree in T×H×W: img {sample['img'].shape}, seg {sample['seg'].shape}")
+    return sample["img"].shape[:3]
+
+
+OVERLAY = np.array([255, 40, 40], np.float32)  # the mask's tint in the overlay row
+
+
 def sample_rows(sample: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The four T×H×W×3 views of a matting sample, in sheet order: fgr, pha, bgr, composite."""
+    """The T×H×W×3 views of a sample in sheet order, the composite (what a model sees, with its answer)
+    last: fgr, pha, bgr, composite for matting; img, seg, overlay (img, the mask tinted red) for
+    segmentation."""
+    if is_segmentation_sample(sample):
+        check_segmentation_sample(sample)
+        img, seg = sample["img"], sample["seg"]
+        a = seg.astype(np.float32) / 255.0 * 0.5
+        overlay = np.clip(img + (OVERLAY - img) * a + 0.5, 0, 255).astype(np.uint8)
+        return {"img": img, "seg": gray_to_rgb(seg), "overlay": overlay}
     check_matting_sample(sample)
     return {
         "fgr": sample["fgr"],

@@ -65,7 +65,7 @@ class Browser:
 
     @property
     def frames(self) -> int:
-        return self.rows["fgr"].shape[0]
+        return next(iter(self.rows.values())).shape[0]
 
     def seek(self, t: int) -> None:
         self.frame = min(max(int(t), 0), self.frames - 1)

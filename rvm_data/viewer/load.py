@@ -109,8 +109,8 @@ def open_source(target: str | Path, *, output: str | None = None, split: str | N
             raise PreviewError(f"{path}: --set overrides apply to recipes, not to a build folder")
         manifest = read_manifest(path)
         outputs = list(manifest.recipe.get("outputs") or {})
-        seg = tuple((manifest.recipe.get("segmentation") or {}).get("outputs") or {})
-        output = _pick("output", output, outputs, str(path), "--output", seg)
+        outputs += [o for o in (manifest.recipe.get("segmentation") or {}).get("outputs") or {} if o not in outputs]
+        output = _pick("output", output, outputs, str(path), "--output")
         split = _pick("split", split, list(manifest.splits), str(path), "--split")
         return BuildSource(path, manifest, output, split)
     if not path.is_file():

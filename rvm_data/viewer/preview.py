@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from rvm_data.shards.manifest import confined
 from rvm_data.viewer.clips import write_clips
+from rvm_data.viewer.frames import is_segmentation_sample
 from rvm_data.viewer.interactive import Browser, display_unavailable_reason, show
 from rvm_data.viewer.load import PreviewError, SampleSource, open_source
 from rvm_data.viewer.plots import save_figure
@@ -34,7 +35,8 @@ def check_stem(out_dir: Path, stem: str) -> None:
 
 def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, name: str = "", fps: float = 10.0,
                   clips: bool = True, layout: SheetLayout = SheetLayout(), dpi: int = 80) -> list[Path]:
-    """``<stem>_trajectory.png``, ``<stem>_sheet.png`` and (``clips``) the three MP4s of one sample.
+    """``<stem>_trajectory.png``, ``<stem>_sheet.png`` and (``clips``) the three MP4s of one sample
+    (a segmentation sample: the sheet and its three MP4s; its spec has no trajectories).
 
     Raises PathEscapeError, before writing anything, when a file would lie outside ``out_dir``.
     """
@@ -42,14 +44,45 @@ def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, nam
         raise PreviewError(f"sample {stem} has no 'spec': the trajectory plot and captions need it")
     out_dir = Path(out_dir)
     check_stem(out_dir, stem)
-    spec = parse_spec(sample["spec"])
-    fig = spec_figure(sample["spec"], name)
-    paths = [save_figure(fig, out_dir / f"{stem}_trajectory.png", dpi=dpi)]
-    sheet = frame_sheet(sample, captions=frame_captions(spec), title=describe(spec, name), layout=layout)
-    paths.append(write_png(out_dir / f"{stem}_sheet.png", sheet))
+    if is_segmentation_sample(sample):  # no trajectories: one static affine per sample, shown in the title
+        paths = [write_png(out_dir / f"{stem}_sheet.png", frame_sheet(
+            sample, captions=seg_captions(sample["spec"], sample["img"].shape[0]),
+            title=seg_title(sample["spec"], name), layout=layout))]
+    else:
+        spec = parse_spec(sample["spec"])
+        fig = spec_figure(sample["spec"], name)
+        paths = [save_figure(fig, out_dir / f"{stem}_trajectory.png", dpi=dpi)]
+        sheet = frame_sheet(sample, captions=frame_captions(spec), title=describe(spec, name), layout=layout)
+        paths.append(write_png(out_dir / f"{stem}_sheet.png", sheet))
     if clips:
         paths += write_clips(sample, out_dir, stem, fps=fps).values()
     return paths
+
+
+def seg_captions(spec: dict[str, Any], frames: int) -> list[str]:
+    """Under each column of a segmentation sheet: output frame t and the item's source frame."""
+    src = spec.get("source_frames")
+    if not (isinstance(src, list) and len(src) == frames):
+        return [f"t{t}" for t in range(frames)]
+    return [f"t{t} src{f}" for t, f in enumerate(src)]
+
+
+def seg_title(spec: dict[str, Any], name: str = "") -> str:
+    """One title line of a segmentation sample: which item, and the switches that fired."""
+    item = spec.get("item") if isinstance(spec.get("item"), dict) else {}
+    parts = [f"{name + ' ' if name else ''}{spec.get('split', '?')} #{spec.get('index', '?')}",
+             f"item {item.get('name', '?')}"]
+    parts += [label for key, label in (("hflip", "flipped"), ("grayscale", "grayscale")) if spec.get(key)]
+    affine = spec.get("affine")
+    if isinstance(affine, dict):
+        parts.append("affine " + " ".join(f"{k} {v:.2f}" for k, v in sorted(affine.items())
+                                          if isinstance(v, (int, float))))
+    if isinstance(spec.get("color"), dict):
+        parts.append("colour " + " ".join(f"{k[:3]} {v:.2f}" for k, v in sorted(spec["color"].items())
+                                          if isinstance(v, (int, float))))
+    if spec.get("augment") is False:
+        parts.append("no augmentation")
+    return "  |  ".join(parts)
 
 
 def preview_files(source: SampleSource, index: int, out_dir: str | Path, *, fps: float = 10.0,
@@ -83,6 +116,8 @@ def show_window(source: SampleSource, index: int) -> str | None:
         return reason
 
     def caption(sample: dict[str, Any], t: int) -> str:
+        if is_segmentation_sample(sample):
+            return seg_captions(sample["spec"], sample["img"].shape[0])[t]
         return frame_captions(parse_spec(sample["spec"]))[t]
 
     show(Browser(load=source.sample, index=index, caption=caption))

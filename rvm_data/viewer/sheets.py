@@ -51,14 +51,14 @@ def frame_sheet(
     title: str | None = None,
     layout: SheetLayout = SheetLayout(),
 ) -> np.ndarray:
-    """Rows fgr, pha, bgr, composite over the T frames, a caption under each column (default ``t=<t>``;
+    """Rows fgr, pha, bgr, composite (segmentation: img, seg, overlay) over the T frames, a caption under each column (default ``t=<t>``;
     the CLI passes the source frame index from the spec) and an optional title line on top.
 
     Size: width ``label_width + T·(tile_w + gap) + gap``, height
     ``[title_height] + 4·(tile_height + gap) + caption_height`` with ``tile_w`` the frame width scaled
     to ``tile_height``."""
     rows = sample_rows(sample)
-    t_count = rows["fgr"].shape[0]
+    t_count = next(iter(rows.values())).shape[0]
     captions = [f"t={t}" for t in range(t_count)] if captions is None else list(captions)
     if len(captions) != t_count:
         raise ValueError(f"frame_sheet: {len(captions)} captions for {t_count} frames")
@@ -89,7 +89,7 @@ def count_grid(
     th, gap = layout.tile_height, layout.gap
     cells = []
     for label, sample in samples:
-        comp = sample_rows(sample)["composite"]
+        comp = list(sample_rows(sample).values())[-1]  # the composite (segmentation: the overlay)
         first, last = fit_height(comp[0], th), fit_height(comp[-1], th)
         pair = np.concatenate([first, _hgap(th, gap), last], axis=1)
         caption = text_strip(f"{label}  first | last", pair.shape[1], layout.caption_height)
