@@ -260,6 +260,10 @@ class ShardDataset(IterableDataset):
         self.skipped = 0
         self.skip_messages: list[str] = []
         self._slots: torch.Tensor | None = None  # ShardLoader's slot table while it iterates with workers
+        # torchdata's StatefulDataLoader saves each worker's state_dict() with each batch it hands out: a
+        # worker's is the next batch *it* makes (it makes every num_workers-th), resumed with that stride.
+        self._worker_pos: tuple[int, int] | None = None
+        self._strided = False
 
     def _find_layout(self) -> Layout:
         """The layout of the first readable sample of the shards in listed order (headers only), which must
@@ -312,7 +316,11 @@ class ShardDataset(IterableDataset):
                 "shards": shards.hexdigest()}
 
     def state_dict(self) -> dict[str, Any]:
-        """Where the trainer is: epoch and batches received, plus what the order depends on."""
+        """Where the trainer is: epoch and batches received, plus what the order depends on. In a
+        DataLoader worker (StatefulDataLoader asks there): the next batch this worker makes."""
+        if self._worker_pos is not None or self._strided:
+            epoch, batches = self._worker_pos or (self.epoch, self.batches)
+            return {"epoch": epoch, "batches": batches, "worker_stride": True, **self._fingerprint()}
         return {"epoch": self.epoch, "batches": self.batches, **self._fingerprint()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -321,7 +329,8 @@ class ShardDataset(IterableDataset):
             if state.get(key) != value:
                 raise ShardSetError(f"cannot resume: state has {key}={state.get(key)!r}, this dataset {value!r}")
         self.epoch, self.batches = int(state["epoch"]), int(state["batches"])
-        if self.batches >= self.num_batches:
+        self._strided = bool(state.get("worker_stride"))
+        if self.batches >= self.num_batches and not self._strided:  # a worker past its epoch's end stays done
             self.epoch, self.batches = self.epoch + 1, 0
 
     def _delivered(self, messages: list[str]) -> None:
@@ -428,6 +437,8 @@ class ShardDataset(IterableDataset):
         info = get_worker_info()
         workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
         epoch, start = self.epoch, self.batches
+        own = 0 if self._strided else worker  # a resumed worker's state starts at its own next batch
+        self._worker_pos, self._strided = None, False
         files = _FileCache()
         alloc = BatchMemory(shared=info is not None,
                             slots=None if info is None or self._slots is None else self._slots[worker])
@@ -441,7 +452,7 @@ class ShardDataset(IterableDataset):
                         refs, problems = next(batches)
                         if j < start:
                             continue
-                        mine, n = n % workers == worker, n + 1
+                        mine, n = n % workers == own, n + 1
                         if not mine:
                             continue
                         slot = alloc.start_batch()
@@ -463,6 +474,9 @@ class ShardDataset(IterableDataset):
                             batch[SKIPPED_KEY] = messages
                         if slot is not None:
                             batch[SLOT_KEY] = (worker, slot)
+                        nxt = j + workers  # this worker's next batch, for state_dict() while it waits
+                        self._worker_pos = ((epoch + nxt // self.num_batches, nxt % self.num_batches)
+                                            if self.resample else (epoch, nxt))
                     yield batch
                 if not self.resample:
                     return

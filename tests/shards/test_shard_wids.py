@@ -97,3 +97,27 @@ def test_statefuldataloader_and_own_state_dict_resume_to_the_same_batches(build)
     rest_stateful, rest_own = keys(again), keys(own.loader())
     assert head == whole[:3] and len(whole) == 7
     assert rest_stateful == rest_own == whole[3:]
+
+
+@pytest.mark.parametrize("cut", [1, 4])
+def test_statefuldataloader_with_workers_resumes_each_worker_at_its_own_next_batch(build, cut):
+    """With 2 workers each saves the next batch it makes; resumed, the round robin goes on where it was."""
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    from rvm_data.shards import ShardDataset
+
+    def loader() -> "stateful.StatefulDataLoader":
+        return stateful.StatefulDataLoader(ShardDataset(build, batch_size=2, seed=5, with_spec=True),
+                                           batch_size=None, num_workers=2)
+
+    def keys(batches) -> list[list[int]]:
+        return [[s["index"] for s in b["spec"]] for b in batches]
+
+    whole = keys(loader())
+    first = loader()
+    it = iter(first)
+    head = keys([next(it) for _ in range(cut)])
+    saved = first.state_dict()
+    del it
+    again = loader()
+    again.load_state_dict(saved)
+    assert head == whole[:cut] and keys(again) == whole[cut:] and len(whole) == 7
