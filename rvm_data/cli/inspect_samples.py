@@ -140,6 +140,8 @@ def list_samples(build_dir: str | os.PathLike, split: str | None, output: str | 
         for split_name, out, entries in groups:
             for key, spec in iter_specs(root, entries, bar):
                 tqdm.write(f"{split_name}/{out} {key}  {describe(spec)}", file=sys.stdout)
+    except BrokenPipeError:  # `... --samples | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         bar.close()
     return 0
