@@ -142,6 +142,13 @@ class FolderLock:
         except BaseException:
             os.close(fd)
             raise
+        if not self._still_the_lock_file(fd):
+            # The holder we waited behind discarded the file between our open and our flock: what we
+            # hold is an unlinked inode nobody else will ever lock. Lock the file that is there now.
+            os.close(fd)
+            if not self.out.is_dir():
+                raise FolderError(self.out, "the folder was removed by the build that held it; run again")
+            return self.__enter__()
         self._fd = fd
         try:  # who holds it, for the refusal above; best effort (a full disk must not stop the build here)
             os.ftruncate(fd, 0)
@@ -149,6 +156,14 @@ class FolderLock:
         except OSError:
             pass
         return self
+
+    def _still_the_lock_file(self, fd: int) -> bool:
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(fd)
+        return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

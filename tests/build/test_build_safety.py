@@ -392,3 +392,29 @@ def test_bad_sources_leave_no_folder_behind(tiny_recipe_path, tmp_path, capsys):
     assert main(["build", str(tiny_recipe_path), "--out", str(out), "--set", "sources.train.foreground=/nowhere",
                  "--no-progress"]) == 2
     assert "/nowhere" in one_line(capsys.readouterr().err) and not (tmp_path / "new").exists()
+
+
+def test_a_lock_taken_on_a_discarded_lock_file_is_taken_again_on_the_new_one(tmp_path, monkeypatch):
+    """A holder that discards its lock file between a second build's open and flock must not leave that
+    build holding an unlinked inode while a third locks the new file: both would think they write alone."""
+    from rvm_data import buildfolder
+
+    real_flock = buildfolder.fcntl.flock
+
+    first = buildfolder.FolderLock(tmp_path)
+    first.__enter__()
+    flocks = []
+
+    def flock_after_the_holder_discards(fd, op):
+        if not flocks:  # the first holder discards and exits just before this flock
+            first.discard()
+            first.__exit__(None, None, None)
+        flocks.append(os.fstat(fd).st_ino)
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(buildfolder.fcntl, "flock", flock_after_the_holder_discards)
+    with buildfolder.FolderLock(tmp_path) as second:
+        assert len(flocks) == 2 and flocks[1] == os.stat(second.path).st_ino
+        monkeypatch.undo()
+        with pytest.raises(buildfolder.FolderError, match="another build"):
+            buildfolder.FolderLock(tmp_path).__enter__()
