@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from rvm_data.build import BuildError
-from rvm_data.errors import RvmDataError
+from rvm_data.errors import RvmDataError, _rebuild
 from rvm_data.recipe import RecipeError
 from rvm_data.shards.codec import CodecError
 from rvm_data.shards.reader import ShardError
@@ -54,3 +54,30 @@ def _raise_in_worker(fail: bool = False) -> str:
     if fail:
         raise SourceError("/data/clip.mp4", "cannot decode", frame=3)
     return "ok"
+
+
+def _all_project_errors() -> list[type[RvmDataError]]:
+    import importlib
+    import pkgutil
+
+    import rvm_data
+
+    for module in pkgutil.walk_packages(rvm_data.__path__, "rvm_data."):
+        importlib.import_module(module.name)
+
+    def below(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *below(sub))]
+
+    return sorted(set(below(RvmDataError)), key=lambda c: f"{c.__module__}.{c.__qualname__}")
+
+
+def test_every_project_error_class_pickles_with_its_fields() -> None:
+    """Every subclass, whatever built-in base it mixes in (ValueError, FileNotFoundError, OSError, ...)."""
+    classes = _all_project_errors()
+    assert len(classes) > 15
+    for cls in classes:
+        # each class takes its own arguments, so make one as unpickling does, with fields set by hand
+        error = _rebuild(cls, f"{cls.__name__}: /data/x: frame 3: broken", {"path": "/data/x", "frame": 3})
+        assert isinstance(error, cls.__mro__[1])
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is cls and str(back) == str(error) and back.__dict__ == error.__dict__, cls
