@@ -242,14 +242,20 @@ def test_a_killed_holder_frees_the_folder(tiny_recipe_path, tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-@needs_proc
-def test_sigterm_stops_the_build_and_its_workers_like_ctrl_c(tiny_recipe_path, tmp_path, reap):
+def busy_build(recipe: Path, tmp_path: Path, reap: list[int]) -> tuple[Path, subprocess.Popen, list[int]]:
+    """A 2-worker build that has written 3 shards and has both workers running; all its pids reaped."""
     out = tmp_path / "out"
-    proc = start(tiny_recipe_path, out, "--workers", "2")
+    proc = start(recipe, out, "--workers", "2")
     reap.append(proc.pid)
     wait_for(lambda: shards_on_disk(out) >= 3 and len(workers_of(proc.pid)) == 2, proc)
     kids = children(proc.pid)
     reap.extend(kids)
+    return out, proc, kids
+
+
+@needs_proc
+def test_sigterm_stops_the_build_and_its_workers_like_ctrl_c(tiny_recipe_path, tmp_path, reap):
+    out, proc, kids = busy_build(tiny_recipe_path, tmp_path, reap)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143
@@ -261,12 +267,7 @@ def test_sigterm_stops_the_build_and_its_workers_like_ctrl_c(tiny_recipe_path, t
 
 @needs_proc
 def test_a_killed_build_takes_its_workers_along(tiny_recipe_path, tmp_path, reap):
-    out = tmp_path / "out"
-    proc = start(tiny_recipe_path, out, "--workers", "2")
-    reap.append(proc.pid)
-    wait_for(lambda: shards_on_disk(out) >= 3 and len(workers_of(proc.pid)) == 2, proc)
-    kids = children(proc.pid)
-    reap.extend(kids)
+    out, proc, kids = busy_build(tiny_recipe_path, tmp_path, reap)
     proc.kill()
     proc.wait(timeout=60)  # not communicate(): workers left alive would hold its pipes open
     proc.stdout.close()
@@ -282,11 +283,7 @@ def test_a_killed_build_takes_its_workers_along(tiny_recipe_path, tmp_path, reap
 
 @needs_proc
 def test_a_killed_worker_is_one_line_naming_the_shard(tiny_recipe_path, tmp_path, reap):
-    out = tmp_path / "out"
-    proc = start(tiny_recipe_path, out, "--workers", "2")
-    reap.append(proc.pid)
-    wait_for(lambda: shards_on_disk(out) >= 3 and len(workers_of(proc.pid)) == 2, proc)
-    reap.extend(children(proc.pid))
+    out, proc, _ = busy_build(tiny_recipe_path, tmp_path, reap)
     victim = workers_of(proc.pid)[0]
     wait_for(lambda: bool(list(out.glob(f"train/.lr-*.tar.tmp-{victim}"))), proc)  # it is writing a shard
     os.kill(victim, signal.SIGKILL)
