@@ -1,14 +1,34 @@
-"""WebDataset-style tar shards: codecs, writer, manifest, the training loader and verification."""
+"""WebDataset-style tar shards: codecs, writer, manifest, the training loader and verification.
 
-from rvm_data.shards.codec import CodecConfig, CodecError
-from rvm_data.shards.dataset import ShardDataset, ShardFile, ShardLoader, composite, read_sample, resolve_shards
-from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output, write_manifest
-from rvm_data.shards.reader import SampleRef, ShardError, count_samples, load_sample, scan_shard
-from rvm_data.shards.writer import ShardInfo, ShardWriter, encode_sample, sample_key, write_shard
+Names are imported from their submodule on first use (PEP 562), so reading a manifest or a
+shard does not import torch (only the loader, ``rvm_data.shards.dataset``, needs it).
+"""
 
-__all__ = [
-    "CodecConfig", "CodecError", "MANIFEST_NAME", "Manifest", "SampleRef", "ShardDataset", "ShardEntry",
-    "ShardError", "ShardFile", "ShardInfo", "ShardLoader", "ShardWriter", "composite", "count_samples", "encode_sample",
-    "load_sample", "read_manifest", "read_sample", "resolve_shards", "sample_key", "scan_shard", "shard_output",
-    "write_manifest", "write_shard",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "codec": ("CodecConfig", "CodecError"),
+    "dataset": ("ShardDataset", "ShardFile", "ShardLoader", "composite", "read_sample", "resolve_shards"),
+    "manifest": ("MANIFEST_NAME", "Manifest", "ShardEntry", "read_manifest", "shard_output", "write_manifest"),
+    "reader": ("SampleRef", "ShardError", "count_samples", "load_sample", "scan_shard"),
+    "writer": ("ShardInfo", "ShardWriter", "encode_sample", "sample_key", "write_shard"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rvm_data.shards' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"rvm_data.shards.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
