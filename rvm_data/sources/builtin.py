@@ -52,6 +52,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from .catalog import SourcesConfig
 from .errors import SourceError
@@ -117,7 +118,7 @@ def _write(path: Path, rgb_or_gray: np.ndarray) -> None:
         raise OSError(f"{path}: cannot write image")
 
 
-def _videomatte(root: Path, split: str) -> None:
+def _videomatte(root: Path, split: str) -> Iterator[None]:
     for i in range(VIDEOMATTE[split]):
         height, width = VIDEOMATTE_SIZES[i % 2]
         painter = FigurePainter(_rng("videomatte", split, i), height, width, VIDEOMATTE_FRAMES,
@@ -130,9 +131,10 @@ def _videomatte(root: Path, split: str) -> None:
             fgr, pha = painter.paint(t)
             _write(fgr_dir / f"{t:05d}.jpg", to_uint8(fgr))
             _write(pha_dir / f"{t:05d}.png", to_uint8(pha))
+            yield
 
 
-def _imagematte(root: Path, split: str) -> None:
+def _imagematte(root: Path, split: str) -> Iterator[None]:
     for folder in ("fgr", "pha"):
         (root / "imagematte" / split / folder).mkdir(parents=True)
     for i in range(IMAGEMATTE[split]):
@@ -141,9 +143,10 @@ def _imagematte(root: Path, split: str) -> None:
         fgr, pha = FigurePainter(rng, *IMAGEMATTE_SIZE, frames, 1 + (i % 3 == 2)).paint(int(rng.integers(frames)))
         _write(root / "imagematte" / split / "fgr" / f"{split}_{i:03d}.png", to_uint8(fgr))
         _write(root / "imagematte" / split / "pha" / f"{split}_{i:03d}.png", to_uint8(pha))
+        yield
 
 
-def _background_videos(root: Path, split: str) -> None:
+def _background_videos(root: Path, split: str) -> Iterator[None]:
     for i in range(BACKGROUND_VIDEOS[split]):
         painter = ScenePainter(_rng("background_videos", split, i), *BACKGROUND_SIZE, BACKGROUND_FRAMES,
                                ("landscape", "skyline")[i % 2])
@@ -151,6 +154,7 @@ def _background_videos(root: Path, split: str) -> None:
         folder.mkdir(parents=True)
         for t in range(BACKGROUND_FRAMES):
             _write(folder / f"{t:05d}.jpg", to_uint8(painter.paint(t)))
+            yield
 
 
 def read_photo(name: str, sha256: str) -> np.ndarray:
@@ -193,7 +197,7 @@ def _photo_variant(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image.astype(np.float32) * grade, 0, 255).astype(np.uint8)
 
 
-def _background_images(root: Path, split: str) -> None:
+def _background_images(root: Path, split: str) -> Iterator[None]:
     folder = root / "backgrounds" / "images" / split
     folder.mkdir(parents=True)
     photos = [read_photo(name, sha256) for name, sha256, _ in PHOTOS[split]]
@@ -205,19 +209,28 @@ def _background_images(root: Path, split: str) -> None:
             painter = ScenePainter(rng, *BACKGROUND_IMAGE_SIZE, 2, ("landscape", "skyline")[(i // 2) % 2])
             image = to_uint8(painter.paint(int(rng.integers(2))))
         _write(folder / f"{split}_{i:03d}.jpg", image)
+        yield
 
 
-def generate(root: Path, splits: tuple[str, ...] = SPLITS) -> None:
+def frame_count(splits: tuple[str, ...] = SPLITS) -> int:
+    """Frames and stills :func:`generate` writes (its progress bar's total)."""
+    return sum(VIDEOMATTE[split] * VIDEOMATTE_FRAMES + IMAGEMATTE[split] + BACKGROUND_VIDEOS[split]
+               * BACKGROUND_FRAMES + BACKGROUND_IMAGES[split] for split in splits)
+
+
+def generate(root: Path, splits: tuple[str, ...] = SPLITS, *, progress: bool | None = None) -> None:
     """Write the sample set (``splits`` of it) into the empty or missing folder ``root``.
 
     Every item has its own generator, so one split alone comes out byte-identical to the same split
-    of the whole set.
+    of the whole set. ``progress``: a bar per frame written (None: only when stderr is a terminal).
     """
-    for split in splits:
-        _videomatte(root, split)
-        _imagematte(root, split)
-        _background_videos(root, split)
-        _background_images(root, split)
+    parts = (_videomatte, _imagematte, _background_videos, _background_images)
+    with tqdm(total=frame_count(splits), unit="frame", desc="built-in sample set", dynamic_ncols=True,
+              disable=None if progress is None else not progress) as bar:
+        for split in splits:
+            for part in parts:
+                for _ in part(root, split):
+                    bar.update()
     (root / DONE_FILE).write_text(json.dumps(stamp(splits), indent=2, sort_keys=True) + "\n")
 
 
