@@ -14,8 +14,6 @@ import math
 
 import cv2
 import numpy as np
-from albumentations.augmentations.blur.functional import create_gaussian_kernel_1d
-from albumentations.augmentations.pixel.functional import separable_convolve
 
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "nearest": cv2.INTER_NEAREST}
 BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
@@ -182,16 +180,26 @@ def sharpen(stack: np.ndarray, factor: float) -> None:
         cv2.addWeighted(frame, factor, smooth, 1.0 - factor, 0.0, dst=frame)
 
 
+def gaussian_taps(sigma: float, size: int) -> np.ndarray:
+    """A normalised 1-D Gaussian of ``size`` taps (made odd) at integer offsets, PIL's formula (and
+    albumentations'). Computed here, not with ``cv2.getGaussianKernel``, whose taps differ in the last
+    bits and would change blurred bytes."""
+    size = size + 1 if size % 2 == 0 else size
+    x = np.arange(-(size // 2), size // 2 + 1, dtype=np.float64)
+    taps = np.exp(-0.5 * (x / sigma) ** 2)
+    return taps / taps.sum()
+
+
 def blur(stack: np.ndarray, sigma: list[float], kernel: str) -> None:
-    """Gaussian blur of frame t with ``sigma[t]`` pixels (0: unchanged), separable, through
-    albumentations' kernel and convolution; ``kernel`` is ``rvm`` (width int(2 sigma), as RVM's
-    torchvision call) or ``full`` (the whole Gaussian)."""
+    """Gaussian blur of frame t with ``sigma[t]`` pixels (0: unchanged), separable (one
+    ``cv2.sepFilter2D``, reflected border); ``kernel`` is ``rvm`` (width int(2 sigma), as RVM's
+    torchvision call) or ``full`` (the whole Gaussian, ``int(3.5 sigma) * 2 + 1`` taps, as PIL)."""
     for t in range(stack.shape[0]):
         if sigma[t] <= 0:
             continue
-        size = int(2 * sigma[t]) if kernel == "rvm" else 0
+        size = int(2 * sigma[t]) if kernel == "rvm" else int(float(sigma[t]) * 3.5) * 2 + 1
         if kernel == "rvm" and size < 2:
             continue  # RVM's 1-tap kernel: no blur
-        taps = create_gaussian_kernel_1d(float(sigma[t]), size + 1 if kernel == "rvm" and size % 2 == 0 else size)
+        taps = gaussian_taps(float(sigma[t]), size)
         frame = stack[t] if stack.shape[-1] > 1 else stack[t, ..., 0]
-        frame[...] = separable_convolve(frame, taps)
+        frame[...] = cv2.sepFilter2D(frame, -1, taps, taps)

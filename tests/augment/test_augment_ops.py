@@ -101,3 +101,16 @@ def test_noise_freezes_on_pause_and_is_seeded():
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a[1], a[2])
     assert not np.array_equal(a[0], a[1])
+
+
+def test_blur_of_an_impulse_is_the_outer_product_of_pils_taps():
+    taps = ops.gaussian_taps(1.5, 8)  # made odd: 9 taps
+    x = np.arange(-4, 5)
+    assert np.allclose(taps, np.exp(-x**2 / (2 * 1.5**2)) / np.exp(-x**2 / (2 * 1.5**2)).sum())
+    stack = np.zeros((1, 21, 21, 1), np.uint8)
+    stack[0, 10, 10, 0] = 255
+    ops.blur(stack, [1.5], "full")  # int(1.5 * 3.5) * 2 + 1 = 11 taps
+    wide = ops.gaussian_taps(1.5, 11)
+    expected = np.zeros((21, 21))
+    expected[5:16, 5:16] = np.outer(wide, wide) * 255
+    assert np.abs(stack[0, ..., 0].astype(float) - expected).max() <= 1.0
