@@ -30,6 +30,7 @@ lists only shards whose bytes are what the full build writes at that path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -47,6 +48,7 @@ import cv2
 from tqdm import tqdm
 
 from rvm_data import __version__
+from rvm_data.buildprogress import SampleBar, Tick, remote_ticker
 from rvm_data.buildfolder import BuildError, FolderError, FolderLock, prepare_folder, remove_made, writing
 from rvm_data.compose import BadClipError, SampleSpec, plan_sample
 from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
@@ -232,10 +234,11 @@ def plan_output_samples(recipe: Recipe, output: str, split: str, indices: Iterab
     return (plan(index) for index in indices)
 
 
-def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> ShardResult:
-    """Plan, render and write one shard. One job is one core's work, so OpenCV runs single-threaded.
-    A bad clip stops the job or, under ``on_bad_clip: skip``, its samples are replaced (see
-    :mod:`rvm_data.replacement`) and recorded."""
+def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
+                 on_sample: Tick | None = None) -> ShardResult:
+    """Plan, render and write one shard (``on_sample()`` after each sample). One job is one core's
+    work, so OpenCV runs single-threaded. A bad clip stops the job or, under ``on_bad_clip: skip``,
+    its samples are replaced (see :mod:`rvm_data.replacement`) and recorded."""
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     skipped: list[SkippedClip] = []
@@ -243,7 +246,8 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, o
         if job.segmentation:
             return ShardResult(render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output],
                                                 catalog, seed=recipe.output_seed(job.output), split=job.split,
-                                                start=job.start, stop=job.stop, codec=recipe.shards.codec))
+                                                start=job.start, stop=job.stop, codec=recipe.shards.codec,
+                                                on_sample=on_sample))
         assert isinstance(catalog, Catalog)
         plan = output_planner(recipe, job.output, job.split, catalog)
         on_bad_clip = recipe.sources[job.split].on_bad_clip
@@ -252,6 +256,8 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, o
                 sample, replaced = render_replacing(lambda attempt: plan(index, attempt), catalog, on_bad_clip)
                 writer.write(sample)
                 skipped += replaced
+                if on_sample is not None:
+                    on_sample()
     finally:
         cv2.setNumThreads(threads)
     assert writer.info is not None
@@ -259,17 +265,18 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, o
 
 
 def _run_local(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
-               workers: int) -> Iterator[tuple[ShardJob, ShardResult]]:
+               workers: int, bar: SampleBar) -> Iterator[tuple[ShardJob, ShardResult]]:
     if workers == 1:
         for job in jobs:
-            yield _tagged(job, recipe, catalogs[job.catalog], out_dir)
+            yield _tagged(job, recipe, catalogs[job.catalog], out_dir, functools.partial(bar.tick, job.path))
         return
     from joblib import Parallel, delayed
     from joblib.parallel import LokyBackend
 
     backend = LokyBackend(initializer=_follow_parent, initargs=(os.getpid(), out_dir))
     parallel = Parallel(n_jobs=workers, backend=backend, return_as="generator_unordered")
-    yield from parallel(delayed(_tagged)(job, recipe, catalogs[job.catalog], out_dir) for job in jobs)
+    yield from parallel(delayed(_tagged_reporting)(job, recipe, catalogs[job.catalog], out_dir, bar.address)
+                        for job in jobs)
 
 
 def _follow_parent(parent: int, out_dir: str) -> None:
@@ -289,11 +296,22 @@ def _follow_parent(parent: int, out_dir: str) -> None:
     threading.Thread(target=watch, name="rvm-data-parent-watch", daemon=True).start()
 
 
-def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str) -> tuple[ShardJob, ShardResult]:
+def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
+            on_sample: Tick | None = None) -> tuple[ShardJob, ShardResult]:
     """Run one job; an OSError that says the folder cannot be written (full disk, read-only) becomes a
     FolderError naming the shard (the write itself does not name it)."""
     with writing(Path(out_dir) / job.path, Path(out_dir)):
-        return job, render_shard(job, recipe, catalog, out_dir)
+        return job, render_shard(job, recipe, catalog, out_dir, on_sample)
+
+
+def _tagged_reporting(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
+                      bar_address: bytes | None) -> tuple[ShardJob, ShardResult]:
+    """:func:`_tagged` in a worker process, ticking the build's bar per sample."""
+    tick, release = remote_ticker(bar_address, job.path)
+    try:
+        return _tagged(job, recipe, catalog, out_dir, tick)
+    finally:
+        release()
 
 
 def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
@@ -551,12 +569,12 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
 
     started = time.perf_counter()
     rendered = frames = samples = 0
-    bar = tqdm(total=sum(j.samples for j in todo), unit="sample", disable=not progress or not todo,
-               dynamic_ncols=True, desc=recipe.name)
     workers = max(1, min(workers, len(todo)))
+    bar = SampleBar(tqdm(total=sum(j.samples for j in todo), unit="sample", disable=not progress or not todo,
+                         dynamic_ncols=True, desc=recipe.name), listen=workers > 1 and not scheduler)
     runner = f"dask {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"
     run = (_run_dask(todo, recipe, catalogs, str(out), scheduler) if scheduler
-           else _run_local(todo, recipe, catalogs, str(out), workers))
+           else _run_local(todo, recipe, catalogs, str(out), workers, bar))
 
     def summary() -> BuildSummary:
         totals = ledger.manifest().totals()["all"]
@@ -570,7 +588,7 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
             rendered += 1
             samples += result.info.samples
             frames += result.info.samples * recipe.frames(job.output)
-            bar.update(result.info.samples)
+            bar.shard_done(job.path, result.info.samples)
     except BaseException as error:
         # Whatever stopped the build, the workers stop, the manifest lists what completed and no
         # temporary stays; then the reason is reported in one line (or surfaces as the bug it is).

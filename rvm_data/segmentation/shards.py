@@ -32,13 +32,17 @@ def render_seg_shard(
     start: int,
     stop: int,
     codec: CodecConfig | None = None,
+    on_sample: Callable[[], None] | None = None,
 ) -> ShardInfo:
     """Plan, render and write samples ``[start, stop)`` of one output and split into the shard ``path``
-    (the build runs it as one job, OpenCV single-threaded, like a matting shard)."""
+    (the build runs it as one job, OpenCV single-threaded, like a matting shard; ``on_sample()`` after
+    each sample)."""
     augment = split in output.augment
     with ShardWriter(path, codec) as writer:
         for index in range(start, stop):
             spec = plan_seg_sample(output, catalog, seed=seed, split=split, index=index, augment=augment)
             writer.write(render_seg_sample(spec, catalog))
+            if on_sample is not None:
+                on_sample()
     assert writer.info is not None
     return writer.info
