@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from rvm_data.augment import geometry, ops
-from rvm_data.augment.params import AugmentConfig, ColorJitterConfig, NoiseConfig, Eased, check_prob, crop_aspect, trajectory, validate_tree
+from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob, join, validate_tree
+from rvm_data.augment.params import AugmentConfig, ColorJitterConfig, NoiseConfig, Eased, crop_aspect, trajectory
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
 from rvm_data.sources import Catalog, ClipInfo, SourceError, load_background, load_matte
 
@@ -41,8 +42,8 @@ class BadClipError(SourceError):
         self.collection, self.name = collection, name
 
 
-@dataclass
-class ComposeConfig:
+@dataclass(frozen=True)
+class ComposeConfig(Settings):
     """How samples of one output are composed. Defaults are RVM's stage-1 training values.
 
     - ``size`` (H, W) and ``frames`` (T) of every sample; T = 1 makes image samples.
@@ -65,19 +66,20 @@ class ComposeConfig:
     bgr_border: str = "reflect"
 
     def __post_init__(self) -> None:
-        self.size = tuple(self.size)  # type: ignore[assignment]
-        if len(self.size) != 2 or min(self.size) < 1 or not all(isinstance(v, int) for v in self.size):
-            raise ValueError(f"size must be two positive integers (height, width), got {self.size}")
-        if not isinstance(self.frames, int) or self.frames < 1:
-            raise ValueError(f"frames must be a positive integer, got {self.frames}")
-        check_prob(self.bgr_video_prob, "bgr_video_prob")
-        if self.fgr_sampling not in ("frames", "uniform"):
-            raise ValueError(f"fgr_sampling must be 'frames' or 'uniform', got {self.fgr_sampling!r}")
-        if self.interpolation not in ops.INTERPOLATIONS:
-            raise ValueError(f"interpolation must be one of {tuple(ops.INTERPOLATIONS)}, got {self.interpolation!r}")
-        if self.bgr_border not in ops.BORDERS:
-            raise ValueError(f"bgr_border must be one of {tuple(ops.BORDERS)}, got {self.bgr_border!r}")
+        super().__post_init__()
         validate_tree(self, "")
+        self.validate("")
+
+    def validate(self, path: str) -> None:
+        size = self.size
+        if len(size) != 2 or not all(isinstance(v, int) for v in size) or min(size) < 1:
+            raise ConfigError(join(path, "size"), f"must be two positive integers (height, width), got {size}")
+        if not isinstance(self.frames, int) or self.frames < 1:
+            raise ConfigError(join(path, "frames"), f"must be a positive integer, got {self.frames}")
+        check_prob(self.bgr_video_prob, join(path, "bgr_video_prob"))
+        check_choice(self.fgr_sampling, ("frames", "uniform"), join(path, "fgr_sampling"))
+        check_choice(self.interpolation, ops.INTERPOLATIONS, join(path, "interpolation"))
+        check_choice(self.bgr_border, ops.BORDERS, join(path, "bgr_border"))
 
 
 @dataclass

@@ -27,11 +27,12 @@ values in the spec are exactly the values render uses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob, check_range
 from rvm_data.augment.easing import EASINGS, RVM_CURVES, ease
 
 
@@ -54,30 +55,8 @@ class Eased(Protocol):
         ...
 
 
-def check_prob(value: float, path: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{path} must be in [0, 1], got {value}")
-
-
-def check_range(value: tuple[float, float], path: str, lo: float | None = None) -> None:
-    if len(value) != 2 or value[0] > value[1]:
-        raise ValueError(f"{path} must be a (low, high) pair with low <= high, got {value}")
-    if lo is not None and value[0] < lo:
-        raise ValueError(f"{path} must be >= {lo}, got {value}")
-
-
-def validate_tree(obj: Any, path: str) -> None:
-    """Call ``validate(path)`` on every nested settings dataclass below ``obj``."""
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        if is_dataclass(value):
-            sub = f"{path}.{f.name}" if path else f.name
-            validate_tree(value, sub)
-            value.validate(sub)
-
-
-@dataclass
-class AffineRange:
+@dataclass(frozen=True)
+class AffineRange(Settings):
     """Ranges of a random affine, torchvision ``RandomAffine`` style: rotation in degrees,
     translation as a fraction of the image width/height, scale factor, x shear in degrees."""
 
@@ -91,9 +70,9 @@ class AffineRange:
         check_range(self.scale, f"{path}.scale", lo=MIN_SCALE)
         check_range(self.shear, f"{path}.shear", lo=-MAX_SHEAR)
         if self.shear[1] > MAX_SHEAR:
-            raise ValueError(f"{path}.shear must be within (-{MAX_SHEAR:g}, {MAX_SHEAR:g}) degrees, got {self.shear}")
+            raise ConfigError(f"{path}.shear", f"must be within (-{MAX_SHEAR:g}, {MAX_SHEAR:g}) degrees, got {self.shear}")
         if len(self.translate) != 2 or min(self.translate) < 0:
-            raise ValueError(f"{path}.translate must be two fractions >= 0, got {self.translate}")
+            raise ConfigError(f"{path}.translate", f"must be two fractions >= 0, got {self.translate}")
 
     def draw(self, rng: np.random.Generator) -> dict[str, float]:
         return {
@@ -106,8 +85,8 @@ class AffineRange:
         }
 
 
-@dataclass
-class MotionAffineConfig:
+@dataclass(frozen=True)
+class MotionAffineConfig(Settings):
     """An affine that moves over the clip from parameter set A to B."""
 
     prob: float = 0.3
@@ -125,8 +104,8 @@ class MotionAffineConfig:
                 "shear_x": np.clip(values["shear_x"], -MAX_SHEAR, MAX_SHEAR)}
 
 
-@dataclass
-class ColorJitterConfig:
+@dataclass(frozen=True)
+class ColorJitterConfig(Settings):
     """Eased colour drift. Brightness, contrast and saturation factors are ``1 + N(0, std)``
     (floored at ``min_factor``); hue shift is ``N(0, std) * hue_scale`` turns of the colour wheel.
 
@@ -146,10 +125,10 @@ class ColorJitterConfig:
     def validate(self, path: str) -> None:
         check_prob(self.prob, f"{path}.prob")
         if self.std < 0 or self.hue_scale < 0 or self.min_factor < 0:
-            raise ValueError(f"{path}: std, hue_scale and min_factor must be >= 0")
+            raise ConfigError(path, "std, hue_scale and min_factor must be >= 0")
         check_range(self.drift, f"{path}.drift", lo=0.0)
         if self.drift[1] > 1.0:
-            raise ValueError(f"{path}.drift must be fractions within [0, 1], got {self.drift}")
+            raise ConfigError(f"{path}.drift", f"must be fractions within [0, 1], got {self.drift}")
 
     def draw_drift(self, rng: np.random.Generator, a: dict[str, float],
                    b: dict[str, float]) -> tuple[float, dict[str, float]]:
@@ -177,8 +156,8 @@ class ColorJitterConfig:
         return out
 
 
-@dataclass
-class NoiseConfig:
+@dataclass(frozen=True)
+class NoiseConfig(Settings):
     """Gaussian grain added to foreground and background (not alpha): grain size in output
     pixels, standard deviation ``U(0, strength) / grain`` (in units of full scale), one channel
     (monochrome) with ``mono_prob``, else independent per colour channel.
@@ -199,7 +178,7 @@ class NoiseConfig:
         check_prob(self.mono_prob, f"{path}.mono_prob")
         check_range(self.grain, f"{path}.grain", lo=1.0)
         if self.strength < 0:
-            raise ValueError(f"{path}.strength must be >= 0, got {self.strength}")
+            raise ConfigError(f"{path}.strength", f"must be >= 0, got {self.strength}")
 
     def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
         return self._draw_one(rng), self._draw_one(rng)
@@ -223,8 +202,8 @@ class NoiseConfig:
 BLUR_KERNELS = ("rvm", "full")
 
 
-@dataclass
-class BlurConfig:
+@dataclass(frozen=True)
+class BlurConfig(Settings):
     """Eased Gaussian blur with sigma (output pixels) from ``sigma``. As in RVM, ``prob`` is split
     into three equal independent chances: foreground only (with alpha), background only, both.
 
@@ -239,8 +218,7 @@ class BlurConfig:
     def validate(self, path: str) -> None:
         check_prob(self.prob, f"{path}.prob")
         check_range(self.sigma, f"{path}.sigma", lo=0.0)
-        if self.kernel not in BLUR_KERNELS:
-            raise ValueError(f"{path}.kernel must be one of {BLUR_KERNELS}, got {self.kernel!r}")
+        check_choice(self.kernel, BLUR_KERNELS, f"{path}.kernel")
 
     def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
         return {"sigma": float(rng.uniform(*self.sigma))}, {"sigma": float(rng.uniform(*self.sigma))}
@@ -250,8 +228,8 @@ class BlurConfig:
         return {"sigma": np.maximum(values["sigma"], 0.0)}
 
 
-@dataclass
-class SharpenConfig:
+@dataclass(frozen=True)
+class SharpenConfig(Settings):
     """torchvision-style ``adjust_sharpness`` on fgr, pha and bgr with a per-clip factor
     (0 = smoothed, 1 = unchanged, > 1 sharper)."""
 
@@ -267,8 +245,8 @@ NONLINEAR_EASINGS: tuple[str, ...] = RVM_CURVES
 """The default curve set: RVM's 31 (the Penner variants of back and bounce are opt-in)."""
 
 
-@dataclass
-class EasingConfig:
+@dataclass(frozen=True)
+class EasingConfig(Settings):
     """How a motion augmentation picks its curve: ``linear`` with ``linear_prob``, otherwise
     uniformly among ``curves`` (RVM: 0.2, then one of 30 in/out curves and a step)."""
 
@@ -279,9 +257,9 @@ class EasingConfig:
         check_prob(self.linear_prob, f"{path}.linear_prob")
         unknown = [c for c in self.curves if c not in EASINGS]
         if unknown:
-            raise ValueError(f"{path}.curves: unknown easing {unknown[0]!r}; known: {', '.join(sorted(EASINGS))}")
+            raise ConfigError(f"{path}.curves", f"unknown easing {unknown[0]!r}; known: {', '.join(sorted(EASINGS))}")
         if not self.curves and self.linear_prob < 1.0:
-            raise ValueError(f"{path}.curves is empty but linear_prob < 1")
+            raise ConfigError(f"{path}.curves", "is empty but linear_prob < 1")
 
     def draw(self, rng: np.random.Generator) -> str:
         if not self.curves or rng.random() < self.linear_prob:
@@ -292,8 +270,8 @@ class EasingConfig:
 ASPECT_MODES = ("rvm", "jitter")
 
 
-@dataclass
-class AugmentConfig:
+@dataclass(frozen=True)
+class AugmentConfig(Settings):
     """Random augmentation of a training sample; every default is RVM's (VideoMatte training).
 
     RVM's single background-affine probability 0.3 is split, as its code does, into a background
@@ -338,8 +316,7 @@ class AugmentConfig:
 
     def validate(self, path: str) -> None:
         check_range(self.aspect_ratio, f"{path}.aspect_ratio", lo=1e-3)
-        if self.aspect not in ASPECT_MODES:
-            raise ValueError(f"{path}.aspect must be one of {ASPECT_MODES}, got {self.aspect!r}")
+        check_choice(self.aspect, ASPECT_MODES, f"{path}.aspect")
         check_prob(self.grayscale_prob, f"{path}.grayscale_prob")
         check_prob(self.hflip_prob, f"{path}.hflip_prob")
 

@@ -27,14 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from rvm_data.augment.params import check_prob
+from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob
 
 BOUNDARIES = ("fit", "clamp", "bounce")
 SPEED_FITS = ("nearest", "boundary")
 
 
-@dataclass
-class TemporalConfig:
+@dataclass(frozen=True)
+class TemporalConfig(Settings):
     """Temporal augmentation of one sample; defaults are RVM's ``TrainFrameSampler`` and pause.
 
     ``skip_prob`` is 0 by default because RVM has no frame skipping; set it to make motion jump.
@@ -54,17 +54,15 @@ class TemporalConfig:
 
     def validate(self, path: str) -> None:
         if not self.speeds or any(s <= 0 for s in self.speeds):
-            raise ValueError(f"{path}.speeds must be a non-empty list of positive numbers")
+            raise ConfigError(f"{path}.speeds", f"must be a non-empty list of positive numbers, got {self.speeds}")
         for name in ("reverse_prob", "pause_prob", "skip_prob"):
             check_prob(getattr(self, name), f"{path}.{name}")
         for name in ("skip_events", "skip_frames"):
             lo, hi = getattr(self, name)
             if not 1 <= lo <= hi:
-                raise ValueError(f"{path}.{name} must be (lo, hi) with 1 <= lo <= hi, got {(lo, hi)}")
-        if self.boundary not in BOUNDARIES:
-            raise ValueError(f"{path}.boundary must be one of {BOUNDARIES}, got {self.boundary!r}")
-        if self.speed_fit not in SPEED_FITS:
-            raise ValueError(f"{path}.speed_fit must be one of {SPEED_FITS}, got {self.speed_fit!r}")
+                raise ConfigError(f"{path}.{name}", f"must be (lo, hi) with 1 <= lo <= hi, got {(lo, hi)}")
+        check_choice(self.boundary, BOUNDARIES, f"{path}.boundary")
+        check_choice(self.speed_fit, SPEED_FITS, f"{path}.speed_fit")
 
 
 def plan_clock(rng: np.random.Generator, frames: int, pause_prob: float) -> tuple[list[int], dict | None]:

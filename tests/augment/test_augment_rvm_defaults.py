@@ -126,7 +126,7 @@ def test_aspect_modes_relative_to_output_and_jitter_passes_through():
     assert crop_aspect("rvm", (0.9, 1.1), (384, 216), (256, 256), 1.0) == 0.9
     assert crop_aspect("rvm", (0.9, 1.1), (270, 480), (288, 512), 1.0) == pytest.approx(1.0)  # same aspect as output
     assert crop_aspect("jitter", (0.9, 1.1), (216, 384), (256, 256), 0.95) == 0.95
-    with pytest.raises(ValueError, match="x.aspect must be one of"):
+    with pytest.raises(ValueError, match="x.aspect: must be one of"):
         AugmentConfig(aspect="stretch").validate("x")
 
 

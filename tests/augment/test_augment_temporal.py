@@ -97,5 +97,5 @@ def test_still_image_and_no_augment():
 def test_validation_names_field():
     with pytest.raises(ValueError, match="temporal.boundary"):
         TemporalConfig(boundary="wrap").validate("temporal")
-    with pytest.raises(ValueError, match=r"temporal.pause_prob must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"temporal.pause_prob: must be in \[0, 1\]"):
         TemporalConfig(pause_prob=2).validate("temporal")

@@ -167,7 +167,7 @@ def test_single_frame(catalog):
 
 
 def test_config_errors_name_the_field():
-    with pytest.raises(ValueError, match=r"augment.fgr_affine.prob must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"augment.fgr_affine.prob: must be in \[0, 1\]"):
         ComposeConfig(augment=AugmentConfig(fgr_affine=MotionAffineConfig(prob=1.5)))
     with pytest.raises(ValueError, match="augment.easing.curves: unknown easing 'wobble'"):
         ComposeConfig(augment=AugmentConfig(easing=EasingConfig(curves=("wobble",))))
