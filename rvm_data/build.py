@@ -61,6 +61,7 @@ from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError, build_catalog
 from rvm_data.sources.catalog import SkippedClip
+from rvm_data.units import byte_size
 
 
 class Stopped(KeyboardInterrupt):
@@ -169,21 +170,13 @@ class BuildSummary:
         kept = f", {self.kept_shards} kept from before" if self.kept_shards else ""
         bad = (f"; skipped {self.skipped_clips} bad clip{'s' if self.skipped_clips > 1 else ''} "
                f"(listed in {MANIFEST_NAME})") if self.skipped_clips else ""
-        head = f"{self.out_dir}: {self.samples} samples in {self.shards} shards, {_size(self.bytes)}; "
+        head = f"{self.out_dir}: {self.samples} samples in {self.shards} shards, {byte_size(self.bytes)}; "
         if not self.rendered_shards:
             return head + "every shard already complete, nothing rendered" + bad
         return (
             head + f"rendered {self.rendered_shards} shards ({self.rendered_frames} frames) in "
             f"{self.seconds:.1f} s = {self.frames_per_s:.0f} frames/s on {self.runner}{kept}{bad}"
         )
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +349,9 @@ def _recipe_diff(old: Any, new: Any, key: str = "") -> list[str]:
     return [] if old == new else [key or "(top level)"]
 
 
-def _existing_manifest(out: Path, recipe: Recipe) -> Manifest | None:
+def _existing_manifest(out: Path, recipe: Recipe, shown: Path) -> Manifest | None:
+    """The folder's manifest if it is one of this recipe's builds; a refusal naming ``shown`` (the
+    folder as the user gave it) otherwise."""
     if not (out / MANIFEST_NAME).exists():
         return None
     try:
@@ -365,15 +360,15 @@ def _existing_manifest(out: Path, recipe: Recipe) -> Manifest | None:
         raise BuildError(f"{error}; delete it (the shards are then rebuilt) or build into a new --out") from None
     if manifest.version != __version__:
         raise BuildError(
-            f"{out} was built by rvm_data {manifest.version}, this is {__version__}: samples could differ, so "
+            f"{shown} was built by rvm_data {manifest.version}, this is {__version__}: samples could differ, so "
             "the builds are not mixed; build into a new --out DIR, or delete the folder"
         )
     if manifest.recipe_hash != recipe.hash:
         diff = _recipe_diff(manifest.recipe, recipe.to_dict())
-        shown = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
+        keys = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
         raise BuildError(
-            f"{out} holds a build of another recipe ({manifest.recipe.get('name')!r}, hash "
-            f"{manifest.recipe_hash[:12]}; this one is {recipe.hash[:12]}, differing in {shown or 'content'}); "
+            f"{shown} holds a build of another recipe ({manifest.recipe.get('name')!r}, hash "
+            f"{manifest.recipe_hash[:12]}; this one is {recipe.hash[:12]}, differing in {keys or 'content'}); "
             "refusing to mix them: build into a new --out DIR, or delete the folder"
         )
     return manifest
@@ -461,10 +456,10 @@ def _listed_as_built(out: Path, entry: ShardEntry, full: dict[str, ShardJob]) ->
                                "rewrites a listed shard: build into a new --out DIR, or delete the folder")
 
 
-def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob]) -> tuple[_Ledger, list[ShardJob]]:
+def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], shown: Path) -> tuple[_Ledger, list[ShardJob]]:
     """Split the jobs into shards to keep (recorded and intact) and shards to render; listed shards
     that are not among the jobs (other splits, beyond a limit) stay listed as they are."""
-    old = _existing_manifest(out, recipe)
+    old = _existing_manifest(out, recipe, shown)
     full = {job.path: job for job in plan_jobs(recipe)}
     ours = {job.path for job in jobs}
     ledger = _Ledger(recipe, out, jobs, other={})
@@ -560,7 +555,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
 def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog], shown: Path,
                   out: Path, workers: int, scheduler: str | None, progress: bool) -> BuildSummary:
     """The build proper, holding the folder's lock."""
-    ledger, todo = _ledger(out, recipe, jobs)
+    ledger, todo = _ledger(out, recipe, jobs, shown)
     for split, clip in _skipped_at_indexing(catalogs):
         ledger.skip(split, clip, "indexing")
     kept = len(ledger.done)

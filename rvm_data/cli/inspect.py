@@ -12,6 +12,7 @@ from rvm_data.errors import RvmDataError
 from rvm_data.shards.manifest import ManifestError
 from rvm_data.shards.reader import ShardError, scan_shard
 from rvm_data.shards.verify import groups, inspect_build, verify_build
+from rvm_data.units import byte_size
 
 SPEED_SPECS = 2000  # specs read per split/output for the realised speeds (one small read each)
 
@@ -31,15 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _progress(args: argparse.Namespace) -> bool:
     """A bar only where someone watches: a terminal, and no --no-progress."""
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
-
-
-def _size(n: float) -> str:
-    """Bytes in binary units, as ``du -h`` prints them."""
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
-    k = 0
-    while n >= 1024 and k < len(units) - 1:
-        n, k = n / 1024, k + 1
-    return f"{n:.0f} B" if k == 0 else f"{n:.1f} {units[k]}"
 
 
 def _matting_specs(root: Path, entries) -> list[dict]:
@@ -89,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.dir}: recipe {name} (hash {manifest.recipe_hash[:12]}), rvm_data {manifest.version}")
         for group, st in stats.items():
             shape = f"T={st.shape[0]} {st.shape[1]}x{st.shape[2]}" if st.shape else "empty"
-            print(f"{group}: {st.shards} shards, {st.samples} samples, {_size(st.bytes)}, {shape}")
+            print(f"{group}: {st.shards} shards, {st.samples} samples, {byte_size(st.bytes)}, {shape}")
             for field, fs in sorted(st.fields.items()):
-                print(f"  {field:<5} {fs.codec:<5} {_size(fs.bytes_per_frame):>10}/frame  {_size(fs.bytes):>10}")
+                print(f"  {field:<5} {fs.codec:<5} {byte_size(fs.bytes_per_frame):>10}/frame  {byte_size(fs.bytes):>10}")
             specs = _matting_specs(Path(args.dir), groups(manifest)[group])
             try:
                 lines = [speed_line(stream, speeds) for stream, speeds in speed_stats(specs).items()] if specs else []
@@ -100,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             for line in lines:
                 print(f"  {line}")
         totals = manifest.totals()["all"]
-        print(f"total: {totals['shards']} shards, {totals['samples']} samples, {_size(totals['bytes'])}")
+        print(f"total: {totals['shards']} shards, {totals['samples']} samples, {byte_size(totals['bytes'])}")
     if not args.verify:
         if unreadable:
             print(f"rvm-data inspect: {len(unreadable)} listed shard(s) cannot be read ({', '.join(unreadable[:3])}"
