@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 import pytest
 
-from rvm_data.augment import AugmentConfig
 from rvm_data.compose import ComposeConfig, plan_sample, render_sample
 from rvm_data.sources import Catalog, SourcesConfig, build_catalog
 
@@ -41,7 +40,7 @@ def hand_spec(catalog: Catalog, frames: int, **fields) -> dict:
     output has the sources' size), with no augmentation but ``fields`` (e.g. ``sharpen``, ``motion``)."""
     height, width = catalog.foregrounds[0].height, catalog.foregrounds[0].width
     assert (catalog.background_images[0].height, catalog.background_images[0].width) == (height, width)
-    cfg = ComposeConfig(size=(height, width), frames=frames, augment=AugmentConfig(valid_framing=False))
+    cfg = ComposeConfig(size=(height, width), frames=frames)
     spec = plan_sample(cfg, catalog, seed=0, split="valid", index=0, augment=False).to_dict()
     identity = [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * frames
     spec["fgr"]["matrices"] = spec["bgr"]["matrices"] = identity
