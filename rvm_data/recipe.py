@@ -420,6 +420,10 @@ def expand_vars(text: str, origin: str = "<recipe>", key: str = "") -> str:
     return _VAR.sub(one, text)
 
 
+# Mappings of user-chosen names (outputs, splits): ``--set`` changes entries there, never adds one.
+_NAMED = {("outputs",), ("sources",), ("segmentation", "outputs")}
+
+
 def apply_override(data: dict[str, Any], text: str) -> None:
     """Apply one ``key.path=value`` (value parsed as YAML) to the raw recipe data, in place."""
     key, sep, raw = text.partition("=")
@@ -432,6 +436,13 @@ def apply_override(data: dict[str, Any], text: str) -> None:
         if isinstance(node, list):
             node = node[_index(part, node, here, text)]
             continue
+        if tuple(parts[:i]) in _NAMED and isinstance(node, dict) and node and part not in node:
+            # An override inside a name the recipe does not have is a typo, not a new entry
+            # (which would fail later as "<name>.samples: missing").
+            close = difflib.get_close_matches(part, [str(n) for n in node], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"--set {text!r}: {'.'.join(parts[:i])} has no {part!r} (the recipe has: "
+                             f"{', '.join(map(str, node))}){hint}")
         child = node.setdefault(part, {})
         if child is None:
             child = node[part] = {}

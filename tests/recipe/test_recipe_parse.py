@@ -103,3 +103,19 @@ def test_exponent_numbers_yaml_reads_as_strings_are_numbers():
     assert got.blur.prob == 0.001 and got.speeds == (2.0,)
     assert "expected an integer" in error_of(Compose, {"size": [8, 8], "frames": "1e3"}).message
     assert "expected a number" in error_of(Compose, {"size": [8, 8], "blur": {"prob": "1e-3x"}}).message
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("outputs.lrr.compose.frames=12", "outputs has no 'lrr' (the recipe has: lr, hr); did you mean 'lr'?"),
+    ("segmentation.outputs.seg_imag.size=[8,8]", "segmentation.outputs has no 'seg_imag' (the recipe has: "
+     "seg_image); did you mean 'seg_image'?"),
+    ("sources.tran.foreground=x", "sources has no 'tran' (the recipe has: train, valid); did you mean 'train'?"),
+])
+def test_an_override_in_a_name_the_recipe_lacks_names_it(text, named):
+    data = {"outputs": {"lr": {"samples": {}}, "hr": {}}, "sources": {"train": {}, "valid": {}},
+            "segmentation": {"outputs": {"seg_image": {}}}}
+    with pytest.raises(ValueError) as caught:
+        apply_override(data, text)
+    assert str(caught.value) == f"--set {text!r}: {named}"
+    apply_override(data, "outputs.lr.compose.frames=12")  # an existing name takes new keys as before
+    assert data["outputs"]["lr"]["compose"] == {"frames": 12}
