@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from rvm_data.augment.temporal import speed_line, speed_stats
 from rvm_data.errors import RvmDataError
+from rvm_data.shards.folder import BuildFolder
+from rvm_data.shards.layout import is_spec_member
 from rvm_data.shards.manifest import ManifestError
 from rvm_data.shards.reader import ShardError, scan_shard
-from rvm_data.shards.verify import groups, inspect_build, verify_build
+from rvm_data.shards.verify import inspect_build, verify_build
 from rvm_data.units import byte_size
 
 SPEED_SPECS = 2000  # specs read per split/output for the realised speeds (one small read each)
@@ -34,16 +35,16 @@ def _progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
 
 
-def _matting_specs(root: Path, entries) -> list[dict]:
+def _matting_specs(folder: BuildFolder, entries) -> list[dict]:
     """Up to SPEED_SPECS matting specs of one split/output, read member by member (frames skipped)."""
     specs: list[dict] = []
     for entry in entries:
         try:
-            path = str(root / entry.path)  # the manifest's paths are checked <split>/<output>-NNNNNN.tar
+            path = str(folder.path(entry))
             with open(path, "rb") as f:
                 for ref in scan_shard(path):
                     for name, offset, size in ref.members:
-                        if name.endswith(".spec.json"):
+                        if is_spec_member(name):
                             f.seek(offset)
                             spec = json.loads(f.read(size))
                             if isinstance(spec, dict) and isinstance(spec.get("fgr"), dict) and "clock" in spec:
@@ -77,14 +78,15 @@ def run(args: argparse.Namespace) -> int:
         manifest, stats = None, {}
     unreadable = [path for st in stats.values() for path in st.unreadable]
     if manifest is not None:
-        name = manifest.recipe["name"]
-        print(f"{args.dir}: recipe {name} (hash {manifest.recipe_hash[:12]}), rvm_data {manifest.version}")
+        folder = BuildFolder(args.dir, manifest)
+        print(f"{args.dir}: recipe {folder.recipe.name} (hash {manifest.recipe_hash[:12]}), "
+              f"rvm_data {manifest.version}")
         for group, st in stats.items():
             shape = f"T={st.shape[0]} {st.shape[1]}x{st.shape[2]}" if st.shape else "empty"
             print(f"{group}: {st.shards} shards, {st.samples} samples, {byte_size(st.bytes)}, {shape}")
             for field, fs in sorted(st.fields.items()):
                 print(f"  {field:<5} {fs.codec:<5} {byte_size(fs.bytes_per_frame):>10}/frame  {byte_size(fs.bytes):>10}")
-            specs = _matting_specs(Path(args.dir), groups(manifest)[group])
+            specs = _matting_specs(folder, folder.groups()[group])
             try:
                 lines = [speed_line(stream, speeds) for stream, speeds in speed_stats(specs).items()] if specs else []
             except (KeyError, TypeError, IndexError, ValueError) as exc:  # a spec not made by plan_sample

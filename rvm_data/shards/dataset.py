@@ -1,18 +1,14 @@
 """ShardDataset: shards -> batches of tensors, split over DDP ranks and DataLoader workers, resumable;
 and read_sample, one sample of a build by its index.
 
-The order of an epoch is a pure function of (seed, epoch, rank, world size):
-1. the shards are permuted by (seed, epoch) and concatenated into one sequence of S samples, which is
-   rotated by a (seed, epoch) offset;
-2. rank r takes the contiguous slice [r·M, (r+1)·M) of it, M = S // world_size: whole shards where there
-   are many, parts of shards (by sample index) where there are few, never a sample twice;
-3. a shuffle buffer seeded by (seed, epoch, rank) mixes that slice; it is cut into batches.
-DataLoader worker w of W decodes the batches n with n % W == w (n counted from where the iteration
-starts), which is the order in which the DataLoader hands them out, so the batches the trainer sees do
-not depend on the number of workers. Every rank yields the same number of batches: the S mod world_size
-samples left after the slice are dropped for this epoch (different ones each epoch), and so is a partial
-last batch when ``drop_last``. Resuming needs only (epoch, batches delivered): the scan of the skipped
-part reads tar headers, not data.
+The order of an epoch is a pure function of (shard sizes, seed, epoch, rank, world size), written out
+in :mod:`rvm_data.shards.order`: shards permuted and the whole rotated per epoch, a contiguous slice per
+rank, a seeded shuffle buffer, batches, and worker w of W decoding every W-th batch (so the batches the
+trainer sees do not depend on the number of workers). Every rank yields the same number of batches: the
+S mod world_size samples left after the slices are dropped for this epoch (different ones each epoch),
+and so is a partial last batch when ``drop_last``. Resuming needs only (epoch, batches delivered): the
+scan of the skipped part reads tar headers, not data. What a problem does is the ``on_error`` handler's
+choice (:mod:`rvm_data.shards.handlers`).
 
 What every sample must look like (its fields and their T×C×H×W, the :data:`Layout`) is fixed when the
 dataset is made: from the headers of the first readable sample of the first shard listed, checked against
@@ -36,9 +32,14 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from rvm_data.errors import RvmDataError
+from rvm_data.shards.folder import BuildFolder, ShardFile, ShardSetError
+from rvm_data.shards.handlers import Handler, error_handler
+from rvm_data.shards.layout import index_key, is_shard_file, member_key, shard_output
+from rvm_data.shards.manifest import Manifest
 from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
-from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, read_manifest, shard_output
 from rvm_data.shards.members import MemberCheck, read_index
+from rvm_data.shards.order import (batch_count, buffer_shuffle, cut_batches, epoch_order, rank_share, worker_next,
+                                   worker_owns)
 from rvm_data.shards.reader import (Layout, SampleRef, ShardError, allocate, check_memory, count_samples,
                                     decode_sample, decode_sample_into, decode_spec, load_sample, parse_sample,
                                     sample_layout, scan_shard)
@@ -47,32 +48,29 @@ SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced
 ERROR_KEY = "_error"  # worker -> main process: the project error that ended the worker, intact
 
 
-class ShardSetError(RvmDataError, ValueError):
-    """Shards that cannot give what was asked: a split or output they lack, too few samples for one batch,
-    a saved position of other shards or settings."""
-
-
-@dataclass(frozen=True)
-class ShardFile:
-    """One shard and its sample count (from the manifest, or from a header scan)."""
-
-    path: str
-    samples: int
+__all__ = ["ShardDataset", "ShardFile", "ShardLoader", "ShardSetError", "composite", "read_sample", "resolve_shards"]
 
 
 @dataclass(frozen=True)
 class _Missing:
-    """Placeholder for a sample of a shard that could not be scanned (skip mode)."""
+    """Placeholder for a sample of a shard that could not be scanned (the handler went on); ``warn``: its
+    handler asked for a warning."""
 
     error: str
+    warn: bool = True
 
 
 @dataclass(frozen=True)
 class _Problem:
-    """A shard problem found after its samples were read (more samples than listed), in skip mode:
-    reported with the batch being formed, by the one worker that loads that batch."""
+    """A shard problem found after its samples were read (more samples than listed), the handler going
+    on: reported with the batch being formed, by the one worker that loads that batch."""
 
     error: str
+    warn: bool = True
+
+
+def _is_problem(ref: object) -> bool:
+    return isinstance(ref, _Problem)
 
 
 def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
@@ -83,52 +81,38 @@ def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.Path
     List items are .tar paths (counted by a header scan) or ShardFile (count given, no scan).
     ``output`` picks one output of a recipe with several (shards ``<output>-NNNNNN.tar``).
     """
-    if isinstance(source, Manifest):
-        if root is None:
-            raise ValueError("a Manifest object needs root= (its build folder)")
-        return _split_shards(source, split, output, Path(root), "manifest")
+    return _shards(_folder(source, root), source, split, output)
+
+
+def _shards(folder: BuildFolder | None, source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
+            split: str | None, output: str | None) -> list[ShardFile]:
+    if folder is not None:
+        return folder.shards(split, output, "manifest" if isinstance(source, Manifest) else str(source))
     if isinstance(source, (list, tuple)):
         return [p if isinstance(p, ShardFile) else ShardFile(str(p), count_samples(str(p))) for p in source]
     path = Path(source)
-    if path.is_dir() or path.name == MANIFEST_NAME:
-        manifest = read_manifest(path)
-        return _split_shards(manifest, split, output, path if path.is_dir() else path.parent, str(path))
-    if path.suffix == ".tar":
+    if is_shard_file(path):
         return [ShardFile(str(path), count_samples(str(path)))]
     raise ShardSetError(f"{path}: not a build folder, manifest.json or .tar shard")
 
 
-def _split_shards(manifest: Manifest, split: str | None, output: str | None, root: Path,
-                  where: str) -> list[ShardFile]:
-    if split is None:
-        if len(manifest.splits) != 1:
-            raise ShardSetError(f"{where}: pass split= (one of {sorted(manifest.splits)})")
-        split = next(iter(manifest.splits))
-    if split not in manifest.splits:
-        raise ShardSetError(f"{where}: no split {split!r} (has {sorted(manifest.splits)})")
-    entries = manifest.splits[split]
-    outputs = sorted({shard_output(e.path) for e in entries})
-    if output is None and len(outputs) > 1:
-        raise ShardSetError(f"{where}: split {split!r} holds outputs {outputs}; pass output=")
-    chosen = [e for e in entries if output is None or shard_output(e.path) == output]
-    if not chosen:
-        raise ShardSetError(f"{where}: split {split!r} has no shards of output {output!r} (has {outputs})")
-    return [ShardFile(str(root / e.path), e.samples) for e in chosen]
-
-
-def recipe_shape(manifest: Manifest, shards: Sequence[ShardFile]) -> tuple[int, int, int] | None:
-    """(T, H, W) the manifest's recipe gives the output these shards belong to, where it says."""
-    names = {shard_output(s.path) for s in shards}
-    recipe = manifest.recipe if isinstance(manifest.recipe, dict) else {}
-    seg = recipe.get("segmentation") if isinstance(recipe.get("segmentation"), dict) else {}
-    for outputs in (recipe.get("outputs"), seg.get("outputs")):
-        out = outputs.get(next(iter(names))) if isinstance(outputs, dict) and len(names) == 1 else None
-        config = out.get("compose", out) if isinstance(out, dict) else None
-        size, frames = (config.get("size"), config.get("frames")) if isinstance(config, dict) else (None, None)
-        if (isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size)
-                and type(frames) is int):
-            return frames, size[0], size[1]
+def _folder(source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
+            root: str | os.PathLike | None) -> BuildFolder | None:
+    """The build folder ``source`` names (a folder, its manifest.json, or a Manifest with ``root``), or
+    None for shards named one by one."""
+    if isinstance(source, Manifest):
+        if root is None:
+            raise ValueError("a Manifest object needs root= (its build folder)")
+        return BuildFolder(root, source)
+    if isinstance(source, (str, os.PathLike)) and BuildFolder.is_folder(source):
+        return BuildFolder(source)
     return None
+
+
+def recipe_shape(folder: BuildFolder, shards: Sequence[ShardFile]) -> tuple[int, int, int] | None:
+    """(T, H, W) the build's recipe gives the one output these shards belong to, where it says."""
+    names = {shard_output(s.path) for s in shards}
+    return folder.shape(next(iter(names))) if len(names) == 1 else None
 
 
 def read_sample(source: str | os.PathLike, split: str | None, index: int, output: str | None = None) -> dict[str, Any]:
@@ -155,7 +139,7 @@ def read_sample(source: str | os.PathLike, split: str | None, index: int, output
     seen = position if indexed else 0
     for ref in [indexed] if indexed else scan_shard(shard.path):
         if seen == position:
-            if ref.key != f"{index:09d}":
+            if ref.key != index_key(index):
                 raise ShardError(shard.path, ref.members[0][0], f"holds sample {ref.key} where the manifest's counts "
                                  f"put sample {index} (a shard missing from the manifest?)")
             with open(shard.path, "rb") as f:
@@ -176,7 +160,7 @@ def _indexed_ref(shard: str, position: int) -> SampleRef | None:
     members = index.members
     keys: dict[str, list[tuple[str, int, int]]] = {}
     for name, offset, size, _ in members:
-        keys.setdefault(name.partition(".")[0], []).append((name, offset, size))
+        keys.setdefault(member_key(name), []).append((name, offset, size))
     if position >= len(keys):
         return None
     key = list(keys)[position]
@@ -204,10 +188,12 @@ class ShardDataset(IterableDataset):
     (fgr, pha, bgr or img, seg). ``decode="float"`` gives float32
     in [0, 1]; ``with_src`` adds ``src = fgr·pha + bgr·(1−pha)``; ``with_spec`` adds ``spec`` (a list of
     dicts per batch). ``resample=True`` is an endless stream of epochs, each reshuffled.
-    ``on_error="skip"`` replaces an unreadable sample, or one whose fields or size are not the dataset's
-    ``layout``, by a readable one of the same batch (the dataset's first readable sample when the batch has
-    none), so shapes and batch counts stay equal across ranks; it warns and counts it in
-    ``skipped``/``skip_messages``, as it does samples beyond a shard's listed count.
+    ``on_error`` is the handler of shard problems (:mod:`rvm_data.shards.handlers`): ``"raise"`` (the
+    default) stops with the ShardError; ``"skip"`` replaces an unreadable sample, or one whose fields or
+    size are not the dataset's ``layout``, by a readable one of the same batch (the dataset's first readable
+    sample when the batch has none), so shapes and batch counts stay equal across ranks; it warns and
+    counts it in ``skipped``/``skip_messages``, as it does samples beyond a shard's listed count; a
+    callable decides for itself (raise to stop, return True to skip and warn, False to skip quietly).
     ``rank``/``world_size`` default to torch.distributed's when it is initialised, else 0/1.
     ``verify_members=True`` checks each member read against the crc32 in its shard's member index
     (:mod:`rvm_data.shards.members`); a mismatch or a missing index is a ShardError under ``on_error``.
@@ -220,22 +206,19 @@ class ShardDataset(IterableDataset):
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  shuffle_buffer: int = 1000, decode: str = "uint8", with_spec: bool = False,
                  with_src: bool = False, resample: bool = False, drop_last: bool = True,
-                 on_error: str = "raise", rank: int | None = None, world_size: int | None = None,
+                 on_error: str | Handler = "raise", rank: int | None = None, world_size: int | None = None,
                  verify_members: bool = False) -> None:
         super().__init__()
         if decode not in ("uint8", "float"):
             raise ValueError(f"decode must be 'uint8' or 'float', got {decode!r}")
-        if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.handler = error_handler(on_error)
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
         if seed < 0 or shuffle_buffer < 1:
             raise ValueError("seed must be >= 0 and shuffle_buffer >= 1")
-        self.shards = resolve_shards(source, split, root, output)
-        manifest = source if isinstance(source, Manifest) else (
-            read_manifest(source) if isinstance(source, (str, os.PathLike)) and
-            (Path(source).is_dir() or Path(source).name == MANIFEST_NAME) else None)
-        self.expected = recipe_shape(manifest, self.shards) if manifest is not None else None
+        folder = _folder(source, root)
+        self.shards = _shards(folder, source, split, output)
+        self.expected = recipe_shape(folder, self.shards) if folder is not None else None
         if (rank is None) != (world_size is None):
             raise ValueError("pass both rank and world_size, or neither")
         self.rank, self.world_size = (rank, world_size) if rank is not None else _dist_rank_world()
@@ -249,12 +232,11 @@ class ShardDataset(IterableDataset):
         if with_src and not {"fgr", "pha", "bgr"} <= set(self.layout):
             raise ValueError(f"with_src needs fgr, pha and bgr; the shards hold {sorted(self.layout)}")
         self.total = sum(s.samples for s in self.shards)
-        self.per_rank = self.total // self.world_size
-        unit = batch_size or 1
-        self.num_batches = self.per_rank // unit if drop_last else -(-self.per_rank // unit)
+        self.per_rank = rank_share(self.total, self.world_size)
+        self.num_batches = batch_count(self.per_rank, batch_size, drop_last)
         if self.num_batches == 0:
             raise ShardSetError(f"{self.total} samples over {self.world_size} rank(s) give {self.per_rank} per rank, "
-                             f"not one batch of {unit}")
+                             f"not one batch of {batch_size or 1}")
         self.epoch = 0
         self.batches = 0  # batches of self.epoch delivered to the trainer
         self.skipped = 0
@@ -290,11 +272,10 @@ class ShardDataset(IterableDataset):
                 check_memory(layout, self.batch_size or 1, shard.path, first)
                 return layout
             except (ShardError, OSError) as exc:
-                if self.on_error == "raise":
-                    if isinstance(exc, OSError):
-                        raise ShardError(shard.path, None, f"cannot read: {exc.strerror or exc}") from None
-                    raise
-                problems.append(str(exc))
+                error = exc if isinstance(exc, ShardError) else ShardError(shard.path, None,
+                                                                            f"cannot read: {exc.strerror or exc}")
+                self.handler(error)
+                problems.append(str(error))
         raise ShardError(self.shards[0].path if self.shards else "<no shards>", None,
                          f"no shard has a readable first sample ({'; '.join(problems)[:500]})")
 
@@ -346,47 +327,14 @@ class ShardDataset(IterableDataset):
         return ShardLoader(self, num_workers, **kwargs)
 
     # ----- order -------------------------------------------------------------------------------
-    def _rank_slice(self, epoch: int) -> list[tuple[ShardFile, int, int]]:
-        """(shard, first, end) sample ranges making up this rank's slice of the epoch, in order."""
-        if self.shuffle:
-            rng = np.random.default_rng([self.seed, epoch, 0])
-            order = rng.permutation(len(self.shards))
-            pos = int(rng.integers(self.total)) + self.rank * self.per_rank
-        else:
-            order, pos = np.arange(len(self.shards)), self.rank * self.per_rank
-        counts = np.array([self.shards[i].samples for i in order])
-        ends = np.cumsum(counts)
-        out, left = [], self.per_rank
-        while left:
-            pos %= self.total
-            k = int(np.searchsorted(ends, pos, side="right"))
-            first = pos - int(ends[k] - counts[k])
-            take = min(left, int(counts[k]) - first)
-            if take:
-                out.append((self.shards[int(order[k])], first, first + take))
-            left -= take
-            pos += take
-        return out
-
     def _refs(self, epoch: int) -> Iterator[SampleRef | _Missing | _Problem]:
         """This rank's samples of the epoch, shuffled (problems pass the shuffle buffer straight away)."""
-        refs = (ref for shard, first, end in self._rank_slice(epoch) for ref in self._shard_refs(shard, first, end))
+        spans = epoch_order([s.samples for s in self.shards], self.seed, epoch, self.rank, self.world_size,
+                            self.shuffle)
+        refs = (ref for k, first, end in spans for ref in self._shard_refs(self.shards[k], first, end))
         if not self.shuffle:
-            yield from refs
-            return
-        rng = np.random.default_rng([self.seed, epoch, 1, self.rank])
-        buf: list[SampleRef | _Missing] = []
-        for ref in refs:
-            if isinstance(ref, _Problem):
-                yield ref
-            elif len(buf) < self.shuffle_buffer:
-                buf.append(ref)
-                continue
-            i = int(rng.integers(len(buf)))
-            yield buf[i]
-            buf[i] = ref
-        rng.shuffle(buf)
-        yield from buf
+            return refs
+        return buffer_shuffle(refs, self.shuffle_buffer, self.seed, epoch, self.rank, _is_problem)
 
     def _shard_refs(self, shard: ShardFile, first: int, end: int) -> Iterator[SampleRef | _Missing | _Problem]:
         """Samples [first, end) of a shard; when ``end`` is its last sample the whole tail is checked, so a
@@ -408,29 +356,17 @@ class ShardDataset(IterableDataset):
             if seen < end:
                 raise ShardError(shard.path, None, f"has {seen} samples, {shard.samples} listed (truncated?)")
         except (ShardError, OSError) as exc:
-            if self.on_error == "raise":
-                raise
             message = exc if isinstance(exc, ShardError) else ShardError(shard.path, None, f"cannot read: {exc}")
+            warn = self.handler(message)
             missing = end - max(seen, first)
             if missing <= 0:
-                yield _Problem(f"shard problem after the samples read: {message}")
+                yield _Problem(f"shard problem after the samples read: {message}", warn)
             for _ in range(missing):
-                yield _Missing(str(message))
+                yield _Missing(str(message), warn)
 
-    def _batches(self, epoch: int) -> Iterator[tuple[list[SampleRef | _Missing], list[str]]]:
+    def _batches(self, epoch: int) -> Iterator[tuple[list[SampleRef | _Missing], list[_Problem]]]:
         """Each batch's samples, and the shard problems found while it was formed."""
-        unit = self.batch_size or 1
-        refs = self._refs(epoch)
-        for _ in range(self.num_batches):
-            batch: list[SampleRef | _Missing] = []
-            problems: list[str] = []
-            while len(batch) < unit:
-                ref = next(refs)
-                if isinstance(ref, _Problem):
-                    problems.append(ref.error)
-                else:
-                    batch.append(ref)
-            yield batch, problems
+        return cut_batches(self._refs(epoch), self.num_batches, self.batch_size, _is_problem)
 
     # ----- iteration ---------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -452,7 +388,7 @@ class ShardDataset(IterableDataset):
                         refs, problems = next(batches)
                         if j < start:
                             continue
-                        mine, n = n % workers == own, n + 1
+                        mine, n = worker_owns(n, workers, own), n + 1
                         if not mine:
                             continue
                         slot = alloc.start_batch()
@@ -465,8 +401,9 @@ class ShardDataset(IterableDataset):
                         yield {ERROR_KEY: error}
                         return
                     for problem in problems:
-                        warnings.warn(problem, RuntimeWarning, stacklevel=2)
-                    messages = problems + messages
+                        if problem.warn:
+                            warnings.warn(problem.error, RuntimeWarning, stacklevel=2)
+                    messages = [problem.error for problem in problems] + messages
                     if info is None:
                         self._delivered(messages)
                     else:
@@ -474,9 +411,8 @@ class ShardDataset(IterableDataset):
                             batch[SKIPPED_KEY] = messages
                         if slot is not None:
                             batch[SLOT_KEY] = (worker, slot)
-                        nxt = j + workers  # this worker's next batch, for state_dict() while it waits
-                        self._worker_pos = ((epoch + nxt // self.num_batches, nxt % self.num_batches)
-                                            if self.resample else (epoch, nxt))
+                        # this worker's next batch, for state_dict() while it waits
+                        self._worker_pos = worker_next(epoch, j, workers, self.num_batches, self.resample)
                     yield batch
                 if not self.resample:
                     return
@@ -491,9 +427,11 @@ class ShardDataset(IterableDataset):
         arrays = allocate(self.layout, len(refs), alloc.array)
         specs: list[Any] = [None] * len(refs)
         bad: dict[int, str] = {}
+        warn: list[str] = []
         for b, ref in enumerate(refs):
             if isinstance(ref, _Missing):
                 bad[b] = ref.error
+                warn += [ref.error] if ref.warn else []
                 continue
             try:
                 data = ref.read(files.get(ref.shard))
@@ -503,11 +441,10 @@ class ShardDataset(IterableDataset):
                 if self.with_spec:
                     specs[b] = decode_spec(ref, data, parse_sample(ref)[1])
             except ShardError as exc:
-                if self.on_error == "raise":
-                    raise
+                warn += [str(exc)] if self.handler(exc) else []
                 bad[b] = str(exc)
         good = [b for b in range(len(refs)) if b not in bad]
-        for message in bad.values():
+        for message in warn:
             warnings.warn(f"skipping unreadable sample: {message}", RuntimeWarning, stacklevel=2)
         if good:
             for b in bad:

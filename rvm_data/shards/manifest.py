@@ -18,11 +18,10 @@ from typing import Any
 
 from rvm_data import __version__
 from rvm_data.errors import RvmDataError
+from rvm_data.shards.layout import MANIFEST_NAME, SAFE_NAME, parse_shard_path, shard_output, temp_path
 
-MANIFEST_NAME = "manifest.json"
-# The recipe-name rule (rvm_data.recipe._SAFE_NAME): names that become file and folder names.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_SHARD_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)-([0-9]{6})\.tar$")
+__all__ = ["MANIFEST_NAME", "Manifest", "ManifestError", "ManifestMissingError", "PathEscapeError", "SAFE_NAME",
+           "ShardEntry", "confined", "manifest_path", "read_manifest", "shard_output", "show", "write_manifest"]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _SKIPPED_TEXT = ("collection", "name", "path", "reason")
@@ -75,11 +74,6 @@ class ShardEntry:
     samples: int
     bytes: int
     sha256: str
-
-
-def shard_output(path: str) -> str:
-    """The output a shard belongs to, from its file name ``<output>-NNNNNN.tar`` (stage 3 has lr and hr)."""
-    return Path(path).name.rsplit("-", 1)[0]
 
 
 @dataclass
@@ -179,8 +173,8 @@ class _Checker:
             self.fail(key, "; ".join(filter(None, (missing and f"missing {', '.join(missing)}",
                                                    unknown and f"unknown key(s) {show(', '.join(unknown))}"))))
         path, samples, size, sha256 = (entry[n] for n in names)
-        folder, slash, name = path.partition("/") if isinstance(path, str) else ("", "", "")
-        if not (slash and folder == split and _SHARD_NAME.match(name)):
+        parsed = parse_shard_path(path) if isinstance(path, str) else None
+        if parsed is None or parsed.split != split:
             self.fail(f"{key}.path", f"expected {split}/<output>-NNNNNN.tar (output: letters, digits, "
                                      f"'_', '.', '-'), got {show(path)}")
         if not _is_int(samples) or samples < 1:
@@ -233,7 +227,7 @@ def write_manifest(build_dir: str | os.PathLike, manifest: Manifest) -> Path:
     data = manifest.to_dict()
     Manifest.from_dict(json.loads(json.dumps(data)), f"{path} (being written)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{MANIFEST_NAME}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "w") as f:
             json.dump(data, f, indent=2, sort_keys=True)

@@ -18,19 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from rvm_data.shards.layout import INDEX_SUFFIX, index_path
 from rvm_data.shards.manifest import show
 from rvm_data.shards.reader import SampleRef, ShardError
 
+__all__ = ["INDEX_FORMAT", "INDEX_SUFFIX", "Member", "MemberCheck", "ShardIndex", "index_path", "member_crc",
+           "member_problems", "read_index"]
 INDEX_FORMAT = "rvm-data-shard-index/1"
-INDEX_SUFFIX = ".json"
 
 Member = tuple[str, int, int, int]  # name, data offset, size, crc32
-
-
-def index_path(shard: str | os.PathLike) -> Path:
-    """``<shard>.json`` beside the shard: ``train/lr-000000.tar`` -> ``train/lr-000000.tar.json``."""
-    shard = Path(shard)
-    return shard.with_name(shard.name + INDEX_SUFFIX)
 
 
 def member_crc(data: bytes | memoryview) -> int:

@@ -19,6 +19,8 @@ import numpy as np
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.codec import (IMAGE_EXTS, VIDEO_EXTS, CodecError, check_size, copy_frame, decode_image,
                                    decode_video, gib, image_header, memory_limit, video_header)
+from rvm_data.shards.layout import (MemberNameError, is_spec_member, member_field, parse_member, scan_key,
+                                   spec_member)
 from rvm_data.shards.tarindex import TarFormatError, iter_members
 
 Layout = dict[str, tuple[int, int, int, int]]  # frame field -> (T, C, H, W) of one sample
@@ -69,8 +71,8 @@ def scan_shard(path: str) -> Iterator[SampleRef]:
     try:
         with open(path, "rb") as f:
             for name, offset, size in iter_members(f):
-                name_key, dot, _ = name.partition(".")
-                if not dot or not name_key or "/" in name or "\\" in name or not name.isprintable():
+                name_key = scan_key(name)
+                if name_key is None:
                     raise ShardError(path, name, "member name is not <key>.<field>...")
                 if name_key == key and any(m[0] == name for m in members):
                     raise ShardError(path, name, f"member appears twice in sample {key}")
@@ -107,16 +109,17 @@ def parse_sample(ref: SampleRef) -> tuple[dict[str, _Field], str | None]:
     exts: dict[str, str] = {}
     spec = None
     for name, _, _ in ref.members:
-        parts = name.split(".")
-        if not all(parts):
-            raise ShardError(ref.shard, name, "member name has an empty part")
-        if parts[1:] == ["spec", "json"]:
+        try:
+            member = parse_member(name)
+        except MemberNameError as exc:
+            raise ShardError(ref.shard, name, str(exc)) from None
+        if member.is_spec:
             spec = name
             continue
-        if len(parts) == 4 and parts[2].isdigit() and parts[3] in IMAGE_EXTS:
-            field, t, ext = parts[1], int(parts[2]), parts[3]
-        elif len(parts) == 3 and parts[2] in VIDEO_EXTS:
-            field, t, ext = parts[1], -1, parts[2]
+        if member.frame is not None and member.ext in IMAGE_EXTS:
+            field, t, ext = member.field, member.frame, member.ext
+        elif member.frame is None and member.ext in VIDEO_EXTS:
+            field, t, ext = member.field, -1, member.ext
         else:
             raise ShardError(ref.shard, name, "unknown member (expected <key>.<field>.<t>.<ext> or .spec.json)")
         if exts.setdefault(field, ext) != ext:
@@ -133,7 +136,7 @@ def parse_sample(ref: SampleRef) -> tuple[dict[str, _Field], str | None]:
 
 def decode_spec(ref: SampleRef, data: dict[str, memoryview], spec_name: str | None) -> dict[str, Any]:
     if spec_name is None:
-        raise ShardError(ref.shard, f"{ref.key}.spec.json", "missing")
+        raise ShardError(ref.shard, spec_member(ref.key), "missing")
     try:
         spec = json.loads(bytes(data[spec_name]))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -249,7 +252,7 @@ def load_sample(ref: SampleRef, f: BinaryIO, fields: Collection[str] | None = No
     shard and member.
     """
     part = ref if fields is None else replace(ref, members=tuple(
-        m for m in ref.members if m[0].split(".")[1] in fields or m[0].split(".")[1:] == ["spec", "json"]))
+        m for m in ref.members if member_field(m[0]) in fields or is_spec_member(m[0])))
     frame_fields, spec_name = parse_sample(part)
     if not frame_fields and (spec_name is None or (fields is not None and "spec" not in fields)):
         return {}

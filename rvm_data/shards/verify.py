@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ManifestError, ShardEntry, read_manifest,
-                                     shard_output)
-from rvm_data.shards.members import INDEX_SUFFIX, Member, member_problems, read_index
+from rvm_data.shards.folder import BuildFolder
+from rvm_data.shards.layout import INDEX_SUFFIX, MANIFEST_NAME, SHARD_SUFFIX, index_shard_name, key_index
+from rvm_data.shards.manifest import Manifest, ManifestError, ShardEntry, read_manifest
+from rvm_data.shards.members import Member, member_problems, read_index
 from rvm_data.shards.reader import SampleRef, ShardError, decode_sample, decode_spec, parse_sample, scan_shard
 
 
@@ -57,23 +58,14 @@ class Problem:
         return f"{self.shard}: member {self.member}: {self.problem}" if self.member else f"{self.shard}: {self.problem}"
 
 
-def groups(manifest: Manifest) -> dict[str, list[ShardEntry]]:
-    """Shards by ``<split>/<output>`` (one output's samples share fields and sizes), in manifest order."""
-    out: dict[str, list[ShardEntry]] = {}
-    for split, entries in manifest.splits.items():
-        for entry in entries:
-            out.setdefault(f"{split}/{shard_output(entry.path)}", []).append(entry)
-    return out
-
-
 def inspect_build(build_dir: str | os.PathLike) -> tuple[Manifest, dict[str, GroupStats]]:
     """Counts and sizes from the manifest; per ``<split>/<output>``, each field's codec and bytes from
     the tar headers and T×H×W from its first sample. A shard that cannot be read is left out of the
     field statistics and named in ``unreadable``."""
-    root = Path(build_dir)
-    manifest = read_manifest(root)
+    folder = BuildFolder(build_dir)
+    root, manifest = folder.root, folder.manifest
     stats: dict[str, GroupStats] = {}
-    for group, entries in groups(manifest).items():
+    for group, entries in folder.groups().items():
         st = stats[group] = GroupStats(len(entries), sum(e.samples for e in entries), sum(e.bytes for e in entries))
         for entry in entries:
             try:
@@ -126,7 +118,7 @@ def verify_build(build_dir: str | os.PathLike,
     except ManifestError as exc:
         return [Problem(MANIFEST_NAME, None, f"{exc.key}: {exc.problem}" if exc.key else exc.problem)]
     problems: list[Problem] = []
-    for entries in groups(manifest).values():
+    for entries in BuildFolder(root, manifest).groups().values():
         expected_fields: list[set[str]] = []  # the group's fields, once a sound sample shows them
         for entry in entries:
             if progress:
@@ -197,7 +189,7 @@ def _check_sample(ref: SampleRef, f: BinaryIO, expected_fields: list[set[str]],
                                                 f"expected {sorted(expected_fields[0])}")]
         spec = decode_spec(ref, data, spec_name)
         index = spec.get("index") if isinstance(spec, dict) else None
-        if not isinstance(index, int) or f"{index:09d}" != ref.key:
+        if not isinstance(index, int) or key_index(ref.key) != index:
             return found + [(spec_name, f"spec index does not match the key {ref.key}")]
         arrays = decode_sample(ref, data)
     except ShardError as exc:
@@ -219,12 +211,12 @@ def _stray_files(root: Path, manifest: Manifest) -> list[Problem]:
         folder = root / split
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.tar")):
+        for path in sorted(folder.glob(f"*{SHARD_SUFFIX}")):
             if f"{split}/{path.name}" not in listed:
                 out.append(Problem(f"{split}/{path.name}", None, "not listed in the manifest (stray shard: an "
                                    "interrupted build's, or copied in?); no reader uses it", warning=True))
-        for path in sorted(folder.glob(f"*.tar{INDEX_SUFFIX}")):
-            shard = path.name[:-len(INDEX_SUFFIX)]
+        for path in sorted(folder.glob(f"*{SHARD_SUFFIX}{INDEX_SUFFIX}")):
+            shard = index_shard_name(path.name)
             if f"{split}/{shard}" not in listed and not (folder / shard).exists():
                 out.append(Problem(f"{split}/{path.name}", None, f"member index of a shard {shard} that is not "
                                    "there", warning=True))

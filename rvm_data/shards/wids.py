@@ -9,42 +9,39 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from rvm_data.shards.manifest import Manifest, read_manifest, shard_output
+from rvm_data.shards.folder import BuildFolder
+from rvm_data.shards.layout import WIDS_SUFFIX, shard_url, temp_path, wids_output, wids_path
+from rvm_data.shards.manifest import Manifest
 
-WIDS_SUFFIX = ".wids.json"
-
-
-def wids_path(build_dir: str | os.PathLike, split: str, output: str) -> Path:
-    """Where the shard list of one split and output lies: beside its shards."""
-    return Path(build_dir) / split / f"{output}{WIDS_SUFFIX}"
+__all__ = ["WIDS_SUFFIX", "wids_index", "wids_path", "write_wids_indices"]
 
 
 def wids_index(manifest: Manifest, split: str, output: str) -> dict:
     """The ``wids-shard-index-v1`` description of one split/output (urls relative to ``<split>/``)."""
-    shards = [{"url": PurePosixPath(e.path).name, "nsamples": e.samples, "filesize": e.bytes}
-              for e in manifest.splits[split] if shard_output(e.path) == output]
+    folder = BuildFolder("", manifest)
+    shards = [{"url": shard_url(e.path), "nsamples": e.samples, "filesize": e.bytes}
+              for e in folder.entries(split, output)]
     return {"__kind__": "wids-shard-index-v1", "wids_version": 1,
-            "name": f"{manifest.recipe.get('name', 'rvm-data')}/{split}/{output}", "shardlist": shards}
+            "name": f"{folder.recipe.name or 'rvm-data'}/{split}/{output}", "shardlist": shards}
 
 
 def write_wids_indices(build_dir: str | os.PathLike, manifest: Manifest | None = None) -> list[Path]:
     """Write (atomically) one shard list per split and output of the build's manifest; stale ones of
     outputs the manifest no longer lists are removed. Returns the files written."""
-    build_dir = Path(build_dir)
-    manifest = manifest or read_manifest(build_dir)
+    build = BuildFolder(build_dir, manifest)
     written = []
-    for split, entries in manifest.splits.items():
-        outputs = sorted({shard_output(e.path) for e in entries})
+    for split in build.splits:
+        outputs = build.outputs(split)
         for output in outputs:
-            path = wids_path(build_dir, split, output)
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            tmp.write_text(json.dumps(wids_index(manifest, split, output), indent=1) + "\n")
+            path = wids_path(build.root, split, output)
+            tmp = temp_path(path)
+            tmp.write_text(json.dumps(wids_index(build.manifest, split, output), indent=1) + "\n")
             os.replace(tmp, path)
             written.append(path)
-        folder = build_dir / split
+        folder = build.root / split
         for stale in folder.glob(f"*{WIDS_SUFFIX}") if folder.is_dir() else ():
-            if stale.name[:-len(WIDS_SUFFIX)] not in outputs:
+            if wids_output(stale.name) not in outputs:
                 stale.unlink()
     return written

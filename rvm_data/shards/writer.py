@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from rvm_data.shards.codec import CodecConfig, encode_field
-from rvm_data.shards.members import INDEX_SUFFIX, Member, ShardIndex, index_path, member_crc
+from rvm_data.shards.layout import INDEX_SUFFIX, index_key, index_path, member_key, member_name, spec_member, temp_path
+from rvm_data.shards.members import Member, ShardIndex, member_crc
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class ShardInfo:
 
 
 def sample_key(spec: dict[str, Any]) -> str:
-    """The sample's tar key: its index zero-padded to 9 digits."""
+    """The sample's tar key: its index zero-padded to 9 digits (:func:`rvm_data.shards.layout.index_key`)."""
     index = spec.get("index") if isinstance(spec, dict) else None
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         raise ValueError(f"sample spec needs a non-negative integer 'index', got {index!r}")
-    return f"{index:09d}"
+    return index_key(index)
 
 
 def encode_sample(sample: dict[str, Any], codec: CodecConfig) -> list[tuple[str, bytes]]:
@@ -44,7 +45,7 @@ def encode_sample(sample: dict[str, Any], codec: CodecConfig) -> list[tuple[str,
     if "spec" not in sample:
         raise ValueError("sample has no 'spec'")
     key = sample_key(sample["spec"])
-    members = [(f"{key}.spec.json", json.dumps(sample["spec"], sort_keys=True, separators=(",", ":")).encode())]
+    members = [(spec_member(key), json.dumps(sample["spec"], sort_keys=True, separators=(",", ":")).encode())]
     shape = None
     for field in sorted(k for k in sample if k != "spec"):
         frames = sample[field]
@@ -54,7 +55,7 @@ def encode_sample(sample: dict[str, Any], codec: CodecConfig) -> list[tuple[str,
             shape = frames.shape[:3]
         elif frames.shape[:3] != shape:
             raise ValueError(f"sample {key} field {field!r} has T×H×W {frames.shape[:3]}, other fields {shape}")
-        members.extend((f"{key}.{suffix}", data) for suffix, data in encode_field(field, frames, codec))
+        members.extend((member_name(key, suffix), data) for suffix, data in encode_field(field, frames, codec))
     return sorted(members)
 
 
@@ -92,9 +93,9 @@ class ShardWriter:
     def __init__(self, path: str | os.PathLike, codec: CodecConfig | None = None) -> None:
         self.path = Path(path)
         self.codec = codec or CodecConfig()
-        self.tmp_path = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.tmp_path = temp_path(self.path)
         self.index_path = index_path(self.path)
-        # matches build's stale-temporary pattern ``.*.tar.tmp-*``
+        # matches build's stale-temporary pattern (layout.SHARD_TEMP_GLOB)
         self.index_tmp_path = self.tmp_path.with_name(self.tmp_path.name + INDEX_SUFFIX)
         self.info: ShardInfo | None = None
         self._keys: set[str] = set()
@@ -115,7 +116,7 @@ class ShardWriter:
         if self._tar is None:
             raise RuntimeError("ShardWriter.write outside its 'with' block")
         members = encode_sample(sample, self.codec)
-        key = members[0][0].split(".", 1)[0]
+        key = member_key(members[0][0])
         if key in self._keys:
             raise ValueError(f"sample {key} written twice to {self.path}")
         self._keys.add(key)
