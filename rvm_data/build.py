@@ -57,6 +57,7 @@ from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
                                      write_manifest)
+from rvm_data.shards.layout import SHARD_TEMP_GLOB, shard_path, temp_parts
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError, build_catalog
@@ -130,7 +131,7 @@ class ShardJob:
     @property
     def path(self) -> str:
         """The shard's path relative to the build folder (the manifest's key)."""
-        return f"{self.split}/{self.output}-{self.shard:06d}.tar"
+        return shard_path(self.split, self.output, self.shard)
 
     @property
     def samples(self) -> int:
@@ -282,7 +283,7 @@ def _follow_parent(parent: int, out_dir: str) -> None:
             time.sleep(0.2)
         mine = str(os.getpid())
         for tmp in Path(out_dir).glob("*/.*.tmp-*"):  # .<shard>.tmp-<pid> and its index's .tmp-<pid>.json
-            if tmp.name.rsplit(".tmp-", 1)[1].split(".")[0] == mine:
+            if (temp_parts(tmp.name) or ("", ""))[1] == mine:
                 tmp.unlink(missing_ok=True)
         os._exit(1)
 
@@ -389,7 +390,7 @@ def _remove_stale_temporaries(out: Path, splits: Iterable[str]) -> None:
     for tmp in out.glob(f".{MANIFEST_NAME}.tmp-*"):
         tmp.unlink(missing_ok=True)
     for split in splits:
-        for tmp in (out / split).glob(".*.tar.tmp-*"):
+        for tmp in (out / split).glob(SHARD_TEMP_GLOB):
             tmp.unlink(missing_ok=True)
 
 
@@ -606,8 +607,8 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
 
 def _in_flight(out: Path, splits: Iterable[str]) -> list[str]:
     """The shards being written when a build stopped, from their temporaries (``.<name>.tmp-<pid>``)."""
-    return sorted({f"{split}/{tmp.name[1:].rsplit('.tmp-', 1)[0]}"
-                   for split in splits for tmp in (out / split).glob(".*.tar.tmp-*")})
+    return sorted({f"{split}/{temp_parts(tmp.name)[0]}"
+                   for split in splits for tmp in (out / split).glob(SHARD_TEMP_GLOB)})
 
 
 def _reported(error: BaseException, summary: BuildSummary, in_flight: list[str]) -> BaseException:

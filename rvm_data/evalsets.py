@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from rvm_data.errors import RvmDataError
 from rvm_data.shards import ShardError, composite, load_sample, read_manifest, scan_shard
+from rvm_data.shards.layout import shard_output
 from rvm_data.shards.manifest import confined
 
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
@@ -58,7 +59,7 @@ def shard_files(source: Path, split: str | None = None) -> list[tuple[str, Path]
 def shard_clip_name(split: str, shard: Path, key: str) -> str:
     """``<split>/<output>/<key>``. A build's outputs share a split folder and each numbers its samples
     from 0, so the output (the shard's name without ``-<number>``) is part of the name."""
-    output = shard.stem.rsplit("-", 1)[0]
+    output = shard_output(shard)
     return "/".join(part for part in (split, output, key) if part)
 
 

@@ -15,23 +15,25 @@ from typing import Any, Iterator
 
 from tqdm import tqdm
 
-from rvm_data.shards.manifest import ShardEntry, read_manifest, shard_output
+from rvm_data.shards.folder import BuildFolder
+from rvm_data.shards.layout import is_spec_member, member_key
+from rvm_data.shards.manifest import ShardEntry
 from rvm_data.shards.members import read_index
 from rvm_data.shards.reader import ShardError, scan_shard
 
 
 def _chosen(root: Path, split: str | None, output: str | None) -> list[tuple[str, str, list[ShardEntry]]]:
     """(split, output, entries) of the build's groups that --split/--output select."""
-    manifest = read_manifest(root)
-    if split is not None and split not in manifest.splits:
-        raise ShardError(str(root), None, f"no split {split!r} (has {sorted(manifest.splits)})")
+    folder = BuildFolder(root)
+    if split is not None and split not in folder.splits:
+        raise ShardError(str(root), None, f"no split {split!r} (has {sorted(folder.splits)})")
     out = []
-    for name, entries in manifest.splits.items():
+    for name in folder.splits:
         if split not in (None, name):
             continue
-        for o in sorted({shard_output(e.path) for e in entries}):
+        for o in folder.outputs(name):
             if output in (None, o):
-                out.append((name, o, [e for e in entries if shard_output(e.path) == o]))
+                out.append((name, o, folder.entries(name, o)))
     if not out:
         raise ShardError(str(root), None, f"no output {output!r} in {split or 'any split'}")
     return out
@@ -42,10 +44,10 @@ def _spec_members(path: str) -> list[tuple[str, int, int]]:
     try:
         index = read_index(path)
         if index.bytes == os.path.getsize(path):
-            return [(n, off, size) for n, off, size, _ in index.members if n.endswith(".spec.json")]
+            return [(n, off, size) for n, off, size, _ in index.members if is_spec_member(n)]
     except (ShardError, OSError):
         pass
-    return [m for ref in scan_shard(path) for m in ref.members if m[0].endswith(".spec.json")]
+    return [m for ref in scan_shard(path) for m in ref.members if is_spec_member(m[0])]
 
 
 def _read_spec(f, path: str, name: str, offset: int, size: int) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def iter_specs(root: Path, entries: list[ShardEntry], bar: tqdm | None = None) -
         members = _spec_members(path)
         with open(path, "rb") as f:
             for name, offset, size in members:
-                yield name.partition(".")[0], _read_spec(f, path, name, offset, size)
+                yield member_key(name), _read_spec(f, path, name, offset, size)
         if bar is not None:
             bar.update(entry.samples)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rvm_data.shards.dataset import ShardDataset
-from rvm_data.shards.manifest import Manifest, read_manifest, shard_output
+from rvm_data.shards.folder import BuildFolder, BuiltOutput
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.distributed import Placement
 from rvm_data.train.errors import TrainError
@@ -45,19 +45,15 @@ class Stream:
         self._it = None
 
 
-def output_shards(manifest: Manifest, build_dir: Path, output: str, split: str) -> list[str]:
-    """Paths of one output's shards of a split (``<split>/<output>-NNNNNN.tar``), in manifest order."""
-    return [str(build_dir / e.path) for e in manifest.splits.get(split, []) if shard_output(e.path) == output]
-
-
-def recipe_outputs(manifest: Manifest) -> dict[str, Any]:
-    outputs = manifest.recipe.get("outputs")
-    if not isinstance(outputs, dict) or not outputs:
-        raise TrainError("the build's manifest records no recipe outputs")
+def recipe_outputs(folder: BuildFolder) -> dict[str, BuiltOutput]:
+    """The matting outputs the build's recipe records (one of them is the low-res stream)."""
+    outputs = folder.recipe.of_kind("matting")
+    if not outputs:
+        raise TrainError(f"{folder.root}: the build's manifest records no recipe outputs")
     return outputs
 
 
-def choose_lr_output(config: TrainConfig, outputs: dict[str, Any], where: str) -> str:
+def choose_lr_output(config: TrainConfig, outputs: dict[str, BuiltOutput], where: str) -> str:
     """The configured low-res output, else the one output that is not high-res or segmentation."""
     if config.lr_output is not None:
         if config.lr_output not in outputs:
@@ -73,39 +69,42 @@ def choose_lr_output(config: TrainConfig, outputs: dict[str, Any], where: str) -
 def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement) -> TrainData:
     """Low-res (+ high-res, + segmentation) streams of the train split and the valid split's loader."""
     build_dir = Path(build_dir)
-    manifest = read_manifest(build_dir)
-    outputs = recipe_outputs(manifest)
+    build = BuildFolder(build_dir)
+    outputs = recipe_outputs(build)
     lr_name = choose_lr_output(config, outputs, str(build_dir))
     pin = place.device.type == "cuda"
 
-    def stream(name: str, folder: Path, found: Manifest, output: str, batch_size: int) -> Stream | None:
-        if not output_shards(found, folder, output, "train"):
+    def stream(name: str, folder: BuildFolder, output: str, batch_size: int) -> Stream | None:
+        if not folder.entries("train", output):
             return None
         # From the manifest: its counts (no header scan of every shard) and its recipe's frames and size,
         # which every sample is checked against before it is decoded.
-        dataset = ShardDataset(found, root=folder, split="train", output=output, batch_size=batch_size,
-                               seed=config.seed, resample=True, rank=place.rank, world_size=place.world)
+        dataset = ShardDataset(folder.manifest, root=folder.root, split="train", output=output,
+                               batch_size=batch_size, seed=config.seed, resample=True, rank=place.rank,
+                               world_size=place.world)
         return Stream(name, dataset, config.workers, pin)
 
-    lr = stream("lr", build_dir, manifest, lr_name, config.batch_size)
+    lr = stream("lr", build, lr_name, config.batch_size)
     if lr is None:
         raise TrainError(f"{build_dir}: no train shards of output {lr_name!r} (build the recipe first)")
     hr = None
     if config.uses_hr_pass():
-        hr = stream("hr", build_dir, manifest, config.hr_output, config.batch_size)
+        hr = stream("hr", build, config.hr_output, config.batch_size)
         if hr is None:
             raise TrainError(f"{build_dir}: stage {config.stage} trains a high-res pass but the build has no "
                              f"train shards of output {config.hr_output!r} (or set train.hr_pass: false)")
     seg_image = seg_video = None
     if config.segmentation:
         # Each kind from its own build folder when set (recipes/seg_image.yaml, seg_video.yaml), else this one.
-        frames = int(outputs[lr_name]["compose"]["frames"])
+        frames = outputs[lr_name].frames
+        if frames is None:
+            raise TrainError(f"{build_dir}: the build's manifest records no frame count for output {lr_name!r}")
         kinds = {"seg_image": (config.seg_image_shards, config.seg_image_output, config.batch_size * frames),
                  "seg_video": (config.seg_video_shards, config.seg_video_output, config.batch_size)}
         found = {}
         for kind, (folder, output, batch) in kinds.items():
-            folder = Path(folder) if folder else build_dir
-            found[kind] = stream(kind, folder, manifest if folder == build_dir else read_manifest(folder), output, batch)
+            other = Path(folder) if folder else build_dir
+            found[kind] = stream(kind, build if other == build_dir else BuildFolder(other), output, batch)
         seg_image, seg_video = found["seg_image"], found["seg_video"]
         if seg_image is None and seg_video is None:
             warnings.warn(f"no {config.seg_image_output!r} or {config.seg_video_output!r} train shards, "
@@ -113,15 +112,16 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
     # Validate on the low-res output's valid split; stages 3-4 have it on the high-res output only
     # (as RVM validates at high resolution there), run with the pass's downsample ratio.
     valid_name, valid_ratio = lr_name, 1.0
-    valid_shards = output_shards(manifest, build_dir, lr_name, "valid")
+    valid_shards = build.entries("valid", lr_name)
     if not valid_shards and hr is not None:
         valid_name, valid_ratio = config.hr_output, config.downsample_ratio
-        valid_shards = output_shards(manifest, build_dir, valid_name, "valid")
+        valid_shards = build.entries("valid", valid_name)
 
     def valid():
         # Validation runs on the main rank alone, over the whole split, in order.
-        return ShardDataset(manifest, root=build_dir, split="valid", output=valid_name, batch_size=config.batch_size,
-                            shuffle=False, drop_last=False, rank=0, world_size=1).loader(num_workers=min(config.workers, 1), pin_memory=pin)
+        dataset = ShardDataset(build.manifest, root=build.root, split="valid", output=valid_name,
+                               batch_size=config.batch_size, shuffle=False, drop_last=False, rank=0, world_size=1)
+        return dataset.loader(num_workers=min(config.workers, 1), pin_memory=pin)
 
     if not valid_shards and config.validate:
         warnings.warn(f"{build_dir}: no valid shards of output {valid_name!r}, training without validation",

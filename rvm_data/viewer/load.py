@@ -11,7 +11,8 @@ from rvm_data.build import plan_output_samples
 from rvm_data.errors import RvmDataError
 from rvm_data.compose import render_sample
 from rvm_data.recipe import Recipe, RecipeError, load_recipe
-from rvm_data.shards import Manifest, read_manifest, read_sample, shard_output
+from rvm_data.shards.dataset import read_sample
+from rvm_data.shards.folder import BuildFolder
 from rvm_data.sources import SourceError, build_catalog
 
 
@@ -83,21 +84,19 @@ class RecipeSource:
 class BuildSource:
     """Samples read back from a build folder's shards (``<split>/<output>-NNNNNN.tar``, keys = indices)."""
 
-    root: Path
-    manifest: Manifest
+    folder: BuildFolder
     output: str
     split: str
     name: str = field(init=False)
     count: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.name = str(self.manifest.recipe.get("name", self.root.name))
-        self.count = sum(e.samples for e in self.manifest.splits.get(self.split, [])
-                         if shard_output(e.path) == self.output)
+        self.name = self.folder.name
+        self.count = self.folder.count(self.split, self.output)
 
     def sample(self, index: int) -> dict[str, Any]:
-        _check_index(index, self.count, f"{self.root}: split {self.split!r} output {self.output!r}")
-        return read_sample(self.root, self.split, index, self.output)
+        _check_index(index, self.count, f"{self.folder.root}: split {self.split!r} output {self.output!r}")
+        return read_sample(self.folder.root, self.split, index, self.output)
 
 
 def open_source(target: str | Path, *, output: str | None = None, split: str | None = None,
@@ -107,12 +106,10 @@ def open_source(target: str | Path, *, output: str | None = None, split: str | N
     if path.is_dir():
         if overrides:
             raise PreviewError(f"{path}: --set overrides apply to recipes, not to a build folder")
-        manifest = read_manifest(path)
-        outputs = list(manifest.recipe.get("outputs") or {})
-        outputs += [o for o in (manifest.recipe.get("segmentation") or {}).get("outputs") or {} if o not in outputs]
-        output = _pick("output", output, outputs, str(path), "--output")
-        split = _pick("split", split, list(manifest.splits), str(path), "--split")
-        return BuildSource(path, manifest, output, split)
+        folder = BuildFolder(path)
+        output = _pick("output", output, list(folder.recipe.outputs), str(path), "--output")
+        split = _pick("split", split, folder.splits, str(path), "--split")
+        return BuildSource(folder, output, split)
     if not path.is_file():
         raise PreviewError(f"{path}: no such recipe file or build folder")
     recipe = load_recipe(path, overrides)
