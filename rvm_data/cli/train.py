@@ -27,6 +27,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def run(args: argparse.Namespace) -> int:
     from rvm_data.errors import RvmDataError
     from rvm_data.recipe import load_recipe
+    from rvm_data.train.errors import TrainInterrupted
     from rvm_data.train.run import train
 
     warnings.showwarning = _show_warning
@@ -34,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
         recipe = load_recipe(args.recipe, args.overrides)
         result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
                        device=args.device, progress=not args.no_progress)
+    except TrainInterrupted as error:
+        print(f"\nrvm-data train: {error}", file=sys.stderr)
+        return 130
     except RvmDataError as error:  # bad input, named in one line; anything else is a bug and shows as one
         print(f"rvm-data train: {error}", file=sys.stderr)
         return 2

@@ -13,3 +13,16 @@ class TrainError(RvmDataError, ValueError):
 
 class TrainFileMissing(TrainError, FileNotFoundError):
     """A file the run needs is not there (a checkpoint to resume or start from)."""
+
+
+class TrainInterrupted(RvmDataError):
+    """Ctrl-C (or SIGTERM) stopped the run; says which step the last checkpoint holds, where --resume starts."""
+
+    def __init__(self, out_dir: str, step: int, checkpoint_step: int | None) -> None:
+        self.out_dir, self.step, self.checkpoint_step = out_dir, step, checkpoint_step
+        if checkpoint_step is None:
+            saved = "no checkpoint was written yet: run the command again without --resume to start over"
+        else:
+            saved = (f"the last checkpoint ({out_dir}/checkpoints/last.pt) holds step {checkpoint_step}: "
+                     "--resume continues from there")
+        super().__init__(f"interrupted at step {step}; {saved}")

@@ -28,6 +28,27 @@ class RunLog:
         self._file = self.path.open("a", encoding="utf-8")
         self._tb = SummaryWriter(str(self.out_dir / "tensorboard")) if tensorboard and SummaryWriter else None
 
+    def rewind(self, step: int) -> list[dict[str, Any]]:
+        """Resuming from a checkpoint of ``step``: drop the records of later steps (the interrupted run
+        logged them, the resumed run logs them again, so they would repeat) and return those kept.
+        The file is replaced by rename, so a crash leaves the old or the new log, never half of one."""
+        self._file.close()
+        kept: list[dict[str, Any]] = []
+        lines: list[str] = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by the interruption
+            if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+                kept.append(record)
+                lines.append(line)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        tmp.replace(self.path)
+        self._file = self.path.open("a", encoding="utf-8")
+        return kept
+
     def write(self, kind: str, step: int, epoch: int, values: dict[str, float]) -> None:
         record = {"kind": kind, "step": step, "epoch": epoch, "time": round(time.time(), 3)}
         record.update({k: (float(v) if isinstance(v, (int, float, np.floating)) else v) for k, v in values.items()})

@@ -27,7 +27,7 @@ from rvm_data.train.batch import composite, random_crop, to_device
 from rvm_data.train.checkpoint import load_checkpoint, save_checkpoint
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.distributed import Placement, barrier
-from rvm_data.train.errors import TrainError
+from rvm_data.train.errors import TrainError, TrainInterrupted
 from rvm_data.train.losses import matting_loss, segmentation_loss
 from rvm_data.train.optim import make_optimizer
 from rvm_data.train.runlog import MATTING_LABELS, RunLog
@@ -104,6 +104,7 @@ class Trainer:
         self.amp = config.amp and cuda
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.step = 0
+        self.checkpoint_step: int | None = None  # the step last.pt holds
         self._short_seg_said = False
         self.log = RunLog(self.out_dir) if place.main else None
         self.result = TrainResult(0, self.out_dir, place.main)
@@ -158,12 +159,19 @@ class Trainer:
             raise TrainError(f"{path} was written by {state['world']} processes, now {self.place.world}: "
                              "the data split differs, start a new run with --init instead")
         self.load_state_dict(state)
+        self.checkpoint_step = self.step
+        if self.log is not None:  # the summary spans the whole run; steps after the checkpoint are redone
+            kept = self.log.rewind(self.step)
+            self.result.valid = [{k: v for k, v in r.items() if k not in ("kind", "epoch", "time")}
+                                 for r in kept if r.get("kind") == "valid"]
 
     def save(self, name: str = LAST) -> None:
         """Checkpoint on the main rank (all ranks hold the same weights under DDP)."""
         if self.place.main:
             save_checkpoint(self.out_dir / name, self.state_dict())
         barrier(self.place)
+        if name == LAST:
+            self.checkpoint_step = self.step
 
     def save_model(self, name: str) -> None:
         """The weights alone, keyed like the original RVM checkpoints (for --init and inference)."""
@@ -302,7 +310,14 @@ class Trainer:
         return steps if self.config.max_steps is None else min(steps, self.config.max_steps)
 
     def fit(self) -> TrainResult:
-        """Train until the configured epochs (or ``max_steps``) are done; validates first on a fresh run."""
+        """Train until the configured epochs (or ``max_steps``) are done; validates first on a fresh run.
+        Ctrl-C raises :class:`TrainInterrupted`, which names the step the last checkpoint holds."""
+        try:
+            return self._fit()
+        except KeyboardInterrupt:
+            raise TrainInterrupted(str(self.out_dir), self.step, self.checkpoint_step) from None
+
+    def _fit(self) -> TrainResult:
         cfg, spe, total = self.config, self.data.steps_per_epoch, self.total_steps()
         lrs = ", ".join(f"{g['name']} {g['lr']:g}" for g in self.optimizer.param_groups)
         passes = "+".join(s.name for s in self.data.streams().values())

@@ -87,3 +87,25 @@ def test_bad_override_yaml_is_one_line(tmp_path, capsys):
     assert main(["train", str(recipe), "--set", "train.lr={backbone: [1"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--set 'train.lr={backbone: [1'" in err and "not valid YAML" in err
+
+
+def test_ctrl_c_says_which_step_the_last_checkpoint_holds(tiny_build, tmp_path, capsys, monkeypatch):
+    from rvm_data.train.trainer import Trainer
+
+    step = Trainer.train_step
+
+    def interrupted_after_three(self):
+        if self.step == 3:
+            raise KeyboardInterrupt
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted_after_three)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "run"
+    rc = main(["train", str(recipe), "--shards", str(tiny_build), "--out", str(out), "--no-progress", "--device",
+               "cpu", "--set", "train.checkpoint_interval=2", "--set", "train.validate=false"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 130
+    assert err[-1] == (f"rvm-data train: interrupted at step 3; the last checkpoint ({out}/checkpoints/last.pt) "
+                   "holds step 2: --resume continues from there")

@@ -209,3 +209,44 @@ def test_the_window_is_drawn_from_the_step_and_covers_every_start(tiny_seg_build
     again = [int(trainer._seg_window({"img": frames, "seg": frames}, 3)["img"][0, 0, 0, 0, 0]) for _ in range(3)]
     assert again == [starts[7]] * 3
     trainer.close()
+
+
+def test_an_interrupted_run_names_its_checkpoint_and_resumes_with_one_record_per_step(tiny_build, tmp_path,
+                                                                                    monkeypatch):
+    from rvm_data.train.errors import TrainInterrupted
+
+    out = tmp_path / "run"
+    step = Trainer.train_step
+
+    def interrupted_after_five(self):
+        if self.step == 5:
+            raise KeyboardInterrupt
+        return step(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "train_step", interrupted_after_five)
+        with pytest.raises(TrainInterrupted) as caught:
+            train_build(_config(max_steps=10, checkpoint_interval=2), tiny_build, out, progress=False)
+    assert (caught.value.step, caught.value.checkpoint_step) == (5, 4)
+    assert str(caught.value) == (f"interrupted at step 5; the last checkpoint ({out}/checkpoints/last.pt) "
+                                 "holds step 4: --resume continues from there")
+    assert sorted(_losses(out)) == [1, 2, 3, 4, 5]
+
+    resumed = train_build(_config(max_steps=10, checkpoint_interval=2), tiny_build, out, resume=True, progress=False)
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    train_steps = [r["step"] for r in records if r["kind"] == "train"]
+    assert train_steps == list(range(1, 11))  # step 5 of the interrupted run is not repeated
+    assert [r["step"] for r in records if r["kind"] == "valid"] == [0, 4, 8, 10]
+    assert [v["step"] for v in resumed.valid] == [0, 4, 8, 10]  # the summary spans the whole run
+    assert "(step 0) -> " in resumed.line() and resumed.line().count("(step 10)") == 1
+
+
+def test_an_interrupt_before_any_checkpoint_says_so(tiny_build, tmp_path, monkeypatch):
+    from rvm_data.train.errors import TrainInterrupted
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(TrainInterrupted, match="no checkpoint was written yet"):
+        train_build(_config(max_steps=4, validate=False), tiny_build, tmp_path / "run", progress=False)
