@@ -15,6 +15,7 @@ foreground colour and alpha share that matrix and interpolation, so they can nev
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import time
 import zlib
@@ -24,8 +25,11 @@ from typing import Any
 import numpy as np
 
 from rvm_data.augment import geometry, ops
+from rvm_data.augment.affine_motion import affine_matrix
+from rvm_data.augment.base import Layers, PlanContext, SpecError
 from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob, join, validate_tree
-from rvm_data.augment.params import AugmentConfig, ColorJitterConfig, NoiseConfig, Eased, crop_aspect, trajectory
+from rvm_data.augment.params import AugmentConfig, crop_aspect
+from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geometry_of
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
 from rvm_data.sources import Catalog, ClipInfo, SourceError, load_background, load_matte
 
@@ -116,16 +120,18 @@ class SampleSpec:
       ``AugmentConfig.aspect``); ``matrices[t]`` 2 x 3, source pixels (catalogued size) -> output
       pixels, everything fused. A temporal record whose speed was lowered to fit the clip has
       ``boundary: "nearest"`` (or the boundary policy that still had to act) and ``drawn_speed``.
-    - ``motion``: each augmentation that fired, by name (``fgr_affine``, ``bgr_affine``,
-      ``camera_affine``, ``fgr_color``, ``bgr_color``, ``noise``, ``fgr_blur``, ``bgr_blur``,
-      ``both_blur``) -> ``{"easing", "a", "b", "values"}``; ``values`` holds a per-frame list per
-      parameter, the values render uses: the eased way from A to B, overshoot included, cut only
-      where it would leave a parameter's physical domain (see ``rvm_data.augment.params``)
-      (affine: as ``static``, translations as fractions of the image size; colour:
-      brightness, contrast, saturation factors, hue in turns, plus ``drift``, the fraction of the
-      way to the drawn B that ``b`` reaches; noise: grain, strength (foreground, and background too
-      unless ``bgr_strength`` is there), plus ``monochrome`` and ``seed``; blur: sigma, plus
-      ``kernel``).
+    - ``motion``: each augmentation that fired, by name (the registry's augmentations recorded here,
+      :data:`rvm_data.augment.registry.REGISTRY`: ``fgr_affine``, ``bgr_affine``, ``camera_affine``,
+      ``fgr_color``, ``bgr_color``, ``noise``, ``fgr_blur``, ``bgr_blur``, ``both_blur``,
+      ``motion_blur``) -> its record, checked against its augmentation by :meth:`from_dict`. Eased
+      ones are ``{"easing", "a", "b", "values"}``; ``values`` holds a per-frame list per parameter,
+      the values render uses: the eased way from A to B, overshoot included, cut only where it would
+      leave a parameter's physical domain (see ``rvm_data.augment.params``) (affine: as ``static``,
+      translations as fractions of the image size; colour: brightness, contrast, saturation factors,
+      hue in turns, plus ``drift``, the fraction of the way to the drawn B that ``b`` reaches; noise:
+      grain, strength (foreground, and background too unless ``bgr_strength`` is there), plus
+      ``monochrome`` and ``seed``; blur: sigma, plus ``kernel``). ``motion_blur``: ``shutter``,
+      ``samples`` and per-frame ``length`` (output pixels the blur is long).
     - ``grayscale``; ``sharpen``: factor or null; ``interpolation``; ``bgr_border``;
       ``meta``: free-form (e.g. the recipe hash, set by the builder); ``version``.
     """
@@ -154,26 +160,36 @@ class SampleSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SampleSpec":
+        """The spec of a ``to_dict()`` form (a shard's JSON), every key and every augmentation's record
+        checked: a misspelt augmentation is a :class:`SpecError` naming it, the sample and the nearest
+        known name, never a sample rendered without it."""
         where = f"sample spec (split {d.get('split')!r}, index {d.get('index')!r})"
         if d.get("version") != SPEC_VERSION:
-            raise ValueError(f"{where}: version {d.get('version')!r} is not {SPEC_VERSION}")
+            raise SpecError(where, "version", f"{d.get('version')!r} is not {SPEC_VERSION}")
         check_keys(d, cls, where)
         streams = {}
         for name in ("fgr", "bgr"):
             check_keys(d[name], StreamSpec, f"{where}.{name}")
             streams[name] = StreamSpec(**d[name])
-        return cls(**{**d, **streams})
+        check_motion(d["motion"], d["frames"], where)
+        spec = cls(**{**d, **streams})
+        for aug in REGISTRY.values():
+            if aug.field != "motion":
+                aug.check(aug.read(spec), spec.frames, where)
+        return spec
 
 
 def check_keys(d: dict[str, Any], cls: type, where: str) -> None:
-    """Refuse a spec dict with a key the dataclass ``cls`` lacks or without one it requires."""
+    """Refuse a spec dict with a key the dataclass ``cls`` lacks (naming the nearest one) or without one
+    it requires."""
     names = {f.name for f in dataclasses.fields(cls)}
     required = {f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     if unknown := sorted(set(d) - names):
-        raise ValueError(f"{where}: unknown key {unknown[0]!r}")
+        close = difflib.get_close_matches(str(unknown[0]), sorted(names), n=1)
+        raise SpecError(where, "", f"unknown key {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
     if missing := sorted(required - set(d)):
-        raise ValueError(f"{where}: missing key {missing[0]!r}")
+        raise SpecError(where, "", f"missing key {missing[0]!r}")
 
 
 # ----------------------------------------------------------------------------------------- plan
@@ -211,57 +227,26 @@ def _pick_sources(cfg: ComposeConfig, catalog: Catalog, rng: np.random.Generator
     return _source("foregrounds", i, fgs[i]), _source(collection, j, pool[j])
 
 
-def _motion(rng: np.random.Generator, cfg: ComposeConfig, prob: float, params: Eased,
-            progress: np.ndarray) -> dict | None:
-    """Whether an eased augmentation fires and, if so, its curve, A, B and per-frame values; the
-    values keep any overshoot of the curve, cut only to each parameter's physical domain.
-
-    Extra draws come last from the same generator, so they never move the draws before them:
-    colour's drift (``b`` becomes the point reached), noise's background strength (per layer)."""
-    if rng.random() >= prob:
-        return None
-    easing = cfg.augment.easing.draw(rng)
-    a, b = params.draw(rng)
-    extra: dict[str, Any] = {}
-    if isinstance(params, ColorJitterConfig):
-        extra["drift"], b = params.draw_drift(rng, a, b)
-    elif isinstance(params, NoiseConfig) and params.per_layer:
-        a, b = params.draw_bgr(rng, a, b)
-    values = params.clamp(trajectory(a, b, easing, progress))
-    return {"easing": easing, "a": a, "b": b, "values": values, **extra}
-
-
-def _affine_values(motion: dict | None, t: int) -> dict[str, float] | None:
-    return None if motion is None else {k: float(v[t]) for k, v in motion["values"].items()}
-
-
-def _affine_matrix(params: dict[str, float] | None, height: int, width: int) -> np.ndarray:
-    if params is None:
-        return np.eye(3)
-    return geometry.affine(
-        ((width - 1) / 2.0, (height - 1) / 2.0),
-        angle=params["angle"],
-        translate=(params["translate_x"] * width, params["translate_y"] * height),
-        scale=params["scale"],
-        shear=(params["shear_x"], params["shear_y"]),
-    )
-
-
-def _stream_matrices(
-    cfg: ComposeConfig, source: dict, static: dict | None, aspect: float, hflip: bool,
-    motion: dict | None, camera: dict | None,
-) -> list[list[list[float]]]:
+def _stream_matrices(cfg: ComposeConfig, source: dict, static: dict | None, aspect: float, stream: str,
+                     drawn: dict[str, Any]) -> list[np.ndarray]:
+    """A stream's per-frame 3 x 3 matrices: the framing (static affine, aspect crop, resize), then the
+    geometry drawn so far, output-space matrices to its left and source-space ones to its right, each
+    in registry order (a geometry augmentation that did not fire gives its neutral matrix)."""
     height, width = source["height"], source["width"]
     out_h, out_w = cfg.size
     x0, y0, ch, cw = geometry.center_crop((height, width), aspect * out_w / out_h)
-    fixed = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0)) @ _affine_matrix(static, height, width)
-    if hflip:
-        fixed = geometry.hflip(out_w) @ fixed
+    fixed = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0)) @ affine_matrix(static, height, width)
+    outer, inner = geometry_of(stream, "output"), geometry_of(stream, "source")
     mats = []
     for t in range(cfg.frames):
-        m = _affine_matrix(_affine_values(camera, t), out_h, out_w) @ fixed
-        m = m @ _affine_matrix(_affine_values(motion, t), height, width)
-        mats.append([[float(v) for v in row] for row in m[:2]])
+        m = fixed
+        for aug in outer:
+            if (step := aug.matrix(drawn.get(aug.name), t, stream, out_h, out_w)) is not None:
+                m = step @ m
+        for aug in inner:
+            if (step := aug.matrix(drawn.get(aug.name), t, stream, height, width)) is not None:
+                m = m @ step
+        mats.append(m)
     return mats
 
 
@@ -292,29 +277,9 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
         per_tick, record = plan_stream_frames(rng(f"{name}.time"), cfg.temporal, ticks, src["frames"], augment)
         streams_time[name] = ([per_tick[c] for c in clock], record)
 
-    motion: dict[str, dict | None] = {}
-    if augment:
-        for name in ("fgr_affine", "bgr_affine", "camera_affine", "fgr_color", "bgr_color"):
-            sub = getattr(aug, name)
-            motion[name] = _motion(rng(name), cfg, sub.prob, sub, progress)
-        r = rng("noise")
-        motion["noise"] = _motion(r, cfg, aug.noise.prob, aug.noise, progress)
-        if motion["noise"] is not None:
-            motion["noise"]["monochrome"] = bool(r.random() < aug.noise.mono_prob)
-            motion["noise"]["seed"] = int(r.integers(2**53))  # exact in any JSON reader
-        for name in ("fgr_blur", "bgr_blur", "both_blur"):
-            motion[name] = _motion(rng(name), cfg, aug.blur.prob / 3.0, aug.blur, progress)
-            if motion[name] is not None:
-                motion[name]["kernel"] = aug.blur.kernel
-
-    switches = rng("switches")
-    hflip = {name: bool(augment and switches.random() < aug.hflip_prob) for name in ("fgr", "bgr")}
-    grayscale = bool(augment and switches.random() < aug.grayscale_prob)
-    sharpen = float(switches.uniform(*aug.sharpen.factor)) if augment and switches.random() < aug.sharpen.prob else None
-
     static_rng = rng("static")
     framed = augment or aug.valid_framing
-    streams = {}
+    framing = {}
     for name, src in (("fgr", fgr_src), ("bgr", bgr_src)):
         static = getattr(aug, f"{name}_static").draw(static_rng) if framed and aug.static_affine else None
         lo, hi = aug.aspect_ratio
@@ -322,17 +287,33 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
         jitter = math.exp(static_rng.uniform(math.log(lo), math.log(hi))) if framed else 1.0
         aspect = crop_aspect(aug.aspect, aug.aspect_ratio, (src["height"], src["width"]), cfg.size,
                              jitter) if framed else 1.0
-        matrices = _stream_matrices(cfg, src, static, aspect, hflip[name], motion.get(f"{name}_affine"),
-                                    motion.get("camera_affine"))
+        framing[name] = (src, static, aspect)
+
+    # every augmentation in registry order, each from its decision's generator (one per decision)
+    ctx = PlanContext(cfg, clock, progress, {"fgr": fgr_src, "bgr": bgr_src})
+    ctx.matrices = lambda stream: _stream_matrices(cfg, *framing[stream], stream, ctx.drawn)
+    generators: dict[str, np.random.Generator] = {}
+    for name, augmentation in REGISTRY.items():
+        if not augment:
+            ctx.drawn[name] = augmentation.off()
+            continue
+        if augmentation.decision not in generators:
+            generators[augmentation.decision] = rng(augmentation.decision)
+        ctx.drawn[name] = augmentation.draw(generators[augmentation.decision], ctx)
+
+    streams = {}
+    for name in ("fgr", "bgr"):
+        src, static, aspect = framing[name]
+        matrices = [[[float(v) for v in row] for row in m[:2]] for m in ctx.matrices(name)]
         frames, record = streams_time[name]
-        streams[name] = StreamSpec(source=src, source_frames=frames, temporal=record, hflip=hflip[name],
+        streams[name] = StreamSpec(source=src, source_frames=frames, temporal=record, hflip=ctx.drawn["hflip"][name],
                                    static=static, aspect=aspect, matrices=matrices)
 
-    fired = {k: _plain(v) for k, v in motion.items() if v is not None}
+    fired = {k: _plain(v) for k, v in ctx.drawn.items() if REGISTRY[k].field == "motion" and v is not None}
     return SampleSpec(
         seed=int(seed), split=split, index=int(index), augment=bool(augment), size=list(cfg.size), frames=T,
         clock=clock, progress=[float(p) for p in progress], pause=pause, fgr=streams["fgr"], bgr=streams["bgr"],
-        motion=fired, grayscale=grayscale, sharpen=sharpen, interpolation=cfg.interpolation,
+        motion=fired, grayscale=ctx.drawn["grayscale"], sharpen=ctx.drawn["sharpen"], interpolation=cfg.interpolation,
         bgr_border=cfg.bgr_border,
     )
 
@@ -425,23 +406,9 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     del src_bgr
     watch.lap("warp")
 
-    motion = spec.motion
-    if "noise" in motion:
-        n = motion["noise"]
-        strengths = [n["values"]["strength"], n["values"].get("bgr_strength", n["values"]["strength"])]
-        ops.add_noise([fgr, bgr], spec.clock, n["values"]["grain"], strengths, n["monochrome"], n["seed"])
-    for stack, name, alpha in ((fgr, "fgr_color", pha), (bgr, "bgr_color", None)):
-        color = motion.get(name, {}).get("values")
-        if color is not None or spec.grayscale:
-            means = ops.frame_means(stack, alpha) if color is not None else None
-            ops.apply_color(stack, ops.color_matrices(T, color, spec.grayscale, means))
-    if spec.sharpen is not None:
-        for stack in (fgr, pha, bgr):
-            ops.sharpen(stack, spec.sharpen)
-    for stacks, names in (((fgr, pha), ("fgr_blur", "both_blur")), ((bgr,), ("bgr_blur", "both_blur"))):
-        for name in names:
-            if name in motion:
-                for stack in stacks:
-                    ops.blur(stack, motion[name]["values"]["sigma"], motion[name]["kernel"])
+    stacks = {"fgr": fgr, "pha": pha, "bgr": bgr}
+    for name in RENDER_ORDER:  # each pixel op gets writable arrays of its own targets only
+        op = REGISTRY[name]
+        op.apply(spec, Layers(stacks, op.targets))
     watch.lap("pixel_ops")
     return {"fgr": fgr, "pha": pha, "bgr": bgr, "spec": spec.to_dict()}

@@ -28,13 +28,16 @@ values in the spec are exactly the values render uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob, check_range
 from rvm_data.augment.easing import EASINGS, RVM_CURVES, ease
 
+
+OMIT_DEFAULT = "omit_default"
+"""Field metadata: the recipe's content (and hash) leaves the field out while it equals its default."""
 
 MIN_SCALE = 1e-3
 """Smallest affine scale, drawn or eased: 0 collapses the image to a point, below 0 mirrors it."""
@@ -99,9 +102,13 @@ class MotionAffineConfig(Settings):
         return self.range.draw(rng), self.range.draw(rng)
 
     def clamp(self, values: Values) -> Values:
-        """Angle and translation are valid at any value; scale and shear are not."""
-        return {**values, "scale": np.maximum(values["scale"], MIN_SCALE),
-                "shear_x": np.clip(values["shear_x"], -MAX_SHEAR, MAX_SHEAR)}
+        return clamp_affine(values)
+
+
+def clamp_affine(values: Values) -> Values:
+    """Angle and translation are valid at any value; scale and shear are not."""
+    return {**values, "scale": np.maximum(values["scale"], MIN_SCALE),
+            "shear_x": np.clip(values["shear_x"], -MAX_SHEAR, MAX_SHEAR)}
 
 
 @dataclass(frozen=True)
@@ -241,6 +248,26 @@ class SharpenConfig(Settings):
         check_range(self.factor, f"{path}.factor", lo=0.0)
 
 
+@dataclass(frozen=True)
+class MotionBlurConfig(Settings):
+    """``prob`` of a sample getting motion blur; its ``shutter`` (fraction of the frame interval the
+    shutter is open, drawn uniformly from this range per sample, at most 1); ``samples``: sub-frame
+    times averaged per frame (more: smoother on long blurs, slower)."""
+
+    prob: float = 0.0
+    shutter: tuple[float, float] = (0.2, 0.6)
+    samples: int = 8
+
+    def validate(self, path: str) -> None:
+        check_prob(self.prob, f"{path}.prob")
+        check_range(self.shutter, f"{path}.shutter", lo=0.0)
+        if self.shutter[1] > 1.0:
+            raise ConfigError(f"{path}.shutter", f"must be fractions of the frame interval within [0, 1], "
+                              f"got {self.shutter}")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 2:
+            raise ConfigError(f"{path}.samples", f"must be an integer >= 2, got {self.samples!r}")
+
+
 NONLINEAR_EASINGS: tuple[str, ...] = RVM_CURVES
 """The default curve set: RVM's 31 (the Penner variants of back and bounce are opt-in)."""
 
@@ -294,6 +321,9 @@ class AugmentConfig(Settings):
     ``jitter`` draws the ratio log-uniformly in (lo, hi) per clip and takes the largest centred crop
     (more variety of squeeze, crops more of wide sources). The output aspect counts as 1: a ratio
     is relative to ``size``'s.
+
+    ``motion_blur`` (off by default, not RVM's): blur along the foreground's own trajectory, see
+    :mod:`rvm_data.augment.motion_blur`.
     """
 
     static_affine: bool = True
@@ -313,6 +343,9 @@ class AugmentConfig(Settings):
     grayscale_prob: float = 0.02
     hflip_prob: float = 0.5
     easing: EasingConfig = field(default_factory=EasingConfig)
+    # added after version 1: off by default, and left out of the recipe's content (and hash) while
+    # it equals its default, so every existing recipe keeps its hash and its shards
+    motion_blur: MotionBlurConfig = field(default_factory=MotionBlurConfig, metadata={OMIT_DEFAULT: True})
 
     def validate(self, path: str) -> None:
         check_range(self.aspect_ratio, f"{path}.aspect_ratio", lo=1e-3)

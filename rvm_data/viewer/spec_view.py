@@ -1,9 +1,10 @@
 """Read a sample's spec (``SampleSpec.to_dict()``, as stored in shards) as plot panels and captions.
 
 Geometry comes from the per-frame matrices (what render really applies: static affine, eased motion,
-crop + resize, flip and camera move fused), decomposed by :mod:`rvm_data.viewer.affine`; colour,
-noise and blur are the spec's eased values as stored. Augmentations that did not fire are drawn as
-their neutral value, labelled ``off``, so an empty panel never looks like a missing one.
+crop + resize, flip and camera move fused), decomposed by :mod:`rvm_data.viewer.affine`; every other
+augmentation's panels are the ``plots`` it declares in the registry (:mod:`rvm_data.augment.registry`),
+its per-frame values as stored. Augmentations that did not fire are drawn as their neutral value,
+labelled ``off``, so an empty panel never looks like a missing one.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from rvm_data.augment.base import Augmentation
+from rvm_data.augment.registry import REGISTRY
 from rvm_data.compose import SampleSpec
 from rvm_data.viewer.affine import decompose
 from rvm_data.viewer.plots import Panel, Series, StreamTime, TimeEvents, direction_changes, trajectory_figure
-
-COLOUR_KEYS = ("brightness", "contrast", "saturation")
-NEUTRAL = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "hue": 0.0, "strength": 0.0, "grain": 1.0,
-           "sigma": 0.0}
-BLURS = ("fgr_blur", "bgr_blur", "both_blur")
-
 
 def parse_spec(spec: dict[str, Any]) -> SampleSpec:
     """The engine's own reader: checks the version and keys and names the sample in its error."""
@@ -30,13 +27,12 @@ def parse_spec(spec: dict[str, Any]) -> SampleSpec:
     return SampleSpec.from_dict(spec)
 
 
-def _motion_series(spec: SampleSpec, motion: str, key: str, label: str | None = None) -> Series:
-    """One eased value of one motion augmentation, or its neutral value when it did not fire."""
-    name = label or key
-    fired = spec.motion.get(motion)
-    if fired is None:
-        return Series(name, np.full(spec.frames, NEUTRAL[key]), "off")
-    return Series(name, np.asarray(fired["values"][key], dtype=np.float64), fired["easing"])
+def _series(spec: SampleSpec, aug: Augmentation, key: str, label: str) -> Series:
+    """One per-frame value of one augmentation, or its neutral value when it did not fire."""
+    entry = aug.read(spec)
+    if entry is None:
+        return Series(label, np.full(spec.frames, aug.neutral[key]), "off")
+    return Series(label, np.asarray(entry["values"][key], dtype=np.float64), aug.label(entry))
 
 
 def _geometry_easing(spec: SampleSpec, stream: str) -> str:
@@ -64,16 +60,14 @@ def geometry_panels(spec: SampleSpec, stream: str) -> list[Panel]:
 
 
 def appearance_panels(spec: SampleSpec) -> list[Panel]:
-    """Colour (per stream), hue, noise and blur values over the frames."""
-    colour = [Panel("colour", f"{stream} colour factors",
-                    tuple(_motion_series(spec, f"{stream}_color", k) for k in COLOUR_KEYS))
-              for stream in ("fgr", "bgr")]
-    hue = Panel("colour", "hue shift (turns)", tuple(_motion_series(spec, f"{stream}_color", "hue", f"{stream} hue")
-                                                     for stream in ("fgr", "bgr")))
-    noise = [Panel("noise & blur", "noise strength (σ, full scale)", (_motion_series(spec, "noise", "strength"),)),
-             Panel("noise & blur", "noise grain (px)", (_motion_series(spec, "noise", "grain"),))]
-    blur = Panel("noise & blur", "blur σ (px)", tuple(_motion_series(spec, name, "sigma", name) for name in BLURS))
-    return [*colour, hue, *noise, blur]
+    """Each augmentation's declared plots in registry order; plots of several augmentations with the
+    same group and title share one panel (the three blurs' sigma, both layers' hue)."""
+    panels: dict[tuple[str, str], list[Series]] = {}
+    for aug in REGISTRY.values():
+        for plot in aug.plots:
+            series = panels.setdefault((plot.group, plot.title), [])
+            series += [_series(spec, aug, key, label) for key, label in zip(plot.keys, plot.labels or plot.keys)]
+    return [Panel(group, title, tuple(series)) for (group, title), series in panels.items()]
 
 
 def trajectory_panels(spec: SampleSpec) -> list[Panel]:

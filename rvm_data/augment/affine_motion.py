@@ -1,0 +1,69 @@
+"""Eased affine motion (geometry): the foreground's own move, the background's, and the camera's.
+
+``fgr_affine`` and ``bgr_affine`` act in source pixels (before the clip's framing), so a figure turns
+about its own centre; ``camera_affine`` acts in output pixels on both layers at once, like a camera.
+The spec records per-frame values (angle, translate_x/y as fractions of the image, scale, shear_x,
+shear_y); :meth:`AffineMotion.values_at` evaluates the same trajectory at any progress, sub-frame
+times included (motion blur samples the foreground's move within a frame).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rvm_data.augment import geometry
+from rvm_data.augment.base import MotionRecord, PlanContext, draw_eased
+from rvm_data.augment.params import MotionAffineConfig, clamp_affine, trajectory
+
+AFFINE_KEYS = frozenset({"angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y"})
+
+
+def affine_matrix(params: dict[str, float] | None, height: int, width: int) -> np.ndarray:
+    """The 3 x 3 matrix of one set of affine values on a ``height`` x ``width`` image (identity for None)."""
+    if params is None:
+        return np.eye(3)
+    return geometry.affine(
+        ((width - 1) / 2.0, (height - 1) / 2.0),
+        angle=params["angle"],
+        translate=(params["translate_x"] * width, params["translate_y"] * height),
+        scale=params["scale"],
+        shear=(params["shear_x"], params["shear_y"]),
+    )
+
+
+class AffineMotion(MotionRecord):
+    """An affine that travels from A to B over the clip along an easing curve."""
+
+    kind = "geometry"
+    neutral: dict[str, float] = {}
+    plots = ()  # the viewer decomposes the fused matrices instead (rvm_data.viewer.affine)
+    value_keys = AFFINE_KEYS
+
+    def __init__(self, name: str, targets: tuple[str, ...], space: str) -> None:
+        self.name = self.decision = name
+        self.targets = frozenset(targets)
+        self.space = space
+
+    def settings(self, augment: Any) -> MotionAffineConfig:
+        return getattr(augment, self.name)
+
+    def draw(self, rng: np.random.Generator, ctx: PlanContext) -> dict[str, Any] | None:
+        config = self.settings(ctx.config.augment)
+        return draw_eased(rng, ctx, config.prob, config)
+
+    def matrix(self, entry: dict[str, Any] | None, t: int, stream: str, height: int, width: int) -> np.ndarray:
+        """Frame ``t``'s matrix from the recorded values; the identity when it did not fire."""
+        values = None if entry is None else {k: float(v[t]) for k, v in entry["values"].items()}
+        return affine_matrix(values, height, width)
+
+    @staticmethod
+    def values_at(entry: dict[str, Any], progress: np.ndarray) -> dict[str, np.ndarray]:
+        """The trajectory at any ``progress`` (0 -> 1 over the clip), cut to the physical domain."""
+        return clamp_affine(trajectory(entry["a"], entry["b"], entry["easing"], np.asarray(progress, np.float64)))
+
+
+FGR_AFFINE = AffineMotion("fgr_affine", ("fgr", "pha"), "source")
+BGR_AFFINE = AffineMotion("bgr_affine", ("bgr",), "source")
+CAMERA_AFFINE = AffineMotion("camera_affine", ("fgr", "pha", "bgr"), "output")
