@@ -215,3 +215,13 @@ def test_workers_load_the_same_batches_without_the_private_torch_apis(build, mon
     for b in with_workers:
         ref = synthetic_sample(b["spec"][1]["index"])
         assert np.array_equal(b["pha"][1].permute(0, 2, 3, 1).numpy(), ref["pha"])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_drop_last_false_ends_the_epoch_with_the_short_batch(build, shuffle):
+    """14 samples in batches of 3: four full batches and one of 2 (it used to stop with StopIteration),
+    the same samples in the same order as with drop_last, every sample once."""
+    kept = indices(ShardDataset(build, batch_size=3, shuffle=shuffle, seed=2, drop_last=False, with_spec=True))
+    dropped = indices(ShardDataset(build, batch_size=3, shuffle=shuffle, seed=2, with_spec=True))
+    assert [len(b) for b in kept] == [3, 3, 3, 3, 2] and kept[:4] == dropped
+    assert sorted(i for b in kept for i in b) == list(range(14))

@@ -284,3 +284,18 @@ def test_read_sample_checks_the_headers_against_the_samples_spec(tmp_path):
     with pytest.raises(ShardError, match=r"member 000000000\.fgr\.0000\.png: field fgr is 2x30000x30000 \(TxHxW\), "
                                          r"the sample's spec says 2x16x24 \(not decoded\)"):
         read_sample(root, "train", 0)
+
+
+def test_a_shard_with_more_samples_than_listed_is_reported_once_when_shuffled(tmp_path):
+    """The problem passes the shuffle buffer straight through, once (it used to enter the buffer as well and
+    be reported a second time); the listed samples are each delivered once."""
+    root = make_build(tmp_path / "build", [5, 5], frames=1, size=(4, 4))
+    manifest = read_manifest(root)
+    entry = manifest.splits["train"][0]
+    manifest.splits["train"][0] = ShardEntry(entry.path, 4, entry.bytes, entry.sha256)
+    write_manifest(root, manifest)
+    for seed in range(6):
+        ds = ShardDataset(root, batch_size=1, seed=seed, shuffle_buffer=3, with_spec=True, on_error="skip")
+        with pytest.warns(RuntimeWarning, match="more samples than the 4 listed"):
+            indices = [b["spec"][0]["index"] for b in ds]
+        assert ds.skipped == 1 and sorted(indices) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
