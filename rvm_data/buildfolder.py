@@ -1,4 +1,6 @@
 """The build folder as a place to write: one writer at a time, and one-line errors when it cannot be written.
+(A finished folder as readers see it, its manifest, shards and recipe, is :class:`rvm_data.shards.folder.BuildFolder`;
+where each file lies, :mod:`rvm_data.shards.layout`.)
 
 One writer per folder: a build holds an OS lock (``fcntl.flock``) on ``<out>/.lock`` from before it reads
 the manifest or removes anything until it returns. The kernel drops the lock when the holder's process
@@ -24,8 +26,10 @@ from pathlib import Path
 from types import TracebackType
 
 from rvm_data.errors import RvmDataError
+from rvm_data.shards.layout import LOCK_NAME
 
-LOCK_NAME = ".lock"
+__all__ = ["BuildError", "FolderError", "FolderLock", "LOCK_NAME", "prepare_folder", "remove_made", "write_error",
+           "writing"]
 
 # errnos that say "this place cannot be written" (not a bug): the disk or quota is full, or no permission
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -11,7 +11,9 @@ from typing import Any
 
 _HOMES = {
     "codec": ("CodecConfig", "CodecError"),
-    "dataset": ("ShardDataset", "ShardFile", "ShardLoader", "composite", "read_sample", "resolve_shards"),
+    "dataset": ("ShardDataset", "ShardLoader", "composite", "read_sample", "resolve_shards"),
+    "folder": ("BuildFolder", "BuiltOutput", "BuiltRecipe", "ShardFile", "ShardSetError"),
+    "handlers": ("ignore_and_continue", "reraise_exception", "warn_and_continue"),
     "manifest": ("MANIFEST_NAME", "Manifest", "ShardEntry", "read_manifest", "shard_output", "write_manifest"),
     "reader": ("SampleRef", "ShardError", "count_samples", "load_sample", "scan_shard"),
     "writer": ("ShardInfo", "ShardWriter", "encode_sample", "sample_key", "write_shard"),
