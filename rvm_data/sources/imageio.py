@@ -256,7 +256,7 @@ def _fast_jpeg(path: str, data: bytes, reduction: int, gray: bool, out: np.ndarr
         image = image.reshape(shape[:2])
     if exif:
         image = _orient(image, _decoded_orientation(path, data))
-    return image
+    return np.asarray(image)
 
 
 def read_color(path: str, reduction: int = 1, out: np.ndarray | None = None) -> np.ndarray:
@@ -280,7 +280,7 @@ def read_alpha(path: str, reduction: int = 1) -> np.ndarray:
     """Alpha as uint8 H×W; a colour matte is reduced to luminance, 16-bit to its high byte."""
     data = _read_bytes(path)
     image = _fast_jpeg(path, data, reduction, True, None)
-    return image if image is not None else _decode(path, _GRAY_FLAGS, reduction, data)
+    return image if image is not None else np.asarray(_decode(path, _GRAY_FLAGS, reduction, data))
 
 
 def read_mask(path: str, *, color: bool) -> np.ndarray:

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rvm_data.sources import SourceError
-from rvm_data.sources import imageio
+from rvm_data.sources import SourceError, imageio
 from rvm_data.sources.imageio import read_alpha, read_color
 
 SAMPLING = {"444": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444, "422": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422,
             "420": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420, "440": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440,
             "411": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411}
+# baseline, progressive, optimised Huffman tables with restart markers
+EXTRAS = ([], [cv2.IMWRITE_JPEG_PROGRESSIVE, 1], [cv2.IMWRITE_JPEG_OPTIMIZE, 1, cv2.IMWRITE_JPEG_RST_INTERVAL, 2])
 REDUCED = {1: (cv2.IMREAD_COLOR, cv2.IMREAD_GRAYSCALE), 2: (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
            4: (cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
            8: (cv2.IMREAD_REDUCED_COLOR_8, cv2.IMREAD_REDUCED_GRAYSCALE_8)}
@@ -52,9 +53,10 @@ def _jpegs(root: Path) -> list[Path]:
     for height, width in ((1, 1), (3, 5), (7, 7), (8, 3), (9, 17), (33, 65), (61, 90)):
         image = _picture(height, width)
         for name, code in SAMPLING.items():
-            for extra in ([], [cv2.IMWRITE_JPEG_PROGRESSIVE, 1], [cv2.IMWRITE_JPEG_OPTIMIZE, 1, cv2.IMWRITE_JPEG_RST_INTERVAL, 2]):
+            for extra in EXTRAS:
                 path = root / f"c{height}x{width}_{name}_{len(extra)}.jpg"
-                cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 93, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, code, *extra])
+                params = [cv2.IMWRITE_JPEG_QUALITY, 93, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, code, *extra]
+                cv2.imwrite(str(path), image, params)
                 paths.append(path)
         path = root / f"g{height}x{width}.jpg"
         cv2.imwrite(str(path), image[..., 1], [cv2.IMWRITE_JPEG_QUALITY, 90])
