@@ -94,22 +94,32 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 def _stop_signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP raise :class:`Stopped` in the main thread while a build runs (each where nobody
     else has claimed it: a default handler), so ``timeout``/``scancel``/``docker stop`` or a closed
-    terminal get Ctrl-C's clean stop instead of a dead build whose workers render on."""
+    terminal get Ctrl-C's clean stop instead of a dead build whose workers render on. Signals after
+    the first (SIGINT included) are ignored until the build has cleaned up."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    stopping = False
+
     def stop(signum: int, frame: object) -> None:
-        raise Stopped(signum)
+        # Only the first signal stops the build: another one (a second Ctrl-C, `timeout` sending
+        # TERM twice) would break into the cleanup that records the finished shards.
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Stopped(signum) if signum != signal.SIGINT else KeyboardInterrupt
 
     claimed = [s for s in STOP_SIGNALS if signal.getsignal(s) is signal.SIG_DFL]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        claimed.append(signal.SIGINT)
     for signum in claimed:
         signal.signal(signum, stop)
     try:
         yield
     finally:
         for signum in claimed:
-            signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
 
 
 @dataclass(frozen=True)

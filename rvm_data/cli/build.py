@@ -47,12 +47,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"rvm-data build: {error}", file=sys.stderr)
         return 2
     except BuildInterrupted as interrupted:
+        _ignore_further_signals()
         print(f"\nrvm-data build: {interrupted}", file=sys.stderr)
         return 128 + interrupted.signum
     except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM/SIGHUP as rvm_data.build.Stopped
+        _ignore_further_signals()
         signum = getattr(interrupt, "signum", signal.SIGINT)
         how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         print(f"\nrvm-data build: {how} before any shard was rendered", file=sys.stderr)
         return 128 + signum
     print(summary.line())
     return 0
+
+
+def _ignore_further_signals() -> None:
+    """The build has stopped and recorded what it finished; more signals (a second Ctrl-C, `timeout`
+    sending TERM again) must not turn the exit (worker shutdown included) into a traceback."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)

@@ -266,6 +266,22 @@ def test_sigterm_stops_the_build_and_its_workers_like_ctrl_c(tiny_recipe_path, t
 
 
 @needs_proc
+def test_signals_after_the_first_do_not_break_into_the_cleanup(tiny_recipe_path, tmp_path, reap):
+    """`timeout` and impatient users send more than one signal: the cleanup still records the finished
+    shards and ends in the one line of the first signal."""
+    out, proc, kids = busy_build(tiny_recipe_path, tmp_path, reap)
+    proc.terminate()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+        time.sleep(0.02)
+        if proc.poll() is None:
+            proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert f"stopped by SIGTERM: {assert_true_build(out)} complete shards are kept in {out}" in one_line(err)
+    wait_for(lambda: not [k for k in kids if alive(k)])
+
+
+@needs_proc
 def test_a_killed_build_takes_its_workers_along(tiny_recipe_path, tmp_path, reap):
     out, proc, kids = busy_build(tiny_recipe_path, tmp_path, reap)
     proc.kill()
