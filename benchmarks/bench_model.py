@@ -41,7 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = MattingNetwork().eval()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}\n")
+    cpu = platform.processor() or platform.machine()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu}\n")
     print("| input | downsample | frames per call | ms / frame | frames / s | x 512x288 T=1 time |")
     print("|---|---|---|---|---|---|")
     reference = None
@@ -49,7 +50,10 @@ def main() -> None:
         for chunk in CHUNKS:
             seconds = seconds_per_frame(model, height, width, ratio, chunk, args.frames)
             reference = reference or seconds
-            print(f"| {width}x{height} | {ratio:g} | {chunk} | {seconds * 1000:.1f} | {1 / seconds:.1f} | {seconds / reference:.2f} |")
+            print(
+                f"| {width}x{height} | {ratio:g} | {chunk} | {seconds * 1000:.1f} | {1 / seconds:.1f} "
+                f"| {seconds / reference:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 def per_frame(module: nn.Module, x: Tensor) -> Tensor:
     """Apply a 4-D module to every frame of a B×T×C×H×W tensor."""
-    return module(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+    return torch.unflatten(module(x.flatten(0, 1)), 0, x.shape[:2])
 
 
 class ConvGRU(nn.Module):
@@ -26,8 +26,8 @@ class ConvGRU(nn.Module):
         self.hh = nn.Sequential(nn.Conv2d(channels * 2, channels, kernel, padding=kernel // 2), nn.Tanh())
 
     def step(self, x: Tensor, h: Tensor) -> Tensor:
-        r, z = self.ih(torch.cat([x, h], dim=1)).split(self.channels, dim=1)
-        c = self.hh(torch.cat([x, r * h], dim=1))
+        r, z = torch.split(self.ih(torch.cat([x, h], dim=1)), self.channels, dim=1)
+        c: Tensor = self.hh(torch.cat([x, r * h], dim=1))
         return (1 - z) * h + z * c
 
     def forward(self, x: Tensor, h: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -43,7 +43,7 @@ class ConvGRU(nn.Module):
 
 def gru_on_half(gru: ConvGRU, x: Tensor, r: Tensor | None) -> tuple[Tensor, Tensor]:
     """Run the ConvGRU on the second half of the channels; the first half passes through."""
-    a, b = x.split(gru.channels, dim=2)
+    a, b = torch.split(x, gru.channels, dim=2)
     b, r = gru(b, r)
     return torch.cat([a, b], dim=2), r
 
@@ -80,7 +80,7 @@ class UpsamplingBlock(nn.Module):
     def forward(self, x: Tensor, f: Tensor, s: Tensor, r: Tensor | None) -> tuple[Tensor, Tensor]:
         s_flat = s.flatten(0, 1)
         x = upsample_to(x.flatten(0, 1), s_flat)
-        x = self.conv(torch.cat([x, f.flatten(0, 1), s_flat], dim=1)).unflatten(0, s.shape[:2])
+        x = torch.unflatten(self.conv(torch.cat([x, f.flatten(0, 1), s_flat], dim=1)), 0, s.shape[:2])
         return gru_on_half(self.gru, x, r)
 
 
@@ -101,7 +101,7 @@ class OutputBlock(nn.Module):
     def forward(self, x: Tensor, s: Tensor) -> Tensor:
         s_flat = s.flatten(0, 1)
         x = upsample_to(x.flatten(0, 1), s_flat)
-        return self.conv(torch.cat([x, s_flat], dim=1)).unflatten(0, s.shape[:2])
+        return torch.unflatten(self.conv(torch.cat([x, s_flat], dim=1)), 0, s.shape[:2])
 
 
 class Projection(nn.Module):
@@ -118,7 +118,9 @@ class Projection(nn.Module):
 class RecurrentDecoder(nn.Module):
     """Encoder features (1/2, 1/4, 1/8, 1/16) + image -> full-scale hidden features and 4 states."""
 
-    def __init__(self, feature_channels: tuple[int, int, int, int], decoder_channels: tuple[int, int, int, int]) -> None:
+    def __init__(
+        self, feature_channels: tuple[int, int, int, int], decoder_channels: tuple[int, int, int, int]
+    ) -> None:
         super().__init__()
         self.avgpool = nn.AvgPool2d(2, 2, count_include_pad=False, ceil_mode=True)
         self.decode4 = BottleneckBlock(feature_channels[3])

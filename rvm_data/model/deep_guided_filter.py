@@ -30,7 +30,9 @@ class DeepGuidedFilterRefiner(nn.Module):
             nn.Conv2d(hid_channels, 4, kernel_size=1, bias=True),
         )
 
-    def forward(self, fine_src: Tensor, base_src: Tensor, base_fgr: Tensor, base_pha: Tensor, base_hid: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, fine_src: Tensor, base_src: Tensor, base_fgr: Tensor, base_pha: Tensor, base_hid: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """All inputs N×C×h×w (fine_src at full size); guidance is RGB plus its grey mean."""
         fine_x = torch.cat([fine_src, fine_src.mean(1, keepdim=True)], dim=1)
         base_x = torch.cat([base_src, base_src.mean(1, keepdim=True)], dim=1)
@@ -44,5 +46,5 @@ class DeepGuidedFilterRefiner(nn.Module):
         size = fine_src.shape[-2:]
         a = F.interpolate(a, size, mode="bilinear", align_corners=False)
         b = F.interpolate(b, size, mode="bilinear", align_corners=False)
-        fgr, pha = (a * fine_x + b).split([3, 1], dim=1)
+        fgr, pha = torch.split(a * fine_x + b, [3, 1], dim=1)
         return fgr, pha

@@ -51,7 +51,9 @@ def _folder_frames(folder: Path) -> Iterator[np.ndarray]:
         if image is None:
             raise ValueError(f"{file}: cannot read image")
         if size is not None and image.shape[:2] != size:
-            raise ValueError(f"{file}: size {image.shape[1]}x{image.shape[0]} differs from the first frame's {size[1]}x{size[0]}")
+            raise ValueError(
+                f"{file}: size {image.shape[1]}x{image.shape[0]} differs from the first frame's {size[1]}x{size[0]}"
+            )
         size = image.shape[:2]
         yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
@@ -222,7 +224,7 @@ def matte_clip(
                 fgr, pha, *states = model(src.unsqueeze(0), *states, downsample_ratio=result.downsample_ratio)
                 fgr, pha = fgr[0], pha[0]
                 com = fgr * pha + bgr * (1 - pha)
-                for kind, images in zip(OUTPUT_KINDS, (com, pha, fgr)):
+                for kind, images in zip(OUTPUT_KINDS, (com, pha, fgr), strict=True):
                     for image in _to_uint8(images):
                         writers[kind].write(image)
                 result.frames += len(batch)

@@ -22,4 +22,5 @@ class LRASPP(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.aspp1(x) * self.aspp2(x)
+        gated: Tensor = self.aspp1(x) * self.aspp2(x)
+        return gated

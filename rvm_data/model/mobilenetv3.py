@@ -99,7 +99,7 @@ class SqueezeExcitation(nn.Module):
         self.scale_activation = nn.Hardsigmoid(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        scale: Tensor = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
         return scale * x
 
 
@@ -126,12 +126,15 @@ class InvertedResidual(nn.Module):
         self.use_residual = stride == 1 and cfg.in_channels == cfg.out_channels
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.block(x)
+        y: Tensor = self.block(x)
         return y + x if self.use_residual else y
 
 
 class MobileNetV3LargeEncoder(nn.Module):
     """N×3×H×W images in [0, 1] -> features at 1/2 (16 ch), 1/4 (24), 1/8 (40) and 1/16 (960) scale."""
+
+    mean: Tensor  # ImageNet normalisation buffers, registered in __init__ (not in the state dict)
+    std: Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -188,4 +191,5 @@ def load_torchvision_weights(encoder: MobileNetV3LargeEncoder, path: str | Path)
     try:
         encoder.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise ValueError(f"{path}: not a torchvision MobileNetV3-Large state dict: {' '.join(str(error).split())}") from None
+        detail = " ".join(str(error).split())
+        raise ValueError(f"{path}: not a torchvision MobileNetV3-Large state dict: {detail}") from None

@@ -12,8 +12,12 @@ from torch import Tensor, nn
 from rvm_data.model.decoder import Projection, RecurrentDecoder
 from rvm_data.model.deep_guided_filter import DeepGuidedFilterRefiner
 from rvm_data.model.lraspp import LRASPP
-from rvm_data.model.mobilenetv3 import (FEATURE_CHANNELS, MobileNetV3LargeEncoder, load_torchvision_weights,
-                                        read_weights_file)
+from rvm_data.model.mobilenetv3 import (
+    FEATURE_CHANNELS,
+    MobileNetV3LargeEncoder,
+    load_torchvision_weights,
+    read_weights_file,
+)
 
 SPEC_PATH = Path(__file__).with_name("matting_network_state_dict.tsv")
 ASPP_CHANNELS = 128
@@ -42,8 +46,11 @@ class MattingNetwork(nn.Module):
             raise ValueError(f"variant {variant!r} is not available; only 'mobilenetv3' is implemented")
         if refiner != "deep_guided_filter":
             raise ValueError(f"refiner {refiner!r} is not available; only 'deep_guided_filter' is implemented")
-        if pretrained_backbone is True:
-            raise ValueError("pretrained_backbone takes the path of a torchvision MobileNetV3-Large weights file; nothing is downloaded")
+        if isinstance(pretrained_backbone, bool) and pretrained_backbone:  # RVM's own API takes True here
+            raise ValueError(
+                "pretrained_backbone takes the path of a torchvision MobileNetV3-Large weights file; "
+                "nothing is downloaded"
+            )
         self.backbone = MobileNetV3LargeEncoder()
         self.aspp = LRASPP(FEATURE_CHANNELS[3], ASPP_CHANNELS)
         self.decoder = RecurrentDecoder((*FEATURE_CHANNELS[:3], ASPP_CHANNELS), DECODER_CHANNELS)
@@ -72,24 +79,24 @@ class MattingNetwork(nn.Module):
         batch_time = src.shape[:2]
         src_sm = self._shrink(src, downsample_ratio) if downsample_ratio != 1 else src
 
-        f1, f2, f3, f4 = (f.unflatten(0, batch_time) for f in self.backbone(src_sm.flatten(0, 1)))
-        f4 = self.aspp(f4.flatten(0, 1)).unflatten(0, batch_time)
+        f1, f2, f3, f4 = (torch.unflatten(f, 0, batch_time) for f in self.backbone(src_sm.flatten(0, 1)))
+        f4 = torch.unflatten(self.aspp(f4.flatten(0, 1)), 0, batch_time)
         hid, *rec = self.decoder(src_sm, f1, f2, f3, f4, r1, r2, r3, r4)
 
         if segmentation_pass:
             seg = self.project_seg(hid)
             if downsample_ratio != 1:
                 seg = F.interpolate(seg.flatten(0, 1), src.shape[-2:], mode="bilinear", align_corners=False)
-                seg = seg.unflatten(0, batch_time)
+                seg = torch.unflatten(seg, 0, batch_time)
             outputs = [seg]
         else:
-            fgr_residual, pha = self.project_mat(hid).split([3, 1], dim=2)
+            fgr_residual, pha = torch.split(self.project_mat(hid), [3, 1], dim=2)
             if downsample_ratio != 1:
                 fgr_residual, pha = self.refiner(
                     src.flatten(0, 1), src_sm.flatten(0, 1),
                     fgr_residual.flatten(0, 1), pha.flatten(0, 1), hid.flatten(0, 1),
                 )
-                fgr_residual, pha = fgr_residual.unflatten(0, batch_time), pha.unflatten(0, batch_time)
+                fgr_residual, pha = torch.unflatten(fgr_residual, 0, batch_time), torch.unflatten(pha, 0, batch_time)
             outputs = [(fgr_residual + src).clamp(0.0, 1.0), pha.clamp(0.0, 1.0)]
         if single_frame:
             outputs = [o.squeeze(1) for o in outputs]
@@ -104,7 +111,7 @@ class MattingNetwork(nn.Module):
         small = F.interpolate(
             src.flatten(0, 1), scale_factor=ratio, mode="bilinear", align_corners=False, recompute_scale_factor=False
         )
-        return small.unflatten(0, src.shape[:2])
+        return torch.unflatten(small, 0, src.shape[:2])
 
 
 def read_state_dict(path: str | Path) -> dict[str, Tensor]:

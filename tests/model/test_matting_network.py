@@ -81,7 +81,7 @@ def test_single_frame_input_equals_sequence_of_one(model: MattingNetwork) -> Non
     assert four_d[0].shape == (1, 3, 48, 40) and four_d[1].shape == (1, 1, 48, 40)
     torch.testing.assert_close(four_d[0], five_d[0][:, 0])
     torch.testing.assert_close(four_d[1], five_d[1][:, 0])
-    for a, b in zip(four_d[2:], five_d[2:]):
+    for a, b in zip(four_d[2:], five_d[2:], strict=True):
         torch.testing.assert_close(a, b)
 
 
@@ -116,7 +116,7 @@ def test_frame_by_frame_with_carried_state_equals_one_pass(model: MattingNetwork
             phas.append(pha)
     torch.testing.assert_close(torch.stack(fgrs, 1), fgr_seq, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(torch.stack(phas, 1), pha_seq, atol=1e-5, rtol=1e-5)
-    for a, b in zip(rec, rec_seq):
+    for a, b in zip(rec, rec_seq, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
@@ -140,7 +140,7 @@ def test_save_load_round_trip(model: MattingNetwork, tmp_path: Path) -> None:
     with torch.no_grad():
         expected = model(src, downsample_ratio=0.5)
         for other in (loaded, fresh.eval()):
-            for a, b in zip(other(src, downsample_ratio=0.5), expected):
+            for a, b in zip(other(src, downsample_ratio=0.5), expected, strict=True):
                 torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
