@@ -3,8 +3,9 @@
 ``recipes/eval_videomatte.yaml`` builds RVM's test protocol (foreground clips over held-out
 background videos, "motion", and images, "static"; 512x288 and 1920x1080; no augmentation; a
 fixed seed) as ordinary matting shards. :func:`export_frames` writes them as
-``<out>/<split>/<output>/<key>/{com,pha,fgr,bgr}/<t:04d>.png`` (segmentation outputs: ``{img,seg}/``), the layout RVM's evaluation
-scripts and ``rvm-data matte`` (``com/`` in) and ``rvm-data evaluate`` (``pha/``, ``fgr/``) use.
+``<out>/<split>/<output>/<key>/{com,pha,fgr,bgr}/<t:04d>.png`` (segmentation outputs: ``{img,seg}/``),
+the layout RVM's evaluation scripts and ``rvm-data matte`` (``com/`` in) and ``rvm-data evaluate``
+(``pha/``, ``fgr/``) use.
 Clip names are the same whether the ground truth is read from the shards or from the export.
 
 Run as ``rvm-data export-frames BUILD_DIR OUT_DIR [--split S] [--fields com pha ...]``. Clip names come
@@ -91,7 +92,9 @@ def iter_shard_samples(
                     continue
                 sample = load_sample(ref, f, fields)
                 if "pha" not in sample and not (segmentation and {"img", "seg"} <= set(sample)):
-                    raise ShardError(str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)")
+                    raise ShardError(
+                        str(shard), ref.members[0][0], f"sample {ref.key} has no pha (not a matting sample)"
+                    )
                 yield name, sample
 
 
@@ -120,8 +123,8 @@ def export_frames(
             total = len(shard_clip_names(source, split))
         except (ShardError, OSError):  # the export itself names the unreadable shard, in its own words
             pass
-    samples = tqdm(iter_shard_samples(source, split, tuple(sorted(needed)), segmentation=True), desc="export", unit="clip", total=total,
-                   disable=None if progress else True)
+    samples = tqdm(iter_shard_samples(source, split, tuple(sorted(needed)), segmentation=True), desc="export",
+                   unit="clip", total=total, disable=None if progress else True)
     for name, sample in samples:
         kind = EXPORT_FIELDS if "pha" in sample else SEG_EXPORT_FIELDS
         chosen = [field for field in fields if field in kind]

@@ -25,11 +25,11 @@ from __future__ import annotations
 import csv
 import math
 from collections import deque
-from collections.abc import Container, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -56,12 +56,12 @@ def _numpy(x: Any) -> np.ndarray:
 
 def to_unit(x: Any) -> np.ndarray:
     """Array or torch tensor -> float32 numpy in [0, 1] (uint8 /255, uint16 /65535, floats as they are)."""
-    x = _numpy(x)
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
-    if x.dtype == np.uint16:
-        return x.astype(np.float32) / 65535.0
-    return x.astype(np.float32, copy=False)
+    a = _numpy(x)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0
+    return a.astype(np.float32, copy=False)
 
 
 def alpha_frames(x: Any) -> np.ndarray:
@@ -107,14 +107,16 @@ def pha_mad(pred: Any, true: Any) -> np.ndarray:
     """Mean absolute alpha difference per frame, x1e3."""
     p, t = alpha_frames(pred), alpha_frames(true)
     _check_same(p, t, "pha_mad")
-    return np.abs(p - t).mean(axis=(1, 2), dtype=np.float64) * 1e3
+    mad: np.ndarray = np.abs(p - t).mean(axis=(1, 2), dtype=np.float64) * 1e3
+    return mad
 
 
 def pha_mse(pred: Any, true: Any) -> np.ndarray:
     """Mean squared alpha difference per frame, x1e3."""
     p, t = alpha_frames(pred), alpha_frames(true)
     _check_same(p, t, "pha_mse")
-    return np.square(p - t).mean(axis=(1, 2), dtype=np.float64) * 1e3
+    mse: np.ndarray = np.square(p - t).mean(axis=(1, 2), dtype=np.float64) * 1e3
+    return mse
 
 
 def gaussian_derivative_filters(sigma: float = 1.4, epsilon: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +162,7 @@ def pha_grad(pred: Any, true: Any, sigma: float = 1.4, grad_normalise: str = "au
     """Gradient error per frame, /1e3 (normalised per frame or not: see :func:`grad_mode`)."""
     p, t = alpha_frames(pred), alpha_frames(true)
     _check_same(p, t, "pha_grad")
-    prepare = _minmax if grad_mode(*p.shape[1:3], grad_normalise) == "minmax" else (lambda frame: frame)
+    prepare = _minmax if grad_mode(p.shape[1], p.shape[2], grad_normalise) == "minmax" else (lambda frame: frame)
     fx, fy = gaussian_derivative_filters(sigma)
     out = np.empty(len(p))
     for i in range(len(p)):  # cv2 filters one 2-D frame at a time
@@ -175,7 +177,8 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
     if n <= 1:
         return np.zeros(mask.shape, dtype=bool)
-    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    largest: np.ndarray = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return largest
 
 
 def _conn_frame(p: np.ndarray, t: np.ndarray, step: float) -> float:
@@ -383,7 +386,7 @@ def read_frames(paths: Sequence[Path], colour: bool) -> np.ndarray:
     """The frames of one clip stacked; frames of another size or bit depth are an error naming them
     (stacking would fail unclearly, or rescale 8-bit frames as 16-bit ones)."""
     frames = [read_image(p, colour) for p in paths]
-    for path, frame in zip(paths, frames):
+    for path, frame in zip(paths, frames, strict=True):
         if frame.shape != frames[0].shape or frame.dtype != frames[0].dtype:
             raise ValueError(f"{path}: {frame.shape} {frame.dtype}, but {paths[0].name} is {frames[0].shape} "
                              f"{frames[0].dtype} (a clip's frames must match)")
@@ -461,7 +464,8 @@ class Evaluation:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
 
         def line(r: list[str]) -> str:
-            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+            cells = enumerate(zip(r, widths, strict=True))
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in cells)
 
         return "\n".join([line(rows[0]), "  ".join("-" * w for w in widths), *map(line, rows[1:]),
                           *self.notes()])
@@ -491,15 +495,15 @@ def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS, chunk: 
         raise ValueError(f"clip {true.name}: {len(pred.pha)} predicted frames, {len(true.pha)} true frames")
     if pred.pha.shape[1:3] != true.pha.shape[1:3]:
         raise ValueError(f"clip {true.name}: prediction is {pred.pha.shape[1:3]}, ground truth {true.pha.shape[1:3]}")
-    with_fgr = pred.fgr is not None and true.fgr is not None
+    pred_fgr, true_fgr = (None, None) if pred.fgr is None or true.fgr is None else (pred.fgr, true.fgr)
     per_frame: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(true.pha), chunk):
         lo, hi = max(start - 1, 0), min(start + chunk, len(true.pha))
-        values = frame_metrics(pred.pha[lo:hi], true.pha[lo:hi], pred.fgr[lo:hi] if with_fgr else None,
-                               true.fgr[lo:hi] if with_fgr else None, metrics, grad_normalise)
+        values = frame_metrics(pred.pha[lo:hi], true.pha[lo:hi], None if pred_fgr is None else pred_fgr[lo:hi],
+                               None if true_fgr is None else true_fgr[lo:hi], metrics, grad_normalise)
         for name, v in values.items():
             per_frame.setdefault(name, []).append(v[start - lo:])
-    grad = grad_mode(*true.pha.shape[1:3], grad_normalise) if "pha_grad" in metrics else None
+    grad = grad_mode(true.pha.shape[1], true.pha.shape[2], grad_normalise) if "pha_grad" in metrics else None
     return ClipResult(true.name, len(true.pha), {m: _nanmean(np.concatenate(v)) for m, v in per_frame.items()}, grad)
 
 
@@ -533,6 +537,11 @@ def _folder_loader(folders: dict[str, Path], key: str, name: str) -> Callable[[]
     return lambda: read_frame_folder(folders[key], name)
 
 
+def _loaded(clip: Clip) -> Callable[[], Clip]:
+    """A loader for a clip already in memory (a shard clip, streamed in order)."""
+    return lambda: clip
+
+
 def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
     """(pred loader, true loader) per matched clip; shards stream in their order, folders load on demand."""
     from rvm_data.evalsets import shard_clip_names
@@ -554,12 +563,14 @@ def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
             else:
                 p = next(preds)
                 if mapping[p.name] != t.name:
-                    raise ValueError(f"{pred}: clip {p.name} comes where {true} has {t.name}; list clips in the same order")
-                p_load = lambda p=p: p  # noqa: E731
-            yield p_load, (lambda t=t: t)
+                    raise ValueError(
+                        f"{pred}: clip {p.name} comes where {true} has {t.name}; list clips in the same order"
+                    )
+                p_load = _loaded(p)
+            yield p_load, _loaded(t)
     elif pred_shards:
         for p in iter_shard_clips(pred, split, only=set(mapping)):
-            yield (lambda p=p: p), _folder_loader(true_folders, mapping[p.name], mapping[p.name])
+            yield _loaded(p), _folder_loader(true_folders, mapping[p.name], mapping[p.name])
     else:
         for p_name, t_name in mapping.items():
             yield _folder_loader(pred_folders, p_name, t_name), _folder_loader(true_folders, t_name, t_name)
@@ -571,7 +582,7 @@ def _ordered_map(fn: Callable[[ClipPair], ClipResult], items: Iterable[ClipPair]
         yield from map(fn, items)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:  # cv2 and numpy release the GIL
-        pending: deque = deque()
+        pending: deque[Future[ClipResult]] = deque()
         for item in items:
             pending.append(pool.submit(fn, item))
             if len(pending) >= 2 * workers:

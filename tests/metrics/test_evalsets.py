@@ -10,9 +10,8 @@ import pytest
 
 from rvm_data.cli import main
 from rvm_data.evalsets import export_frames, iter_shard_samples
-from rvm_data.shards import composite
 from rvm_data.metrics import evaluate
-from rvm_data.shards import CodecConfig, Manifest, ShardEntry, write_manifest, write_shard
+from rvm_data.shards import CodecConfig, Manifest, ShardEntry, composite, write_manifest, write_shard
 
 
 def matting_sample(index: int, rng: np.random.Generator) -> dict:

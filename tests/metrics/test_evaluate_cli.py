@@ -16,11 +16,11 @@ from rvm_data.metrics import METRICS, evaluate
 def write_clip(folder: Path, pha: np.ndarray, fgr: np.ndarray | None = None, names: list[str] | None = None) -> None:
     names = names or [f"{i:04d}" for i in range(len(pha))]
     (folder / "pha").mkdir(parents=True)
-    for name, a in zip(names, pha):
+    for name, a in zip(names, pha, strict=True):
         cv2.imwrite(str(folder / "pha" / f"{name}.png"), a)
     if fgr is not None:
         (folder / "fgr").mkdir()
-        for name, f in zip(names, fgr):
+        for name, f in zip(names, fgr, strict=True):
             cv2.imwrite(str(folder / "fgr" / f"{name}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
 
 
@@ -45,7 +45,7 @@ def test_cli_prints_table_and_writes_csv(tmp_path: Path, clips, capsys) -> None:
     assert "clip_a" in printed and "clip_b" in printed and "mean" in printed
     rows = list(csv.reader(out_csv.open()))
     assert rows[0] == ["clip", "frames", *METRICS]
-    table = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    table = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert float(table["clip_a"]["pha_mad"]) == 0.0 and float(table["clip_a"]["fgr_mse"]) == 0.0
     assert float(table["clip_b"]["pha_mad"]) == pytest.approx(200.0, rel=1e-4)
     assert float(table["clip_b"]["pha_mse"]) == pytest.approx(40.0, rel=1e-4)
