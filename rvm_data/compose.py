@@ -236,16 +236,18 @@ def _stream_matrices(cfg: ComposeConfig, source: dict, static: dict | None, aspe
     out_h, out_w = cfg.size
     x0, y0, ch, cw = geometry.center_crop((height, width), aspect * out_w / out_h)
     fixed = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0)) @ affine_matrix(static, height, width)
-    outer, inner = geometry_of(stream, "output"), geometry_of(stream, "source")
+    T = cfg.frames
+    outer = [a.matrices(drawn.get(a.name), stream, T, out_h, out_w) for a in geometry_of(stream, "output")]
+    inner = [a.matrices(drawn.get(a.name), stream, T, height, width) for a in geometry_of(stream, "source")]
     mats = []
-    for t in range(cfg.frames):
+    for t in range(T):
         m = fixed
-        for aug in outer:
-            if (step := aug.matrix(drawn.get(aug.name), t, stream, out_h, out_w)) is not None:
-                m = step @ m
-        for aug in inner:
-            if (step := aug.matrix(drawn.get(aug.name), t, stream, height, width)) is not None:
-                m = m @ step
+        for steps in outer:
+            if steps[t] is not None:
+                m = steps[t] @ m
+        for steps in inner:
+            if steps[t] is not None:
+                m = m @ steps[t]
         mats.append(m)
     return mats
 
@@ -294,7 +296,7 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
     ctx.matrices = lambda stream: _stream_matrices(cfg, *framing[stream], stream, ctx.drawn)
     generators: dict[str, np.random.Generator] = {}
     for name, augmentation in REGISTRY.items():
-        if not augment:
+        if not augment or not augmentation.can_fire(aug):
             ctx.drawn[name] = augmentation.off()
             continue
         if augmentation.decision not in generators:

@@ -53,10 +53,13 @@ class AffineMotion(MotionRecord):
         config = self.settings(ctx.config.augment)
         return draw_eased(rng, ctx, config.prob, config)
 
-    def matrix(self, entry: dict[str, Any] | None, t: int, stream: str, height: int, width: int) -> np.ndarray:
-        """Frame ``t``'s matrix from the recorded values; the identity when it did not fire."""
-        values = None if entry is None else {k: float(v[t]) for k, v in entry["values"].items()}
-        return affine_matrix(values, height, width)
+    def matrices(self, entry: dict[str, Any] | None, stream: str, frames: int, height: int,
+                 width: int) -> list[np.ndarray]:
+        """Each frame's matrix from the recorded values; the identity when it did not fire."""
+        if entry is None:
+            return [np.eye(3) for _ in range(frames)]
+        values = entry["values"]
+        return [affine_matrix({k: float(v[t]) for k, v in values.items()}, height, width) for t in range(frames)]
 
     @staticmethod
     def values_at(entry: dict[str, Any], progress: np.ndarray) -> dict[str, np.ndarray]:

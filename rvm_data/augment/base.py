@@ -113,6 +113,11 @@ class Augmentation(Protocol):
         """Its record when augmentation is off (validation samples)."""
         ...
 
+    def can_fire(self, augment: Any) -> bool:
+        """False when its settings make it never fire (probability 0): plan then skips its draw
+        (its own stream: nothing else moves), which keeps an unused augmentation free."""
+        ...
+
     def read(self, spec: Any) -> Any:
         """Its record in a ``SampleSpec``."""
         ...
@@ -135,9 +140,9 @@ class PixelOp(Augmentation, Protocol):
 
 @runtime_checkable
 class GeometryOp(Augmentation, Protocol):
-    def matrix(self, entry: Any, t: int, stream: str, height: int, width: int) -> np.ndarray | None:
-        """Its 3 x 3 matrix at output frame ``t`` for ``stream`` on an image of ``height`` x ``width``
-        (of its space), or None where it has no effect."""
+    def matrices(self, entry: Any, stream: str, frames: int, height: int, width: int) -> list[np.ndarray | None]:
+        """Its 3 x 3 matrix at each output frame for ``stream`` on an image of ``height`` x ``width``
+        (of its space), None where it has no effect."""
         ...
 
 
@@ -155,6 +160,9 @@ class MotionRecord:
 
     def off(self) -> None:
         return None
+
+    def can_fire(self, augment: Any) -> bool:
+        return self.settings(augment).prob > 0
 
     def read(self, spec: Any) -> dict[str, Any] | None:
         return spec.motion.get(self.name)

@@ -15,6 +15,7 @@ the recipe hash, so existing recipes keep their hash and their shards).
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Any
 
 from rvm_data.augment.affine_motion import BGR_AFFINE, CAMERA_AFFINE, FGR_AFFINE
@@ -55,9 +56,10 @@ RENDER_ORDER: tuple[str, ...] = (
 """The pixel ops, in the order render applies them after the warps."""
 
 
-def geometry_of(layer: str, space: str) -> list[Augmentation]:
+@functools.cache
+def geometry_of(layer: str, space: str) -> tuple[Augmentation, ...]:
     """The geometry augmentations that move ``layer`` in ``space``, in registry order."""
-    return [a for a in REGISTRY.values() if a.kind == "geometry" and a.space == space and layer in a.targets]
+    return tuple(a for a in REGISTRY.values() if a.kind == "geometry" and a.space == space and layer in a.targets)
 
 
 def in_motion() -> dict[str, Augmentation]:

@@ -27,6 +27,9 @@ class _Switch:
     def settings(self, augment: Any) -> Any:
         return augment
 
+    def can_fire(self, augment: Any) -> bool:
+        return True  # a shared stream: every switch draws, so the next one's draws stay in place
+
     def label(self, entry: Any) -> str:
         return self.name
 
@@ -57,8 +60,9 @@ class HFlip(_Switch):
             if not isinstance(flipped, bool):
                 raise SpecError(where, f"{stream}.hflip", f"expected true or false, got {flipped!r}")
 
-    def matrix(self, entry: dict[str, bool] | None, t: int, stream: str, height: int, width: int) -> np.ndarray | None:
-        return geometry.hflip(width) if entry and entry[stream] else None
+    def matrices(self, entry: dict[str, bool] | None, stream: str, frames: int, height: int,
+                 width: int) -> list[np.ndarray | None]:
+        return [geometry.hflip(width) if entry and entry[stream] else None] * frames
 
 
 class Grayscale(_Switch):
