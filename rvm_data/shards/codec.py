@@ -2,13 +2,16 @@
 
 A field with 3 channels (fgr, bgr, img) uses the colour codec, a field with 1 channel (pha, seg)
 the alpha codec. Still-image codecs store one member per frame (``<field>.<t:04d>.<ext>``); the
-video codecs store the whole sequence in one member (``<field>.<ext>``).
+video codecs store the whole sequence in one member (``<field>.<ext>``). Each extension's
+:class:`Encoding` (encode, header, decode) is registered in :data:`ENCODINGS`, where readers look a
+member's up by its extension.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import av
@@ -16,6 +19,7 @@ import cv2
 import numpy as np
 
 from rvm_data.errors import RvmDataError
+from rvm_data.shards.layout import clip_suffix, frame_suffix
 
 COLOR_CODECS = ("jpg", "webp", "png", "mp4")
 ALPHA_CODECS = ("png", "mkv")
@@ -141,9 +145,10 @@ def encode_field(field: str, frames: np.ndarray, codec: CodecConfig) -> list[tup
     if frames.dtype != np.uint8 or frames.ndim != 4:
         raise ValueError(f"field {field!r} must be a T×H×W×C uint8 array, got {frames.dtype} {frames.shape}")
     ext = codec.codec_for(frames.shape[-1])
-    if ext in VIDEO_EXTS:
-        return [(f"{field}.{ext}", _encode_video(frames, ext, codec))]
-    return [(f"{field}.{t:04d}.{ext}", encode_image(frame, ext, codec)) for t, frame in enumerate(frames)]
+    enc = ENCODINGS[ext]
+    if not enc.per_frame:
+        return [(clip_suffix(field, ext), enc.encode(frames, codec))]
+    return [(frame_suffix(field, t, ext), enc.encode(frame, codec)) for t, frame in enumerate(frames)]
 
 
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -299,3 +304,69 @@ def copy_frame(img: np.ndarray, out: np.ndarray) -> None:
         out[0] = img[..., 0]
     else:
         cv2.split(img, [out[0], out[1], out[2]])
+
+
+# ----- the registry: one Encoding per member extension ------------------------------------------
+
+class Encoding(ABC):
+    """How members of one extension are written and read. ``per_frame``: one member per frame (an image,
+    ``<field>.<t>.<ext>``), else one member per field (a video, ``<field>.<ext>``). ``header`` gives
+    (T, H, W, C) without decoding, T None for a single frame; ``decode`` gives H×W×C (image) or T×H×W×C."""
+
+    per_frame: bool
+
+    def __init__(self, ext: str) -> None:
+        self.ext = ext
+
+    @abstractmethod
+    def encode(self, frames: np.ndarray, codec: CodecConfig) -> bytes:
+        ...
+
+    @abstractmethod
+    def header(self, data: bytes | memoryview) -> tuple[int | None, int, int, int]:
+        ...
+
+    @abstractmethod
+    def decode(self, data: bytes | memoryview, expected: tuple[int, int, int] | None = None) -> np.ndarray:
+        ...
+
+
+class ImageEncoding(Encoding):
+    """jpg, webp, png through OpenCV; ``expected`` (T, H, W) checks H×W from the header before decoding."""
+
+    per_frame = True
+
+    def encode(self, frames: np.ndarray, codec: CodecConfig) -> bytes:
+        return encode_image(frames, self.ext, codec)
+
+    def header(self, data: bytes | memoryview) -> tuple[int | None, int, int, int]:
+        return (None, *image_header(data, self.ext))
+
+    def decode(self, data: bytes | memoryview, expected: tuple[int, int, int] | None = None) -> np.ndarray:
+        if expected is not None:
+            check_size(image_header(data, self.ext)[:2], expected[1:])
+        return decode_image(data, self.ext)
+
+
+class VideoEncoding(Encoding):
+    """mp4 (H.264, colour) and mkv (FFV1, alpha) through PyAV."""
+
+    per_frame = False
+
+    def encode(self, frames: np.ndarray, codec: CodecConfig) -> bytes:
+        return _encode_video(frames, self.ext, codec)
+
+    def header(self, data: bytes | memoryview) -> tuple[int | None, int, int, int]:
+        return video_header(data)
+
+    def decode(self, data: bytes | memoryview, expected: tuple[int, int, int] | None = None) -> np.ndarray:
+        return decode_video(data, expected)
+
+
+ENCODINGS: dict[str, Encoding] = {**{ext: ImageEncoding(ext) for ext in IMAGE_EXTS},
+                                  **{ext: VideoEncoding(ext) for ext in VIDEO_EXTS}}
+
+
+def encoding(ext: str) -> Encoding | None:
+    """The encoding of members with extension ``ext`` (None for one no codec reads)."""
+    return ENCODINGS.get(ext)

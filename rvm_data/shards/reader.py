@@ -17,8 +17,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 import numpy as np
 
 from rvm_data.errors import RvmDataError
-from rvm_data.shards.codec import (IMAGE_EXTS, VIDEO_EXTS, CodecError, check_size, copy_frame, decode_image,
-                                   decode_video, gib, image_header, memory_limit, video_header)
+from rvm_data.shards.codec import CodecError, Encoding, copy_frame, encoding, gib, memory_limit
 from rvm_data.shards.layout import (MemberNameError, is_spec_member, member_field, parse_member, scan_key,
                                    spec_member)
 from rvm_data.shards.tarindex import TarFormatError, iter_members
@@ -102,6 +101,12 @@ class _Field:
     ext: str
     names: list[str]  # one member per frame, or one video member
 
+    @property
+    def encoding(self) -> Encoding:
+        enc = encoding(self.ext)
+        assert enc is not None  # parse_sample admits only members of a registered encoding
+        return enc
+
 
 def parse_sample(ref: SampleRef) -> tuple[dict[str, _Field], str | None]:
     """Group a sample's members by field, checking frame numbers run 0..T-1; also the spec member."""
@@ -116,10 +121,9 @@ def parse_sample(ref: SampleRef) -> tuple[dict[str, _Field], str | None]:
         if member.is_spec:
             spec = name
             continue
-        if member.frame is not None and member.ext in IMAGE_EXTS:
-            field, t, ext = member.field, member.frame, member.ext
-        elif member.frame is None and member.ext in VIDEO_EXTS:
-            field, t, ext = member.field, -1, member.ext
+        enc = encoding(member.ext)
+        if enc is not None and enc.per_frame == (member.frame is not None):
+            field, t, ext = member.field, -1 if member.frame is None else member.frame, member.ext
         else:
             raise ShardError(ref.shard, name, "unknown member (expected <key>.<field>.<t>.<ext> or .spec.json)")
         if exts.setdefault(field, ext) != ext:
@@ -169,10 +173,8 @@ def sample_layout(ref: SampleRef, data: dict[str, memoryview]) -> Layout:
     for field, info in fields.items():
         name = info.names[0]
         try:
-            if info.ext in VIDEO_EXTS:
-                t, h, w, c = video_header(data[name])
-            else:
-                (h, w, c), t = image_header(data[name], info.ext), len(info.names)
+            frames, h, w, c = info.encoding.header(data[name])
+            t = len(info.names) if frames is None else frames
         except CodecError as exc:
             raise ShardError(ref.shard, name, str(exc)) from None
         if c not in (1, 3) or min(t, h, w) < 1:
@@ -215,16 +217,16 @@ def decode_sample_into(ref: SampleRef, data: dict[str, memoryview], out: dict[st
         count, channels, h, w = arr.shape[1:]
         name = info.names[0]
         try:
-            if info.ext in VIDEO_EXTS:
-                seq = decode_video(data[name], (count, h, w))
+            enc = info.encoding
+            if not enc.per_frame:
+                seq = enc.decode(data[name], (count, h, w))
                 for t in range(count):
                     copy_frame(seq[t], arr[b, t])
                 continue
             if len(info.names) != count:
                 raise CodecError(f"field {field} has {len(info.names)} frames, the dataset's samples {count}")
             for t, name in enumerate(info.names):
-                check_size(image_header(data[name], info.ext)[:2], (h, w))
-                copy_frame(decode_image(data[name], info.ext), arr[b, t])
+                copy_frame(enc.decode(data[name], (count, h, w)), arr[b, t])
         except CodecError as exc:
             raise ShardError(ref.shard, name, str(exc)) from None
 
