@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from rvm_data.errors import RvmDataError
 from rvm_data.shards import ShardError, composite, load_sample, read_manifest, scan_shard
-from rvm_data.shards.layout import shard_output
+from rvm_data.shards.layout import MANIFEST_NAME, SHARD_SUFFIX, is_shard_file, shard_output
 from rvm_data.shards.manifest import confined
 
 EXPORT_FIELDS = ("com", "pha", "fgr", "bgr")
@@ -41,17 +41,17 @@ class ExportWriteError(RvmDataError, OSError):
 
 def shard_files(source: Path, split: str | None = None) -> list[tuple[str, Path]]:
     """(split, shard) pairs of a build folder (every split, or ``split``), a split folder or one shard."""
-    if source.suffix == ".tar":
+    if is_shard_file(source):
         if not source.is_file():
             raise ExportError(f"{source}: no such shard")
         return [("", source)]
-    if (source / "manifest.json").is_file():
+    if (source / MANIFEST_NAME).is_file():
         manifest = read_manifest(source)
         if split is not None and split not in manifest.splits:
             raise ExportError(f"{source}: no split {split!r} (has {', '.join(sorted(manifest.splits))})")
         return [(name, source / entry.path) for name, entries in manifest.splits.items()
                 if split in (None, name) for entry in entries]
-    shards = sorted(source.glob("*.tar"))
+    shards = sorted(source.glob(f"*{SHARD_SUFFIX}"))
     if not shards:
         raise ExportError(f"{source}: no manifest.json and no .tar shards")
     return [(source.name, p) for p in shards]

@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rvm_data.shards.layout import MANIFEST_NAME, SHARD_SUFFIX, is_shard_file
 from rvm_data.sources.imageio import is_image, natural_key
 
 METRICS: tuple[str, ...] = ("pha_mad", "pha_mse", "pha_grad", "pha_conn", "pha_dtssd", "fgr_mad", "fgr_mse")
@@ -409,7 +410,7 @@ def read_frame_folder(folder: Path, name: str) -> Clip:
 
 def is_shard_source(path: Path) -> bool:
     """A shard build folder (manifest.json), a split folder of ``.tar`` shards or one ``.tar``."""
-    return path.suffix == ".tar" or (path / "manifest.json").is_file() or any(path.glob("*.tar"))
+    return is_shard_file(path) or (path / MANIFEST_NAME).is_file() or any(path.glob(f"*{SHARD_SUFFIX}"))
 
 
 def iter_shard_clips(source: Path, split: str | None = None, only: Container[str] | None = None) -> Iterator[Clip]:
