@@ -7,7 +7,9 @@ A handler raises to stop the iteration with that error, or returns to go on: the
 replaced by a readable one of its batch (so every rank still makes the same batches) and counted in
 ``ShardDataset.skipped``/``skip_messages``; a true return also warns (once, from the worker that loads
 the batch). A problem found while scanning a shard's headers is met by every DataLoader worker (each
-scans the whole order), so a handler should decide, not record: the dataset does the counting.
+scans the whole order), so a handler should decide, not record: the dataset does the counting. It
+travels to DataLoader workers with the dataset, so under the ``spawn`` start method it must pickle (a
+module-level function, not a lambda).
 """
 
 from __future__ import annotations
