@@ -57,7 +57,7 @@ from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
                                      write_manifest)
-from rvm_data.shards.layout import SHARD_TEMP_GLOB, shard_path, temp_parts
+from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, shard_path, temp_parts
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError, build_catalog
@@ -132,6 +132,7 @@ class ShardJob:
     start: int
     stop: int
     segmentation: bool = False
+    epoch: int = 0  # which epoch of the recipe's sample space (its seeds: Recipe.output_seed)
 
     @property
     def catalog(self) -> str:
@@ -195,7 +196,8 @@ class BuildSummary:
 # ---------------------------------------------------------------------------------------------
 
 
-def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | None = None) -> list[ShardJob]:
+def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | None = None,
+              epoch: int = 0) -> list[ShardJob]:
     """Every shard job of the recipe, for the chosen splits; with ``limit``, only the first shards of each
     output and split that hold ``limit`` samples, rounded up to whole shards (so each job is a job of the
     full build, with the same samples)."""
@@ -207,19 +209,20 @@ def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | 
             count = count if limit is None else min(count, -(-limit // per_shard) * per_shard)
             seg = name not in recipe.outputs
             jobs += [
-                ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count), seg)
+                ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count), seg, epoch)
                 for j in range(-(-count // per_shard))
             ]
     return jobs
 
 
-def output_planner(recipe: Recipe, output: str, split: str, catalog: Catalog) -> Callable[[int, int], SampleSpec]:
+def output_planner(recipe: Recipe, output: str, split: str, catalog: Catalog,
+                   epoch: int = 0) -> Callable[[int, int], SampleSpec]:
     """``plan(index, attempt=0)``: the spec of one sample of a matting output and split, exactly as a
     build plans it (the output's seed, augmentation where the recipe asks for it in this split, and the
     recipe's name, hash and the output in ``spec.meta``), so a preview from the recipe equals what the
     build stores. The recipe is hashed once per planner, not once per sample."""
     config = recipe.outputs[output]
-    seed, augment = recipe.output_seed(output), split in config.augment
+    seed, augment = recipe.output_seed(output, epoch), split in config.augment
     meta = {"recipe": recipe.name, "recipe_hash": recipe.hash, "output": output}
 
     def plan(index: int, attempt: int = 0) -> SampleSpec:
@@ -249,11 +252,11 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, o
     try:
         if job.segmentation:
             return ShardResult(render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output],
-                                                catalog, seed=recipe.output_seed(job.output), split=job.split,
+                                                catalog, seed=recipe.output_seed(job.output, job.epoch), split=job.split,
                                                 start=job.start, stop=job.stop, codec=recipe.shards.codec,
                                                 on_sample=on_sample))
         assert isinstance(catalog, Catalog)
-        plan = output_planner(recipe, job.output, job.split, catalog)
+        plan = output_planner(recipe, job.output, job.split, catalog, job.epoch)
         on_bad_clip = recipe.sources[job.split].on_bad_clip
         with ShardWriter(Path(out_dir) / job.path, recipe.shards.codec) as writer:
             for index in range(job.start, job.stop):
@@ -360,7 +363,7 @@ def _recipe_diff(old: Any, new: Any, key: str = "") -> list[str]:
     return [] if old == new else [key or "(top level)"]
 
 
-def _existing_manifest(out: Path, recipe: Recipe, shown: Path) -> Manifest | None:
+def _existing_manifest(out: Path, recipe: Recipe, shown: Path, epoch: int = 0) -> Manifest | None:
     """The folder's manifest if it is one of this recipe's builds; a refusal naming ``shown`` (the
     folder as the user gave it) otherwise."""
     if not (out / MANIFEST_NAME).exists():
@@ -382,6 +385,9 @@ def _existing_manifest(out: Path, recipe: Recipe, shown: Path) -> Manifest | Non
             f"{manifest.recipe_hash[:12]}; this one is {recipe.hash[:12]}, differing in {keys or 'content'}); "
             "refusing to mix them: build into a new --out DIR, or delete the folder"
         )
+    if manifest.epoch != epoch:
+        raise BuildError(f"{shown} holds epoch {manifest.epoch} of the recipe's samples, not epoch {epoch}; "
+                         "refusing to mix them: build each epoch into its own folder (--epochs does)")
     return manifest
 
 
@@ -414,6 +420,7 @@ class _Ledger:
     other: dict[str, list[ShardEntry]]
     done: dict[str, ShardEntry] = field(default_factory=dict)
     skipped: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (split, collection, name)
+    epoch: int = 0
 
     def add(self, job: ShardJob, result: ShardResult) -> None:
         info = result.info
@@ -447,7 +454,7 @@ class _Ledger:
         ordered = sorted(splits, key=lambda s: (order.get(s, len(order)), s))
         return Manifest(recipe=self.recipe.to_dict(), recipe_hash=self.recipe.hash,
                         splits={s: sorted(splits[s], key=rank) for s in ordered if splits[s]},
-                        skipped=[self.skipped[k] for k in sorted(self.skipped)])
+                        skipped=[self.skipped[k] for k in sorted(self.skipped)], epoch=self.epoch)
 
     def write(self) -> Manifest:
         manifest = self.manifest()
@@ -467,13 +474,14 @@ def _listed_as_built(out: Path, entry: ShardEntry, full: dict[str, ShardJob]) ->
                                "rewrites a listed shard: build into a new --out DIR, or delete the folder")
 
 
-def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], shown: Path) -> tuple[_Ledger, list[ShardJob]]:
+def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], shown: Path,
+            epoch: int = 0) -> tuple[_Ledger, list[ShardJob]]:
     """Split the jobs into shards to keep (recorded and intact) and shards to render; listed shards
     that are not among the jobs (other splits, beyond a limit) stay listed as they are."""
-    old = _existing_manifest(out, recipe, shown)
-    full = {job.path: job for job in plan_jobs(recipe)}
+    old = _existing_manifest(out, recipe, shown, epoch)
+    full = {job.path: job for job in plan_jobs(recipe, epoch=epoch)}
     ours = {job.path for job in jobs}
-    ledger = _Ledger(recipe, out, jobs, other={})
+    ledger = _Ledger(recipe, out, jobs, other={}, epoch=epoch)
     for record in old.skipped if old else []:  # what earlier runs skipped stays on record with their shards
         ledger.skipped[(record["split"], record["collection"], record["name"])] = dict(record)
     entries: dict[str, ShardEntry] = {}
@@ -530,8 +538,12 @@ def _skipped_at_indexing(catalogs: dict[str, Catalog | SegCatalog]) -> Iterator[
 
 def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: int = 1,
           limit: int | None = None, splits: Sequence[str] | None = None, scheduler: str | None = None,
-          progress: bool = True) -> BuildSummary:
+          progress: bool = True, epoch: int = 0) -> BuildSummary:
     """Render every missing shard of ``recipe`` into ``out_dir`` and write its manifest.
+
+    ``epoch`` >= 1 builds that epoch of the recipe's train samples (each sample drawn afresh: see
+    :meth:`Recipe.output_seed`) into ``out_dir/epochs/NNNN``, a build folder of its own; validation
+    stays one fixed set, epoch 0's.
 
     ``workers`` loky processes on this machine, or the dask cluster at ``scheduler``
     (``tcp://host:port``; ``out_dir`` must then be on storage the workers share).
@@ -544,12 +556,17 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
         raise BuildError(f"--workers must be >= 1, got {workers}")
     if limit is not None and limit < 0:
         raise BuildError(f"--limit must be >= 0, got {limit}")
-    chosen = list(splits) if splits else recipe.splits
+    if epoch < 0:
+        raise BuildError(f"--epochs must be >= 0, got {epoch}")
+    chosen = list(splits) if splits else recipe.splits if epoch == 0 else [TRAIN_SPLIT]
     unknown = [s for s in chosen if s not in recipe.splits]
     if unknown:
         raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
-    jobs = plan_jobs(recipe, chosen, limit)
-    shown = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
+    if epoch and chosen != [TRAIN_SPLIT]:
+        raise BuildError(f"epoch {epoch}: epochs >= 1 hold the {TRAIN_SPLIT!r} split only (validation is one "
+                         "fixed set, epoch 0's)")
+    jobs = plan_jobs(recipe, chosen, limit, epoch)
+    shown = epoch_root(Path(out_dir) if out_dir is not None else default_out_dir(recipe), epoch)
     out = shown.resolve()  # absolute: dask workers elsewhere write to the same shared path
     made = prepare_folder(out)
     with _stop_signals_interrupt(), FolderLock(out) as lock:  # before anything is read, removed or written
@@ -560,13 +577,13 @@ def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: 
                 lock.discard()
                 remove_made(made)
             raise
-        return _build_locked(recipe, jobs, catalogs, shown, out, workers, scheduler, progress)
+        return _build_locked(recipe, jobs, catalogs, shown, out, workers, scheduler, progress, epoch)
 
 
 def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog], shown: Path,
-                  out: Path, workers: int, scheduler: str | None, progress: bool) -> BuildSummary:
+                  out: Path, workers: int, scheduler: str | None, progress: bool, epoch: int) -> BuildSummary:
     """The build proper, holding the folder's lock."""
-    ledger, todo = _ledger(out, recipe, jobs, shown)
+    ledger, todo = _ledger(out, recipe, jobs, shown, epoch)
     for split, clip in _skipped_at_indexing(catalogs):
         ledger.skip(split, clip, "indexing")
     kept = len(ledger.done)

@@ -353,9 +353,12 @@ class Recipe:
         out = self.all_outputs()[output]
         return out.compose.frames if isinstance(out, OutputConfig) else out.frames
 
-    def output_seed(self, output: str) -> int:
-        """The seed plan_sample gets for one output: independent streams for lr and hr outputs."""
-        digest = hashlib.sha256(f"{self.seed}:{output}".encode()).digest()
+    def output_seed(self, output: str, epoch: int = 0) -> int:
+        """The seed plan_sample gets for one output and epoch: independent streams for lr and hr
+        outputs, and for every epoch (epoch 0 is the build every recipe has always made), so sample
+        ``i`` of epoch ``e`` is a pure function of (recipe, output, split, epoch, i)."""
+        key = f"{self.seed}:{output}" if epoch == 0 else f"{self.seed}:{output}:epoch:{epoch}"
+        digest = hashlib.sha256(key.encode()).digest()
         return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
     def resolve_sources(self, split: str) -> SourcesConfig:

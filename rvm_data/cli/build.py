@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, metavar="N",
                         help="build only the first shards of each output and split, enough for N samples (rounded "
                              "up to whole shards, so they are the full build's; shards already there are kept)")
+    parser.add_argument("--epochs", type=epoch_range, default=range(1), metavar="A:B",
+                        help="build epochs A to B-1 of the recipe's sample space (or one epoch N): every epoch "
+                             "draws every sample afresh; epoch 0 is DIR itself, epoch e >= 1 its train split in "
+                             "DIR/epochs/NNNN (default: 0)")
     parser.add_argument("--split", action="append", metavar="S", dest="splits",
                         help="build only this split (repeatable; default: all)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -41,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         recipe = load_recipe(args.recipe, args.overrides)
-        summary = build(recipe, args.out, workers=args.workers, limit=args.limit, splits=args.splits,
-                        scheduler=args.scheduler, progress=not args.no_progress)
+        for epoch in args.epochs:
+            summary = build(recipe, args.out, workers=args.workers, limit=args.limit, splits=args.splits,
+                            scheduler=args.scheduler, progress=not args.no_progress, epoch=epoch)
+            print(summary.line(), flush=True)
     except RvmDataError as error:
         print(f"rvm-data build: {error}", file=sys.stderr)
         return 2
@@ -56,8 +62,19 @@ def run(args: argparse.Namespace) -> int:
         how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         print(f"\nrvm-data build: {how} before any shard was rendered", file=sys.stderr)
         return 128 + signum
-    print(summary.line())
     return 0
+
+
+def epoch_range(text: str) -> range:
+    """``A:B`` (epochs A to B-1, as a Python slice) or ``N`` (epoch N alone)."""
+    first, sep, stop = text.partition(":")
+    try:
+        epochs = range(int(first), int(stop)) if sep else range(int(first), int(first) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B or N (whole numbers), got {text!r}") from None
+    if not epochs or epochs.start < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 <= A < B, got {text!r}")
+    return epochs
 
 
 def _ignore_further_signals() -> None:

@@ -7,6 +7,7 @@ parses a shard path, a sample key or a member name.
 <out>/<split>/<output>-NNNNNN.tar        shard NNNNNN (6 digits) of one output and split
 <out>/<split>/<output>-NNNNNN.tar.json   its member index (rvm_data.shards.members)
 <out>/<split>/<output>.wids.json         the WebDataset wids shard list (rvm_data.shards.wids)
+<out>/epochs/NNNN/                       epoch NNNN (>= 1) of the recipe's train samples: a build folder of its own
 .<name>.tmp-<pid>[.json]                 a file being written by process <pid>, renamed into place when complete
 ```
 
@@ -111,6 +112,27 @@ def wids_output(name: str) -> str | None:
 def shard_url(path: str) -> str:
     """A manifest path's file name, as a shard list beside the shards names it."""
     return PurePosixPath(path).name
+
+
+# ----- epochs ----------------------------------------------------------------------------------
+
+EPOCHS_DIR, EPOCH_DIGITS = "epochs", 4
+TRAIN_SPLIT = "train"  # the split epochs >= 1 hold (validation is one fixed set, epoch 0's)
+
+
+def epoch_root(root: str | os.PathLike, epoch: int) -> Path:
+    """The build folder of ``epoch`` of the build at ``root``: ``root`` itself for epoch 0, else
+    ``root/epochs/NNNN`` (a complete build folder of its own: manifest, lock, train shards)."""
+    if epoch < 0:
+        raise ValueError(f"epoch must be >= 0, got {epoch}")
+    return Path(root) if epoch == 0 else Path(root) / EPOCHS_DIR / f"{epoch:0{EPOCH_DIGITS}d}"
+
+
+def built_epochs(root: str | os.PathLike) -> list[int]:
+    """The epochs >= 1 with a folder (and a manifest) under ``root/epochs``, in order."""
+    folder = Path(root) / EPOCHS_DIR
+    found = [int(p.name) for p in folder.glob("[0-9]" * EPOCH_DIGITS) if (p / MANIFEST_NAME).is_file()]
+    return sorted(e for e in found if e > 0)
 
 
 # ----- temporaries -----------------------------------------------------------------------------

@@ -87,6 +87,9 @@ class Manifest:
     # clips left out under on_bad_clip: skip, each {collection, name, path, reason, found, samples}:
     # found "indexing" (never used) or "rendering" (``samples`` samples that met it were replaced)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # which epoch of the recipe's sample space the folder holds (0: the one every build makes;
+    # epochs >= 1 hold the train split only, in <root>/epochs/NNNN of the epoch-0 folder)
+    epoch: int = 0
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Shards, samples and bytes per split and over all splits (key ``"all"``)."""
@@ -96,9 +99,10 @@ class Manifest:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "recipe_hash": self.recipe_hash, "recipe": self.recipe,
+        data = {"version": self.version, "recipe_hash": self.recipe_hash, "recipe": self.recipe,
                 "splits": {name: [asdict(e) for e in entries] for name, entries in self.splits.items()},
                 "totals": self.totals(), "skipped": self.skipped}
+        return data | {"epoch": self.epoch} if self.epoch else data  # epoch 0's manifest as it always was
 
     @classmethod
     def from_dict(cls, data: Any, where: str = MANIFEST_NAME) -> "Manifest":
@@ -118,8 +122,11 @@ class Manifest:
         if not isinstance(recipe_hash, str) or not _HEX.match(recipe_hash):
             check.fail("recipe_hash", f"expected a lowercase hex string, got {show(recipe_hash)}")
         check.recipe(recipe)
+        epoch = data.get("epoch", 0)
+        if type(epoch) is not int or epoch < 0:
+            check.fail("epoch", f"expected an integer >= 0, got {show(epoch)}")
         return cls(recipe=recipe, recipe_hash=recipe_hash, splits=check.splits(data["splits"]), version=version,
-                   skipped=check.skipped(data.get("skipped", [])))
+                   skipped=check.skipped(data.get("skipped", [])), epoch=epoch)
 
 
 class _Checker:
