@@ -292,30 +292,31 @@ def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: st
         framing[name] = (src, static, aspect)
 
     # every augmentation in registry order, each from its decision's generator (one per decision)
-    ctx = PlanContext(cfg, clock, progress, {"fgr": fgr_src, "bgr": bgr_src})
-    ctx.matrices = lambda stream: _stream_matrices(cfg, *framing[stream], stream, ctx.drawn)
+    drawn: dict[str, Any] = {}
+    ctx = PlanContext(cfg, clock, progress, {"fgr": fgr_src, "bgr": bgr_src}, drawn,
+                      lambda stream: _stream_matrices(cfg, *framing[stream], stream, drawn))
     generators: dict[str, np.random.Generator] = {}
     for name, augmentation in REGISTRY.items():
         if not augment or not augmentation.can_fire(aug):
-            ctx.drawn[name] = augmentation.off()
+            drawn[name] = augmentation.off()
             continue
         if augmentation.decision not in generators:
             generators[augmentation.decision] = rng(augmentation.decision)
-        ctx.drawn[name] = augmentation.draw(generators[augmentation.decision], ctx)
+        drawn[name] = augmentation.draw(generators[augmentation.decision], ctx)
 
     streams = {}
     for name in ("fgr", "bgr"):
         src, static, aspect = framing[name]
         matrices = [[[float(v) for v in row] for row in m[:2]] for m in ctx.matrices(name)]
         frames, record = streams_time[name]
-        streams[name] = StreamSpec(source=src, source_frames=frames, temporal=record, hflip=ctx.drawn["hflip"][name],
+        streams[name] = StreamSpec(source=src, source_frames=frames, temporal=record, hflip=drawn["hflip"][name],
                                    static=static, aspect=aspect, matrices=matrices)
 
-    fired = {k: _plain(v) for k, v in ctx.drawn.items() if REGISTRY[k].field == "motion" and v is not None}
+    fired = {k: _plain(v) for k, v in drawn.items() if REGISTRY[k].field == "motion" and v is not None}
     return SampleSpec(
         seed=int(seed), split=split, index=int(index), augment=bool(augment), size=list(cfg.size), frames=T,
         clock=clock, progress=[float(p) for p in progress], pause=pause, fgr=streams["fgr"], bgr=streams["bgr"],
-        motion=fired, grayscale=ctx.drawn["grayscale"], sharpen=ctx.drawn["sharpen"], interpolation=cfg.interpolation,
+        motion=fired, grayscale=drawn["grayscale"], sharpen=drawn["sharpen"], interpolation=cfg.interpolation,
         bgr_border=cfg.bgr_border,
     )
 

@@ -1,5 +1,7 @@
-"""Augmentation building blocks: easing curves, temporal sampling, parameter trajectories (plan
-side) and pixel operations (render side). :mod:`rvm_data.compose` puts them together."""
+"""Augmentations: settings (``params``, ``config``), easing curves, temporal sampling, pixel operations
+(``ops``), one module per augmentation (``affine_motion``, ``colour``, ``noise``, ``blur``, ``switches``,
+``motion_blur``) on the protocol of ``base`` and their ordered ``registry``, which
+:mod:`rvm_data.compose` plans and renders."""
 
 from rvm_data.augment.easing import EASINGS, ease
 from rvm_data.augment.params import AugmentConfig, imagematte_augment

@@ -33,6 +33,25 @@ def affine_matrix(params: dict[str, float] | None, height: int, width: int) -> n
     )
 
 
+def affine_stack(values: dict[str, np.ndarray], height: int, width: int) -> np.ndarray:
+    """N x 3 x 3 matrices of N sets of affine values at once (:func:`affine_matrix`'s formula,
+    vectorised, for the many sub-frame times of motion blur)."""
+    angle, shear_x, shear_y = (np.radians(np.asarray(values[k], np.float64)) for k in ("angle", "shear_x", "shear_y"))
+    scale = np.asarray(values["scale"], np.float64)
+    cos, sin, tx, ty = np.cos(angle), np.sin(angle), np.tan(shear_x), np.tan(shear_y)
+    rot = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)
+    ones, zeros = np.ones_like(tx), np.zeros_like(tx)
+    shx = np.stack([np.stack([ones, tx], -1), np.stack([zeros, ones], -1)], -2)
+    shy = np.stack([np.stack([ones, zeros], -1), np.stack([ty, ones], -1)], -2)
+    lin = rot @ shx @ shy * scale[:, None, None]
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    shift = np.stack([np.asarray(values["translate_x"]) * width, np.asarray(values["translate_y"]) * height], -1)
+    out = np.tile(np.eye(3), (len(scale), 1, 1))
+    out[:, :2, :2] = lin
+    out[:, :2, 2] = centre + shift - lin @ centre
+    return out
+
+
 class AffineMotion(MotionRecord):
     """An affine that travels from A to B over the clip along an easing curve."""
 

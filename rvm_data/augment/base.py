@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -64,8 +64,8 @@ class PlanContext:
     clock: list[int]
     progress: np.ndarray
     sources: Mapping[str, dict[str, Any]]
-    drawn: dict[str, Any] = field(default_factory=dict)
-    matrices: Callable[[str], list[np.ndarray]] = field(default=lambda stream: [])
+    drawn: dict[str, Any]
+    matrices: Callable[[str], list[np.ndarray]]
 
     @property
     def frames(self) -> int:

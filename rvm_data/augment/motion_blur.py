@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion, affine_matrix
+from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion, affine_stack
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot
 from rvm_data.augment.params import MotionBlurConfig
 
@@ -34,15 +34,9 @@ MIN_LENGTH = 1e-3
 
 
 def own_motion(entries: dict[str, Any]) -> list[tuple[AffineMotion, dict[str, Any]]]:
-    """The fired geometry that moves the foreground alone, in source space (its own trajectory)."""
+    """The fired geometry that moves the foreground alone, in source space (its own trajectory):
+    ``fgr_affine``, the only such augmentation (the camera moves the background too)."""
     return [(aug, entries[aug.name]) for aug in (FGR_AFFINE,) if entries.get(aug.name) is not None]
-
-
-def _product(mats: list[np.ndarray]) -> np.ndarray:
-    out = np.eye(3)
-    for m in mats:
-        out = out @ m
-    return out
 
 
 def exposure_warps(matrices: np.ndarray, moves: list[tuple[AffineMotion, dict[str, Any]]], clock: list[int],
@@ -59,21 +53,13 @@ def exposure_warps(matrices: np.ndarray, moves: list[tuple[AffineMotion, dict[st
     span = max(clock[-1], 1)
     now = np.interp(times, times, clock) / span
     sub = np.interp((times[:, None] + offsets[None, :]).ravel(), times, clock) / span
+    move_now, move_sub = np.tile(np.eye(3), (frames, 1, 1)), np.tile(np.eye(3), (frames * samples, 1, 1))
+    for aug, entry in moves:  # source-space matrices compose to the right, in registry order
+        move_now = move_now @ affine_stack(aug.values_at(entry, now), height, width)
+        move_sub = move_sub @ affine_stack(aug.values_at(entry, sub), height, width)
     full = np.concatenate([np.asarray(matrices, np.float64)[:, :2], np.tile([[[0.0, 0.0, 1.0]]], (frames, 1, 1))], axis=1)
-    per_move_now, per_move_sub = [], []
-    for aug, entry in moves:
-        at_now, at_sub = aug.values_at(entry, now), aug.values_at(entry, sub)
-        per_move_now.append([affine_matrix({k: float(v[i]) for k, v in at_now.items()}, height, width)
-                             for i in range(frames)])
-        per_move_sub.append([affine_matrix({k: float(v[i]) for k, v in at_sub.items()}, height, width)
-                             for i in range(frames * samples)])
-    warps = np.empty((frames, samples, 3, 3))
-    for t in range(frames):
-        undo = full[t] @ np.linalg.inv(_product([m[t] for m in per_move_now]))
-        back = np.linalg.inv(full[t])
-        for k in range(samples):
-            warps[t, k] = undo @ _product([m[t * samples + k] for m in per_move_sub]) @ back
-    return warps
+    undo = full @ np.linalg.inv(move_now)  # T x 3 x 3: the frame's matrix without its own move
+    return undo[:, None] @ move_sub.reshape(frames, samples, 3, 3) @ np.linalg.inv(full)[:, None]
 
 
 def blur_lengths(warps: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
@@ -87,22 +73,40 @@ def blur_lengths(warps: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
     return steps.sum(axis=1).max(axis=1)
 
 
+def _reach(warps: np.ndarray, out_hw: tuple[int, int]) -> int:
+    """Whole pixels that any warp of a frame moves a point of it, at most (the blur's reach)."""
+    h, w = out_hw
+    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], dtype=np.float64).T
+    return int(np.ceil(np.abs(warps[:, :2, :] @ corners - corners[:2]).max())) + 2
+
+
 def blur_premultiplied(fgr: np.ndarray, pha: np.ndarray, warps: np.ndarray) -> None:
     """One frame in place: the average of ``warps`` (samples x 3 x 3) of premultiplied colour and alpha,
-    divided back; pixels the blur leaves fully transparent keep their colour."""
+    divided back; pixels the blur leaves fully transparent keep their colour.
+
+    Only the figure's box, grown by twice the blur's reach, is resampled: outside it every warp
+    brings transparent pixels only (the frame's own edge is replicated, a box edge inside the frame
+    only ever replicates transparent pixels)."""
     height, width = fgr.shape[:2]
-    alpha = pha.astype(np.float32)
-    packed = np.dstack([fgr.astype(np.float32) * (alpha / 255.0), alpha])
+    x, y, w, h = cv2.boundingRect(pha[..., 0])
+    if w == 0:
+        return
+    grow = 2 * _reach(warps, (height, width))
+    x0, y0, x1, y1 = max(x - grow, 0), max(y - grow, 0), min(x + w + grow, width), min(y + h + grow, height)
+    box_fgr, box_pha = fgr[y0:y1, x0:x1], pha[y0:y1, x0:x1]
+    to_box = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    from_box = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+    alpha = box_pha.astype(np.float32)
+    packed = np.concatenate([box_fgr * (alpha * np.float32(1 / 255)), alpha], axis=2)
     total = np.zeros_like(packed)
     for warp in warps:
-        total += cv2.warpAffine(packed, warp[:2], (width, height), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
-    total /= len(warps)
+        cv2.accumulate(cv2.warpAffine(packed, (to_box @ warp @ from_box)[:2], (x1 - x0, y1 - y0),
+                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), total)
+    total *= np.float32(1 / len(warps))
     blurred_alpha = total[..., 3:]
-    opaque = np.rint(blurred_alpha) > 0
-    colour = total[..., :3] * (255.0 / np.maximum(blurred_alpha, 1e-6))
-    fgr[...] = np.where(opaque, np.clip(np.rint(colour), 0, 255), fgr).astype(np.uint8)
-    pha[...] = np.clip(np.rint(blurred_alpha), 0, 255).astype(np.uint8)
+    colour = total[..., :3] * (np.float32(255) / np.maximum(blurred_alpha, np.float32(1e-6)))
+    np.copyto(box_fgr, np.clip(np.rint(colour), 0, 255).astype(np.uint8), where=np.rint(blurred_alpha) > 0)
+    box_pha[...] = np.clip(np.rint(blurred_alpha), 0, 255).astype(np.uint8)
 
 
 class MotionBlur(MotionRecord):
