@@ -16,7 +16,7 @@ from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig,
                                      MotionBlurConfig, NoiseConfig, SharpenConfig)
 from rvm_data.augment.config import ConfigError
 from rvm_data.compose import ComposeConfig, plan_sample, render_sample
-from rvm_data.recipe import load_recipe
+from rvm_data.recipe import load_recipe, parse_recipe
 from rvm_data.sources import SourcesConfig, build_catalog
 
 H, W, T = 48, 64, 4
@@ -146,6 +146,8 @@ def test_off_is_byte_identical_and_keeps_the_recipe_hash(catalog):
     on = load_recipe(QUICKSTART, ["outputs.lr.compose.augment.motion_blur={prob: 0.3, shutter: [0.2, 0.6]}"])
     assert on.hash != base.hash and on.outputs["lr"].compose.augment.motion_blur.prob == 0.3
     assert on.to_dict()["outputs"]["lr"]["compose"]["augment"]["motion_blur"]["samples"] == 8
+    for recipe in (base, on):  # what a manifest records reads back as the same recipe
+        assert parse_recipe(recipe.to_dict()).hash == recipe.hash
 
 
 def test_settings_are_checked_with_their_key():
