@@ -14,6 +14,12 @@ Plan calls ``draw(rng, ctx)`` (its own generator, :class:`PlanContext`), which r
 or None (did not fire); render and the viewer read the record back with ``read(spec)``;
 ``SampleSpec.from_dict`` calls ``check(entry, frames, where)``. ``neutral`` gives each plotted value
 when the augmentation did not fire, ``plots`` the viewer's panels.
+
+The per-clip switches of spec version 1 (flip, grayscale, sharpen) are augmentations too, kept in
+their own spec fields and sharing the ``switches`` stream. Not augmentations here: the choice of
+sources, the temporal stage (clock, pause, per-stream speed; :mod:`rvm_data.augment.temporal`) and
+the framing (static affine, aspect crop), which plan draws first because every augmentation reads
+their outcome (``PlanContext``).
 """
 
 from __future__ import annotations
