@@ -31,7 +31,7 @@ from rvm_data.train.config import TrainConfig
 from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import Placement
 from rvm_data.train.run import make_model
-from rvm_data.train.trainer import Trainer, TrainData
+from rvm_data.train.trainer import TrainData, Trainer
 
 WARMUP = 3
 
@@ -118,7 +118,7 @@ def main() -> None:
     catalog = catalog_of_sample_set()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size, frames in zip(args.sizes, args.frames):
+        for size, frames in zip(args.sizes, args.frames, strict=True):
             compose = ComposeConfig(size=(size, size), frames=frames)
             work = Path(tmp) / f"{size}x{frames}"
             build = write_build(work / "build", compose, catalog, (WARMUP + args.steps + 2) * args.batch)

@@ -8,13 +8,14 @@ foreground and background stay separable (as the design asks).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
 
-def to_device(batch: dict, keys: tuple[str, ...], device: torch.device) -> list[Tensor]:
+def to_device(batch: dict[str, Any], keys: tuple[str, ...], device: torch.device) -> list[Tensor]:
     """The named B×T×C×H×W tensors on ``device`` as float32 in [0, 1] (uint8 is sent as is, then scaled)."""
     out = []
     for key in keys:

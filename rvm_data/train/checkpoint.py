@@ -30,7 +30,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise TrainFileMissing(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state: dict[str, Any] = torch.load(path, map_location=map_location, weights_only=True)
+        return state
     except Exception as exc:  # torch raises several types for a bad file; name the file once
         raise TrainError(f"cannot read checkpoint {path}: {' '.join(str(exc).split())[:300]}") from exc
 

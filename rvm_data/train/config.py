@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 GROUPS = ("backbone", "aspp", "decoder", "project", "refiner")
 """Parameter groups; ``project`` holds ``project_mat.`` and ``project_seg.``."""
@@ -121,8 +122,8 @@ class TrainConfig:
     def uses_hr_pass(self) -> bool:
         return self.preset.hr_pass if self.hr_pass is None else self.hr_pass
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def replace(self, **changes) -> TrainConfig:
+    def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)

@@ -6,6 +6,8 @@ All tensors are B×T×C×H×W floats in [0, 1] (segmentation predictions are log
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -48,7 +50,8 @@ def laplacian_loss(pred: Tensor, true: Tensor, levels: int = PYRAMID_LEVELS) -> 
     """Sum over levels of 2^level · L1 between band-pass images, divided by ``levels``."""
     n = pred.shape[0]
     bands = laplacian_pyramid(torch.cat([pred, true]), levels)
-    return sum((2.0**i) * F.l1_loss(b[:n], b[n:]) for i, b in enumerate(bands)) / levels
+    # sum() starts from 0, which the first tensor term turns into a tensor
+    return cast(Tensor, sum((2.0**i) * F.l1_loss(b[:n], b[n:]) for i, b in enumerate(bands))) / levels
 
 
 def coherence_loss(pred: Tensor, true: Tensor) -> Tensor:
@@ -69,7 +72,7 @@ def matting_loss(pred_fgr: Tensor, pred_pha: Tensor, true_fgr: Tensor, true_pha:
         "fgr_l1": F.l1_loss(pred_fgr, true_fgr),
         "fgr_coherence": coherence_loss(pred_fgr, true_fgr),
     }
-    loss["total"] = sum(loss.values())
+    loss["total"] = cast(Tensor, sum(loss.values()))
     return loss
 
 

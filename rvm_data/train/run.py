@@ -6,6 +6,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -15,6 +16,9 @@ from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import Placement, setup, teardown
 from rvm_data.train.errors import TrainError, TrainFileMissing
 from rvm_data.train.trainer import LAST, Trainer, TrainResult
+
+if TYPE_CHECKING:
+    from rvm_data.recipe import Recipe
 
 
 BACKBONE_VAR = "RVM_DATA_BACKBONE"
@@ -100,7 +104,7 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
     if not resume and (out_dir / LAST).is_file():
         raise TrainError(f"{out_dir} already holds a run; pass --resume to continue it or choose another --out")
     own_place = place is None
-    place = setup(device) if own_place else place
+    place = setup(device) if place is None else place
     try:
         if place.main:
             for line in start_warnings(config, init, resume):
@@ -120,8 +124,9 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
             teardown(place)
 
 
-def train(recipe, *, out_dir: str | Path | None = None, build_dir: str | Path | None = None, resume: bool = False,
-          init: str | Path | None = None, device: str | None = None, progress: bool = True) -> TrainResult:
+def train(recipe: Recipe, *, out_dir: str | Path | None = None, build_dir: str | Path | None = None,
+          resume: bool = False, init: str | Path | None = None, device: str | None = None,
+          progress: bool = True) -> TrainResult:
     """Train with the recipe's ``train:`` section on its build (default ``shards/<name>`` → ``runs/<name>``)."""
     config = recipe.train
     if config is None:

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import torch
 from torch import Tensor
 
-try:  # optional: needs the tensorboard package, which rvm-data does not depend on
+if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
-except ImportError:
-    SummaryWriter = None
+
+
+def _tensorboard(folder: Path) -> SummaryWriter | None:
+    """A TensorBoard writer, or None without the tensorboard package (which rvm-data does not depend on)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(folder))
 
 
 class RunLog:
@@ -26,7 +34,7 @@ class RunLog:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.out_dir / "log.jsonl"
         self._file = self.path.open("a", encoding="utf-8")
-        self._tb = SummaryWriter(str(self.out_dir / "tensorboard")) if tensorboard and SummaryWriter else None
+        self._tb = _tensorboard(self.out_dir / "tensorboard") if tensorboard else None
 
     def rewind(self, step: int) -> list[dict[str, Any]]:
         """Resuming from a checkpoint of ``step``: drop the records of later steps (the interrupted run
@@ -94,11 +102,11 @@ def image_grid(rows: list[Tensor], frames: int, labels: Sequence[str] | None = N
             row = row.expand(-1, 3, -1, -1)
         tiles.append(torch.cat(list(row), dim=-1))
     width = max(t.shape[-1] for t in tiles)
-    tiles = [(torch.nn.functional.pad(t, (0, width - t.shape[-1])).permute(1, 2, 0).numpy() * 255 + 0.5
-              ).astype(np.uint8) for t in tiles]
+    images = [(torch.nn.functional.pad(t, (0, width - t.shape[-1])).permute(1, 2, 0).numpy() * 255 + 0.5
+               ).astype(np.uint8) for t in tiles]
     if labels is not None:
-        tiles = [part for label, tile in zip(labels, tiles) for part in (_header(label, width), tile)]
-    return np.concatenate(tiles, axis=0)
+        images = [part for label, tile in zip(labels, images, strict=True) for part in (_header(label, width), tile)]
+    return np.concatenate(images, axis=0)
 
 
 def _header(label: str, width: int) -> np.ndarray:

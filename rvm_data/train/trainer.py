@@ -11,7 +11,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,7 @@ class TrainData:
     hr: Stream | None = None
     seg_image: Stream | None = None
     seg_video: Stream | None = None
-    valid: Callable[[], Iterable[dict]] | None = None
+    valid: Callable[[], Iterable[dict[str, Any]]] | None = None
     valid_ratio: float = 1.0
 
     def streams(self) -> dict[str, Stream]:
@@ -92,7 +92,7 @@ class Trainer:
         self.progress = progress and place.main
         cuda = place.device.type == "cuda"
         if place.distributed and cuda and config.sync_batchnorm:
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]  # unannotated in torch
         self.model = model.to(place.device)
         self.optimizer = make_optimizer(self.model, config.learning_rates())
         self.net: nn.Module = self.model
@@ -180,11 +180,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ passes
 
-    def _autocast(self):
+    def _autocast(self) -> AbstractContextManager[None]:
         return torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
 
     def _update(self, loss: Tensor) -> None:
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # unannotated in torch
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
@@ -195,7 +195,9 @@ class Trainer:
         gen = torch.Generator().manual_seed(_seed(self.config.seed, self.place.rank, self.step, pass_index))
         return random_crop(tensors, gen)
 
-    def train_mat(self, batch: dict, downsample_ratio: float, pass_index: int) -> tuple[dict[str, Tensor], list[Tensor]]:
+    def train_mat(
+        self, batch: dict[str, Any], downsample_ratio: float, pass_index: int
+    ) -> tuple[dict[str, Tensor], list[Tensor]]:
         fgr, pha, bgr = self._crop(to_device(batch, ("fgr", "pha", "bgr"), self.place.device), pass_index)
         src = composite(fgr, pha, bgr)
         with self._autocast():
@@ -204,7 +206,7 @@ class Trainer:
         self._update(loss["total"])
         return loss, [src[0], pha[0], pred_pha[0].detach(), pred_fgr[0].detach()]
 
-    def _seg_window(self, batch: dict, frames: int) -> dict:
+    def _seg_window(self, batch: dict[str, Any], frames: int) -> dict[str, Any]:
         """``frames`` consecutive frames of the video segmentation clips (RVM: the stage's matting T),
         from a start drawn per step, so one T=50 build serves T=40 stages too."""
         have = batch["img"].shape[1]
@@ -220,7 +222,7 @@ class Trainer:
         start = int(torch.randint(have - frames + 1, (1,), generator=gen))
         return {**batch, "img": batch["img"][:, start:start + frames], "seg": batch["seg"][:, start:start + frames]}
 
-    def train_seg(self, batch: dict, pass_index: int) -> Tensor:
+    def train_seg(self, batch: dict[str, Any], pass_index: int) -> Tensor:
         img, seg = self._crop(to_device(batch, ("img", "seg"), self.place.device), pass_index)
         with self._autocast():
             pred = self.net(img, segmentation_pass=True)[0]
@@ -228,7 +230,7 @@ class Trainer:
         self._update(loss)
         return loss
 
-    def _next(self, stream: Stream) -> dict:
+    def _next(self, stream: Stream) -> dict[str, Any]:
         t0 = time.perf_counter()
         batch = next(stream)
         self.result.data_seconds += time.perf_counter() - t0
@@ -259,7 +261,7 @@ class Trainer:
     def validate(self) -> dict[str, float] | None:
         """Loss and matting metrics over the valid split, on the main rank (others wait)."""
         values = None
-        if self.place.main and self.data.valid is not None:
+        if self.place.main and self.log is not None and self.data.valid is not None:  # the log is the main rank's
             self.model.eval()
             sums: dict[str, float] = {}
             count = 0
@@ -339,7 +341,8 @@ class Trainer:
                 if self.step % cfg.log_interval == 0 or self.step == end:
                     now = time.perf_counter()
                     values = {k: v.item() for k, v in losses.items()}
-                    values["samples_per_s"] = (self.step - mark[0]) * cfg.batch_size * self.place.world / (now - mark[1])
+                    samples = (self.step - mark[0]) * cfg.batch_size * self.place.world
+                    values["samples_per_s"] = samples / (now - mark[1])
                     mark = (self.step, now)
                     if self.log is not None:
                         self.log.write("train", self.step, self._epoch(), values)

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from rvm_data.shards.manifest import Manifest, ShardEntry, write_manifest
 from rvm_data.shards.writer import write_shard
@@ -53,11 +53,13 @@ def make_build(root: Path, *, segmentation: bool = False, hr: bool = False) -> P
             start = 0
             for j, n in enumerate(shards if name != "seg_image" else (12, 12)):
                 rel = f"{split}/{name}-{j:06d}.tar"
-                info = write_shard(root / rel, [make(1000 * (split == "valid") + i, frames) for i in range(start, start + n)])
+                samples = [make(1000 * (split == "valid") + i, frames) for i in range(start, start + n)]
+                info = write_shard(root / rel, samples)
                 splits.setdefault(split, []).append(ShardEntry(rel, info.samples, info.bytes, info.sha256))
                 start += n
     size = {name: 2 * SIZE if name == "hr" else SIZE for name in outputs}  # what the samples hold: the loader checks
-    recipe = {"name": "tiny", "outputs": {k: {"compose": {"frames": f, "size": [size[k]] * 2}} for k, (_, f) in outputs.items()}}
+    recipe = {"name": "tiny",
+              "outputs": {k: {"compose": {"frames": f, "size": [size[k]] * 2}} for k, (_, f) in outputs.items()}}
     write_manifest(root, Manifest(recipe=recipe, recipe_hash="0" * 64, splits=splits))
     return root
 

@@ -24,7 +24,8 @@ def test_crop_shares_one_window_and_keeps_aspect():
 
 
 def test_to_device_scales_uint8_and_composite():
-    batch = {"fgr": torch.full((1, 1, 3, 2, 2), 255, dtype=torch.uint8), "pha": torch.zeros(1, 1, 1, 2, 2, dtype=torch.uint8)}
+    batch = {"fgr": torch.full((1, 1, 3, 2, 2), 255, dtype=torch.uint8),
+             "pha": torch.zeros(1, 1, 1, 2, 2, dtype=torch.uint8)}
     fgr, pha = to_device(batch, ("fgr", "pha"), torch.device("cpu"))
     assert fgr.dtype == torch.float32 and float(fgr.max()) == 1.0
     pha[..., 0, 0] = 1.0

@@ -4,7 +4,8 @@ from rvm_data.train.config import STAGES, TrainConfig
 
 
 def test_stage_presets_fill_unset_rates():
-    assert TrainConfig().learning_rates() == {"backbone": 1e-4, "aspp": 2e-4, "decoder": 2e-4, "project": 2e-4, "refiner": 0.0}
+    assert TrainConfig().learning_rates() == {"backbone": 1e-4, "aspp": 2e-4, "decoder": 2e-4, "project": 2e-4,
+                                              "refiner": 0.0}
     s3 = TrainConfig(stage=3)
     assert s3.learning_rates()["refiner"] == 2e-4 and s3.learning_rates()["backbone"] == 1e-5
     assert s3.uses_hr_pass() and not TrainConfig(stage=2).uses_hr_pass()

@@ -96,7 +96,8 @@ def _backbone_file(path):
 
 def test_stage1_from_a_random_backbone_says_so_in_one_line(tiny_build, tmp_path, no_backbone):
     config = _config(max_steps=1, validate=False, pretrained_backbone="${RVM_DATA_BACKBONE}")
-    with pytest.warns(UserWarning, match=r"^stage 1 starts from a random backbone \(\$\{RVM_DATA_BACKBONE\} is not set") as got:
+    expected = r"^stage 1 starts from a random backbone \(\$\{RVM_DATA_BACKBONE\} is not set"
+    with pytest.warns(UserWarning, match=expected) as got:
         train_build(config, tiny_build, tmp_path / "run", progress=False)
     line = next(str(w.message) for w in got if "random backbone" in str(w.message))
     assert "\n" not in line and BACKBONE_FILE in line
