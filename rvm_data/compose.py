@@ -31,7 +31,8 @@ from rvm_data.augment.config import ConfigError, Settings, check_choice, check_p
 from rvm_data.augment.params import AugmentConfig, crop_aspect
 from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geometry_of
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
-from rvm_data.sources import Catalog, ClipInfo, SourceError, load_background, load_matte
+from rvm_data.sources import Catalog, ClipInfo, SourceError
+from rvm_data.sources.readers import load_background_packed, load_matte_packed
 
 SPEC_VERSION = 1
 _COLLECTIONS = ("foregrounds", "background_videos", "background_images")
@@ -385,14 +386,15 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     mats = np.asarray(spec.fgr.matrices, dtype=np.float64)
     source_hw = spec.fgr.source["height"], spec.fgr.source["width"]
     try:
-        src_fgr, src_pha = load_matte(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
+        # RGB and alpha decoded side by side into the RGBA frames the warp takes
+        src_fgr = load_matte_packed(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
     except SourceError as error:
         raise BadClipError(spec.fgr.source["collection"], clip.name, error) from error
     watch.lap("decode")
     mats = _fit_matrices(mats, source_hw, src_fgr.shape[1:3])
     # colour and alpha warped together: outside the source both are 0 (transparent)
-    ops.warp_stack(src_fgr, src_pha, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
-    del src_fgr, src_pha
+    ops.warp_stack(src_fgr, None, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
+    del src_fgr
     watch.lap("warp")
 
     clip = _clip(catalog, spec.bgr.source)
@@ -400,7 +402,7 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     mats = np.asarray(spec.bgr.matrices, dtype=np.float64)
     source_hw = spec.bgr.source["height"], spec.bgr.source["width"]
     try:
-        src_bgr = load_background(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
+        src_bgr = load_background_packed(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
     except SourceError as error:
         raise BadClipError(spec.bgr.source["collection"], clip.name, error) from error
     watch.lap("decode")

@@ -16,7 +16,7 @@ the one in an eXIf chunk before the pixel data (what Pillow reads without decodi
 
 JPEG colour and grayscale reads go through simplejpeg (libjpeg-turbo's own API, the same 3.1.2
 that OpenCV builds in, with the same IDCT and upsampling, about twice as fast at full size and
-able to decode straight into the caller's array) wherever that gives OpenCV's pixels: a YCbCr,
+able to decode straight into the caller's array, RGB or the warp's RGBX) wherever that gives OpenCV's pixels: a YCbCr,
 grayscale or RGB JPEG, at least 8 pixels on one side (so libjpeg's scale is exactly 1/reduction),
 that libjpeg decodes without a single warning. Anything else (CMYK, damaged, truncated, other
 formats) is decoded by OpenCV as before, with its errors.
@@ -230,8 +230,9 @@ def _decode(path: str, flags: dict[int, int] | None, reduction: int = 1, data: b
 
 
 def _fast_jpeg(path: str, data: bytes, reduction: int, gray: bool, out: np.ndarray | None) -> np.ndarray | None:
-    """The JPEG in ``data`` decoded by simplejpeg (RGB H×W×3 or gray H×W), into ``out`` when its shape fits
-    and the file has no EXIF block; None where OpenCV must decode it (see the module docstring)."""
+    """The JPEG in ``data`` decoded by simplejpeg (RGB H×W×3 or gray H×W), straight into ``out`` (H×W×3 RGB or
+    H×W×4 RGBX) when its size fits and the file has no EXIF block; None where OpenCV must decode it (see the
+    module docstring)."""
     if data[:2] != b"\xff\xd8":
         return None
     try:
@@ -242,37 +243,43 @@ def _fast_jpeg(path: str, data: bytes, reduction: int, gray: bool, out: np.ndarr
         return None
     # libjpeg-turbo decodes at the largest scale whose output fits this shape: with a side of 8 pixels
     # or more, that is 1/reduction, OpenCV's scale (below, 1/1 and 1/2 could both give 1 pixel)
-    shape = (-(-height // reduction), -(-width // reduction), 1 if gray else 3)
+    shape = (-(-height // reduction), -(-width // reduction))
     exif = _EXIF_MARKER in data
-    target = out if out is not None and out.shape[:2] == shape[:2] and not exif else None
+    into = not gray and not exif and out is not None and out.shape[:2] == shape and out.shape[-1] in (3, 4)
+    target = out if into else None
+    mode = "GRAY" if gray else "RGBX" if target is not None and target.shape[-1] == 4 else "RGB"
     try:
-        image = simplejpeg.decode_jpeg(data, "GRAY" if gray else "RGB", min_height=shape[0], min_width=shape[1],
-                                       min_factor=reduction, buffer=target, strict=True)
+        image = simplejpeg.decode_jpeg(data, mode, min_height=shape[0], min_width=shape[1], min_factor=reduction,
+                                       buffer=target, strict=True)
     except (ValueError, RuntimeError):
         return None
-    if image.shape != shape:
+    if image.shape[:2] != shape:
         return None
     if gray:
-        image = image.reshape(shape[:2])
+        image = image.reshape(shape)
     if exif:
         image = _orient(image, _decoded_orientation(path, data))
     return np.asarray(image)
 
 
 def read_color(path: str, reduction: int = 1, out: np.ndarray | None = None) -> np.ndarray:
-    """RGB uint8 H×W×3; grayscale, 16-bit, CMYK and RGBA inputs are converted (alpha dropped). With ``out``
-    of the decoded shape the pixels are written there (and ``out`` returned)."""
+    """RGB uint8 H×W×3; grayscale, 16-bit, CMYK and RGBA inputs are converted (alpha dropped). With ``out`` of
+    the decoded size, H×W×3 or H×W×4 (RGB then 255: the warp's packed layout), the pixels are written there
+    and ``out`` returned."""
     data = _read_bytes(path)
     image = _fast_jpeg(path, data, reduction, False, out)
     if image is not None:
-        if out is None or out.shape != image.shape:
+        if out is None or out.shape[:2] != image.shape[:2]:
             return image
         if not np.may_share_memory(image, out):  # decoded elsewhere (EXIF orientation)
-            out[...] = image
+            if out.shape[-1] == 4:
+                cv2.cvtColor(image, cv2.COLOR_RGB2RGBA, dst=out)
+            else:
+                out[...] = image
         return out
     bgr = _decode(path, _COLOR_FLAGS, reduction, data)
-    if out is not None and out.shape == bgr.shape:
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
+    if out is not None and out.shape[:2] == bgr.shape[:2] and out.shape[-1] in (3, 4):
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA if out.shape[-1] == 4 else cv2.COLOR_BGR2RGB, dst=out)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

@@ -42,7 +42,18 @@ def _video_size(stream: Stream, reduction: int) -> tuple[int, int] | None:
     return None if reduction == 1 else (max(stream.height // reduction, 1), max(stream.width // reduction, 1))
 
 
-def _read_color(stream: Stream, wanted: np.ndarray, reduction: int) -> np.ndarray:
+def _put(out: np.ndarray, i: int, image: np.ndarray) -> None:
+    """Frame ``i`` of an RGB (N×h×w×3) or packed (N×h×w×4, channel 3 set to 255) stack from an RGB image."""
+    image = _fit(image, out.shape[1:])
+    if out.shape[-1] == 4:
+        cv2.cvtColor(image, cv2.COLOR_RGB2RGBA, dst=out[i])
+    else:
+        out[i] = image
+
+
+def _read_color(stream: Stream, wanted: np.ndarray, reduction: int, channels: int = 3) -> np.ndarray:
+    """Colour frames N×h×w×``channels``: RGB, or RGB plus a fourth channel of 255 (the warp's packed layout),
+    decoded straight into the stack where the decoder can."""
     out: np.ndarray | None = None
     if stream.kind == "video":
         size = _video_size(stream, reduction)
@@ -50,36 +61,38 @@ def _read_color(stream: Stream, wanted: np.ndarray, reduction: int) -> np.ndarra
             for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
                 image = frame_to_rgb(frame, size)
                 if out is None:
-                    out = np.empty((wanted.size, *image.shape), np.uint8)
-                out[i] = image
+                    out = np.empty((wanted.size, *image.shape[:2], channels), np.uint8)
+                _put(out, i, image)
         assert out is not None
         return out
     for i, index in enumerate(wanted.tolist()):
         path = stream.frame_path(index)
         if out is None:
             image = read_color(path, reduction)
-            out = np.empty((wanted.size, *image.shape), np.uint8)
-            out[0] = image
+            out = np.empty((wanted.size, *image.shape[:2], channels), np.uint8)
+            _put(out, 0, image)
             continue
         image = read_color(path, reduction, out=out[i])
         if image.shape != out.shape[1:]:
-            out[i] = _fit(image, out.shape[1:])
+            _put(out, i, image)
     assert out is not None
     return out
 
 
-def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Alpha frames at ``shape`` (N×h×w×3 of the colour), decoded as small as that allows."""
-    reduction = reduction_for(stream.height, stream.width, shape[1:3])
-    out = np.empty((*shape[:3], 1), np.uint8)
+def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...], out: np.ndarray | None = None,
+                channel: int = 0) -> np.ndarray:
+    """Alpha frames at ``shape`` (N×h×w×C of the colour), decoded as small as that allows, into channel
+    ``channel`` of ``out`` (default: a new N×h×w×1 stack)."""
+    reduction = reduction_for(stream.height, stream.width, (shape[1], shape[2]))
+    out = np.empty((*shape[:3], 1), np.uint8) if out is None else out
     if stream.kind == "video":
         size = _video_size(stream, reduction)
         with open_video(stream.path) as reader:
             for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
-                out[i, :, :, 0] = _fit(frame_to_gray(frame, size), shape[1:3])
+                out[i, :, :, channel] = _fit(frame_to_gray(frame, size), shape[1:3])
         return out
     for i, index in enumerate(wanted.tolist()):
-        out[i, :, :, 0] = _fit(read_alpha(stream.frame_path(index), reduction), shape[1:3])
+        out[i, :, :, channel] = _fit(read_alpha(stream.frame_path(index), reduction), shape[1:3])
     return out
 
 
@@ -122,3 +135,27 @@ def load_background(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
     """Background RGB N×h×w×3 uint8 for source frames ``indices`` (rules as in :func:`load_matte`)."""
     wanted, inverse = _distinct(clip, indices)
     return _in_order(_read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size)), inverse)
+
+
+def load_matte_packed(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
+                      min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """:func:`load_matte`'s frames as one N×h×w×4 stack, RGB then alpha: the layout the warp takes, with
+    JPEG colour decoded straight into it and alpha written beside it (no interleaving pass)."""
+    if clip.alpha_in_color or clip.alpha is None:
+        color, alpha = load_matte(clip, indices, min_size=min_size)
+        packed = np.empty((*color.shape[:3], 4), np.uint8)
+        for i in range(color.shape[0]):
+            cv2.mixChannels([color[i], alpha[i]], [packed[i]], [0, 0, 1, 1, 2, 2, 3, 3])
+        return packed
+    wanted, inverse = _distinct(clip, indices)
+    packed = _read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size), channels=4)
+    _read_alpha(clip.alpha, wanted, packed.shape, out=packed, channel=3)
+    return _in_order(packed, inverse)
+
+
+def load_background_packed(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
+                           min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """:func:`load_background`'s frames as N×h×w×4, RGB then a channel of 255 (the warp's layout)."""
+    wanted, inverse = _distinct(clip, indices)
+    return _in_order(_read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size), channels=4),
+                     inverse)

@@ -15,6 +15,7 @@ from rvm_data.augment import AugmentConfig, TemporalConfig, geometry
 from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, MotionAffineConfig, NoiseConfig,
                                      SharpenConfig)
 from rvm_data.compose import ComposeConfig, SampleSpec, plan_sample, render_sample
+from rvm_data.sources import load_matte
 
 SIZE = (40, 48)
 
@@ -178,8 +179,8 @@ def test_each_distinct_source_frame_decoded_once(catalog, monkeypatch):
             return loader(clip, indices, **kw)
         return wrapped
 
-    monkeypatch.setattr(compose, "load_background", spy(compose.load_background))
-    monkeypatch.setattr(compose, "load_matte", spy(compose.load_matte))
+    monkeypatch.setattr(compose, "load_background_packed", spy(compose.load_background_packed))
+    monkeypatch.setattr(compose, "load_matte_packed", spy(compose.load_matte_packed))
     cfg = ComposeConfig(size=SIZE, frames=6, bgr_video_prob=0.0)
     spec = plan_sample(cfg, catalog, seed=0, split="train", index=0, augment=True)
     render_sample(spec, catalog)
@@ -208,19 +209,19 @@ def test_reduced_decode_gives_the_same_picture(catalog, monkeypatch):
     """A 48x64 foreground rendered at 12x16 is decoded at a quarter size; the picture must match
     an area-downscaled full-size frame (matrices are re-fitted to the decoded size)."""
     sizes = []
-    real = compose.load_matte
+    real = compose.load_matte_packed
 
     def spy(clip, indices, **kw):
-        fgr, pha = real(clip, indices, **kw)
-        sizes.append((kw.get("min_size"), fgr.shape[1:3]))
-        return fgr, pha
+        packed = real(clip, indices, **kw)
+        sizes.append((kw.get("min_size"), packed.shape[1:3]))
+        return packed
 
-    monkeypatch.setattr(compose, "load_matte", spy)
+    monkeypatch.setattr(compose, "load_matte_packed", spy)
     cfg = ComposeConfig(size=(12, 16), frames=1, augment=AugmentConfig(valid_framing=False))  # the whole source
     spec = plan_sample(cfg, catalog, seed=0, split="valid", index=0, augment=False)
     out = render_sample(spec, catalog)
     assert sizes == [((12, 16), (12, 16))]
-    full, _ = real(catalog.foregrounds[0], spec.fgr.source_frames)
+    full, _ = load_matte(catalog.foregrounds[0], spec.fgr.source_frames)
     expected = cv2.resize(full[0], (16, 12), interpolation=cv2.INTER_AREA)
     assert np.abs(out["fgr"][0].astype(int) - expected).mean() < 2.0
 
