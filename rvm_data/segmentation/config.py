@@ -10,10 +10,11 @@ flip, the clip's own frames at speed 1).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from rvm_data.augment.params import check_prob
+from rvm_data.augment.config import check_prob
 from rvm_data.augment.temporal import TemporalConfig
 
 SourceKind = Literal["coco_panoptic", "supervisely", "youtubevis", "builtin"]
@@ -64,9 +65,8 @@ class SegSourceConfig:
 
     def with_paths(self, expand: Callable[[str], str]) -> SegSourceConfig:
         """A copy with every path passed through ``expand`` (e.g. the recipe's ``${VAR}`` expansion)."""
-        return dataclasses.replace(
-            self, **{name: expand(getattr(self, name)) for name in _PATH_FIELDS if getattr(self, name)}
-        )
+        paths: dict[str, Any] = {name: expand(getattr(self, name)) for name in _PATH_FIELDS if getattr(self, name)}
+        return dataclasses.replace(self, **paths)
 
 
 def _range(value: tuple[float, float], path: str, lo: float, hi: float) -> None:
@@ -90,6 +90,26 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 """Each preset's values; RVM's video sampler (speed 1, reversed half the time, no pause) for both."""
+
+
+@dataclass(frozen=True)
+class SegAugment:
+    """A :class:`SegAugmentConfig` with its preset applied: every field set (what the plan draws from)."""
+
+    affine_prob: float
+    degrees: tuple[float, float]
+    translate: tuple[float, float]
+    shear: tuple[float, float]
+    crop_scale: tuple[float, float]
+    crop_ratio: tuple[float, float]
+    hflip_prob: float
+    brightness: float
+    contrast: float
+    saturation: float
+    hue: float
+    grayscale_prob: float
+    mask_resample: Literal["nearest", "threshold"]
+    temporal: TemporalConfig
 
 
 @dataclass(frozen=True)
@@ -133,21 +153,28 @@ class SegAugmentConfig:
                 object.__setattr__(self, name, value)
         if self.temporal is None:
             object.__setattr__(self, "temporal", TemporalConfig(speeds=(1.0,), reverse_prob=0.5, pause_prob=0.0))
+        aug = self.resolved()
         for name in ("affine_prob", "hflip_prob", "grayscale_prob"):
-            check_prob(getattr(self, name), f"augmentation.{name}")
-        _range(self.degrees, "augmentation.degrees", -180.0, 180.0)
-        _range(self.shear, "augmentation.shear", -89.0, 89.0)
-        _range(self.crop_scale, "augmentation.crop_scale", 1e-6, 1.0)
-        _range(self.crop_ratio, "augmentation.crop_ratio", 1e-6, 1e6)
-        for i, t in enumerate(self.translate):
+            check_prob(getattr(aug, name), f"augmentation.{name}")
+        _range(aug.degrees, "augmentation.degrees", -180.0, 180.0)
+        _range(aug.shear, "augmentation.shear", -89.0, 89.0)
+        _range(aug.crop_scale, "augmentation.crop_scale", 1e-6, 1.0)
+        _range(aug.crop_ratio, "augmentation.crop_ratio", 1e-6, 1e6)
+        for i, t in enumerate(aug.translate):
             if not 0.0 <= t <= 1.0:
                 raise ValueError(f"augmentation.translate[{i}] must be in [0, 1], got {t}")
         for name in ("brightness", "contrast", "saturation"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"augmentation.{name} must be in [0, 1), got {getattr(self, name)}")
-        if not 0.0 <= self.hue <= 0.5:
-            raise ValueError(f"augmentation.hue must be in [0, 0.5], got {self.hue}")
-        self.temporal.validate("augmentation.temporal")
+            if not 0.0 <= getattr(aug, name) < 1.0:
+                raise ValueError(f"augmentation.{name} must be in [0, 1), got {getattr(aug, name)}")
+        if not 0.0 <= aug.hue <= 0.5:
+            raise ValueError(f"augmentation.hue must be in [0, 0.5], got {aug.hue}")
+        aug.temporal.validate("augmentation.temporal")
+
+    def resolved(self) -> SegAugment:
+        """The values with the preset applied, typed as set (a config without a preset has none yet)."""
+        if self.preset is None:
+            raise ValueError("augmentation has no preset yet (the output picks it from its frame count)")
+        return SegAugment(**{f.name: getattr(self, f.name) for f in dataclasses.fields(SegAugment)})
 
 
 IMAGE_AUGMENT = SegAugmentConfig(preset="image")
@@ -198,7 +225,9 @@ class SegmentationConfig:
             for split in [*out.samples, *out.augment]:
                 if split not in self.sources:
                     known = ", ".join(self.sources) or "none"
-                    raise ValueError(f"segmentation.outputs.{name}: split {split!r} has no sources (sources has: {known})")
+                    raise ValueError(
+                        f"segmentation.outputs.{name}: split {split!r} has no sources (sources has: {known})"
+                    )
         for split, sources in self.sources.items():
             if not sources:
                 raise ValueError(f"segmentation.sources.{split}: at least one source is needed")

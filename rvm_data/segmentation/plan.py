@@ -20,7 +20,7 @@ import numpy as np
 from rvm_data.augment import geometry
 from rvm_data.augment.temporal import plan_stream_frames
 from rvm_data.compose import check_keys, decision_rng
-from rvm_data.segmentation.config import SegAugmentConfig, SegOutputConfig
+from rvm_data.segmentation.config import SegAugment, SegOutputConfig
 from rvm_data.segmentation.readers import SegCatalog
 
 SEG_SPEC_VERSION = 1
@@ -101,7 +101,7 @@ def random_resized_crop(
     return (width - w) // 2, (height - h) // 2, h, w
 
 
-def _draw_affine(rng: np.random.Generator, aug: SegAugmentConfig, height: int, width: int) -> dict[str, float] | None:
+def _draw_affine(rng: np.random.Generator, aug: SegAugment, height: int, width: int) -> dict[str, float] | None:
     """torchvision's RandomAffine parameters (scale 1, x shear only), translation in whole pixels."""
     if rng.random() >= aug.affine_prob:
         return None
@@ -112,10 +112,13 @@ def _draw_affine(rng: np.random.Generator, aug: SegAugmentConfig, height: int, w
     return {"angle": angle, "translate_x": tx, "translate_y": ty, "shear_x": shear}
 
 
-def _draw_color(rng: np.random.Generator, aug: SegAugmentConfig) -> dict[str, float] | None:
+def _draw_color(rng: np.random.Generator, aug: SegAugment) -> dict[str, float] | None:
     if not (aug.brightness or aug.contrast or aug.saturation or aug.hue):
         return None
-    factor = lambda x: float(rng.uniform(max(0.0, 1.0 - x), 1.0 + x))  # noqa: E731
+
+    def factor(x: float) -> float:
+        return float(rng.uniform(max(0.0, 1.0 - x), 1.0 + x))
+
     return {
         "brightness": factor(aug.brightness),
         "contrast": factor(aug.contrast),
@@ -134,8 +137,8 @@ def plan_seg_sample(
     n = len(catalog.items)
     if n == 0:
         raise ValueError("segmentation catalog has no items")
-    aug = config.augmentation
-    assert aug is not None  # filled in by SegOutputConfig
+    assert config.augmentation is not None  # filled in by SegOutputConfig
+    aug = config.augmentation.resolved()
     k = int(_permutation(int(seed), split, index // n, n)[index % n])
     item = catalog.items[k]
     height, width = item.height, item.width
@@ -145,10 +148,12 @@ def plan_seg_sample(
                                           item.frames, augment)
     geo = _rng(seed, split, index, "geometry")
     affine = _draw_affine(geo, aug, height, width) if augment else None
+    box: tuple[float, float, float, float]  # whole pixels when drawn, fractional when centred
     if augment:
-        x0, y0, ch, cw = random_resized_crop(geo, height, width, aug.crop_scale, aug.crop_ratio)
+        box = random_resized_crop(geo, height, width, aug.crop_scale, aug.crop_ratio)
     else:
-        x0, y0, ch, cw = geometry.center_crop((height, width), out_w / out_h)
+        box = geometry.center_crop((height, width), out_w / out_h)
+    x0, y0, ch, cw = box
     switches = _rng(seed, split, index, "switches")
     hflip = bool(augment and switches.random() < aug.hflip_prob)
     grayscale = bool(augment and switches.random() < aug.grayscale_prob)

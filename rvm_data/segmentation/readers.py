@@ -34,12 +34,14 @@ from rvm_data.sources import ClipInfo, SourceError, SourcesConfig, build_catalog
 from rvm_data.sources.imageio import is_image, probe_image, read_color, read_mask, reduction_for, require_regular
 
 MinSize = tuple[int, int] | None
+Indices = Sequence[int] | np.ndarray
+"""Source frame indices, as the readers in rvm_data.sources take them."""
 
 
 def _read_images(paths: Sequence[str], height: int, width: int, min_size: MinSize) -> np.ndarray:
     reduction = reduction_for(height, width, min_size)
     frames = [read_color(p, reduction) for p in paths]
-    for p, f in zip(paths, frames):  # the catalogued size (from the JSON) places the mask on the image
+    for p, f in zip(paths, frames, strict=True):  # the catalogued size (from the JSON) places the mask on the image
         if abs(f.shape[0] * reduction - height) >= reduction or abs(f.shape[1] * reduction - width) >= reduction:
             raise SourceError(p, f"image is {f.shape[1] * reduction}x{f.shape[0] * reduction}, "
                                  f"the annotations say {width}x{height}")
@@ -68,7 +70,7 @@ def _load_json(path: str) -> Any:
         raise SourceError(path, f"not valid JSON ({exc})") from exc
 
 
-def _person_ids(data: dict, categories: tuple[int, ...], path: str) -> frozenset[int]:
+def _person_ids(data: dict[str, Any], categories: tuple[int, ...], path: str) -> frozenset[int]:
     if categories:
         return frozenset(categories)
     ids = [c["id"] for c in data.get("categories", []) if c.get("name") == "person"]
@@ -92,7 +94,7 @@ class CocoPanopticItem:
     segment_ids: tuple[int, ...]
     frames: int = 1
 
-    def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, indices: Indices, min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         img = _read_images([self.image], self.height, self.width, min_size)
         png = _read_mask(self.panoptic, True, "panoptic PNG", self.height, self.width)
         b, g, r = (png[..., i].astype(np.int32) for i in range(3))
@@ -111,7 +113,7 @@ class SuperviselyItem:
     mask: str
     frames: int = 1
 
-    def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, indices: Indices, min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         img = _read_images([self.image], self.height, self.width, min_size)
         raw = _read_mask(self.mask, False, "mask", self.height, self.width)
         if raw.ndim == 3:  # a colour mask: any non-black pixel is person
@@ -137,7 +139,7 @@ class YouTubeVISItem:
     def __post_init__(self) -> None:
         object.__setattr__(self, "frames", len(self.files))
 
-    def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, indices: Indices, min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         idx = [int(i) for i in indices]
         img = _read_images([self.files[i] for i in idx], self.height, self.width, min_size)
         per_frame = _youtubevis_index(self.annotations, self.categories)[0][self.video_id]
@@ -173,7 +175,7 @@ class BuiltinItem:
     def frames(self) -> int:
         return self.foreground.frames
 
-    def load(self, indices: Sequence[int], min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, indices: Indices, min_size: MinSize = None) -> tuple[np.ndarray, np.ndarray]:
         """Full size always (the sample set is small); ``min_size`` is accepted for a common signature."""
         fgr, pha = load_matte(self.foreground, indices)
         # the background plays along frame by frame, wrapping round a shorter clip
@@ -188,7 +190,7 @@ class BuiltinItem:
 SegItem = CocoPanopticItem | SuperviselyItem | YouTubeVISItem | BuiltinItem
 
 
-def _repeat(img: np.ndarray, seg: np.ndarray, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _repeat(img: np.ndarray, seg: np.ndarray, indices: Indices) -> tuple[np.ndarray, np.ndarray]:
     """A still as N frames (every index of a still image is frame 0)."""
     n = len(indices)
     if any(int(i) != 0 for i in indices):
@@ -273,19 +275,22 @@ def _supervisely_items(cfg: SegSourceConfig) -> list[SegItem]:
 
 
 @lru_cache(maxsize=2)
-def _youtubevis_index(annfile: str, categories: tuple[int, ...]) -> tuple[dict[int, list[list[dict]]], list[dict]]:
+def _youtubevis_index(
+    annfile: str, categories: tuple[int, ...]
+) -> tuple[dict[int, list[list[dict[str, Any]]]], list[dict[str, Any]]]:
     """video id -> per frame, the person RLEs of that frame; and the videos (read once per process)."""
     data = _load_json(annfile)
     person = _person_ids(data, categories, annfile)
-    masks: dict[int, list[list[dict]]] = {}
+    masks: dict[int, list[list[dict[str, Any]]]] = {}
     for ann in data.get("annotations", []):
         if ann.get("category_id") not in person:
             continue
         segs = ann.get("segmentations") or []
         frames = masks.setdefault(int(ann["video_id"]), [[] for _ in segs])
         if len(frames) != len(segs):
-            raise SourceError(annfile, f"video {ann['video_id']}: annotations with {len(frames)} and {len(segs)} frames")
-        for frame, rle in zip(frames, segs):
+            raise SourceError(annfile,
+                              f"video {ann['video_id']}: annotations with {len(frames)} and {len(segs)} frames")
+        for frame, rle in zip(frames, segs, strict=True):
             if rle is not None:
                 frame.append(rle)
     return masks, data.get("videos", [])
@@ -317,10 +322,11 @@ def _builtin_items(cfg: SegSourceConfig) -> list[SegItem]:
 
         root = ensure_sample_set()
     background = "videos" if cfg.foreground_kind == "videomatte" else "images"
+    background_folder: dict[str, Any] = {f"background_{background}": str(root / "backgrounds" / background / cfg.split)}
     sources = SourcesConfig(
         foreground=str(root / cfg.foreground_kind / cfg.split),
         foreground_kind=cfg.foreground_kind,
-        **{f"background_{background}": str(root / "backgrounds" / background / cfg.split)},
+        **background_folder,
     )
     catalog = build_catalog(sources)
     backgrounds = catalog.background_videos if background == "videos" else catalog.background_images

@@ -19,7 +19,8 @@ from rvm_data.segmentation.readers import SegCatalog, SegItem
 
 
 def _item(catalog: SegCatalog, ref: dict[str, Any]) -> SegItem:
-    index, name = ref["index"], ref["name"]
+    index: int = ref["index"]
+    name: str = ref["name"]
     if not 0 <= index < len(catalog.items) or catalog.items[index].name != name:
         raise ValueError(f"segmentation catalog has no item {name!r} at index {index}; "
                          "was the spec planned against another catalog?")

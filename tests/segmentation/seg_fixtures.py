@@ -146,5 +146,6 @@ def sample_root(tmp_path: Path) -> dict:
         write_rgb(root / "videomatte" / "train" / "fgr" / "clip" / f"{t:05d}.png", np.full((h, w, 3), 200, np.uint8))
         write_gray(root / "videomatte" / "train" / "pha" / "clip" / f"{t:05d}.png", a)
     for t in range(2):
-        write_rgb(root / "backgrounds" / "videos" / "train" / "bg" / f"{t:05d}.png", np.full((h, w, 3), 20 * (t + 1), np.uint8))
+        write_rgb(root / "backgrounds" / "videos" / "train" / "bg" / f"{t:05d}.png",
+                  np.full((h, w, 3), 20 * (t + 1), np.uint8))
     return {"root": root, "alphas": alphas}

@@ -60,7 +60,8 @@ def test_mask_follows_image_through_the_geometry(supervisely, resample) -> None:
     aug = dataclasses.replace(IMAGE_AUGMENT, mask_resample=resample, **NO_COLOR)
     out = SegOutputConfig(size=(40, 40), augmentation=aug)
     for index in range(6):
-        sample = render_seg_sample(plan_seg_sample(out, catalog, seed=1, split="train", index=index, augment=True), catalog)
+        spec = plan_seg_sample(out, catalog, seed=1, split="train", index=index, augment=True)
+        sample = render_seg_sample(spec, catalog)
         agree = ((sample["img"][..., 0] > 127) == (sample["seg"][..., 0] > 0)).mean()
         assert agree > 0.97, (index, agree)
 
