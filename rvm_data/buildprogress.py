@@ -14,6 +14,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from tqdm import tqdm
 
@@ -23,7 +24,7 @@ Tick = Callable[[], None]
 class SampleBar:
     """A tqdm bar over a build's samples: :meth:`ticker` per job, :meth:`shard_done` per shard."""
 
-    def __init__(self, bar: tqdm, *, listen: bool) -> None:
+    def __init__(self, bar: tqdm[Any], *, listen: bool) -> None:
         self._bar = bar
         self._lock = threading.Lock()
         self._ticked: dict[str, int] = {}

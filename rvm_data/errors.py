@@ -22,7 +22,7 @@ def _rebuild(cls: type[RvmDataError], message: str, attributes: dict[str, Any]) 
     # The built-in base that fixes the instance layout makes it (OSError for a FileNotFoundError mix-in:
     # ValueError.__new__ refuses such a class), then the message and attributes go back on.
     layout = max((base for base in cls.__mro__ if base.__module__ == "builtins"), key=lambda base: base.__basicsize__)
-    error = layout.__new__(cls)  # type: ignore[call-overload]
+    error: RvmDataError = layout.__new__(cls)  # type: ignore[call-overload]
     Exception.__init__(error, message)
     error.__dict__.update(attributes)
     return error

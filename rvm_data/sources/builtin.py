@@ -40,21 +40,20 @@ generator, half deleted, unreadable) is replaced by a fresh one, never silently 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-
-import hashlib
 from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .catalog import SourcesConfig
+from .catalog import ForegroundKind, SourcesConfig
 from .errors import SourceError
 from .synthetic import FigurePainter, ScenePainter, to_uint8
 
@@ -250,7 +249,7 @@ def stamp(splits: tuple[str, ...] = SPLITS) -> dict[str, object]:
 def is_current(root: Path) -> bool:
     """Whether ``root`` holds a complete set made by this generator (its stamp matches)."""
     try:
-        return json.loads((root / DONE_FILE).read_text()) == stamp()
+        return bool(json.loads((root / DONE_FILE).read_text()) == stamp())
     except (OSError, ValueError):
         return False
 
@@ -315,7 +314,7 @@ def ensure_sample_set(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return root
 
 
-def builtin_sources(split: str = "train", foreground_kind: str = "videomatte",
+def builtin_sources(split: str = "train", foreground_kind: ForegroundKind = "videomatte",
                     cache_dir: str | os.PathLike[str] | None = None) -> SourcesConfig:
     """A ready SourcesConfig over the built-in set for ``split`` (generating the set if needed)."""
     if split not in SPLITS:

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from .errors import SourceError
@@ -38,6 +39,7 @@ from .imageio import is_image, natural_key, probe_image, require_regular
 from .video import is_video, probe_video
 
 StreamKind = Literal["frames", "video", "image"]
+ForegroundKind = Literal["videomatte", "imagematte"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class SourcesConfig:
     """Where the sources are. Paths are plain strings; only the foreground is required."""
 
     foreground: str
-    foreground_kind: Literal["videomatte", "imagematte"] = "videomatte"
+    foreground_kind: ForegroundKind = "videomatte"
     background_videos: str | None = None
     background_images: str | None = None
     on_bad_clip: Literal["error", "skip"] = "error"
@@ -54,7 +56,9 @@ class SourcesConfig:
         if not isinstance(self.foreground, str) or not self.foreground:
             raise ValueError("sources.foreground must be a non-empty path string")
         if self.foreground_kind not in ("videomatte", "imagematte"):
-            raise ValueError(f"sources.foreground_kind must be 'videomatte' or 'imagematte', got {self.foreground_kind!r}")
+            raise ValueError(
+                f"sources.foreground_kind must be 'videomatte' or 'imagematte', got {self.foreground_kind!r}"
+            )
         if self.on_bad_clip not in ("error", "skip"):
             raise ValueError(f"sources.on_bad_clip must be 'error' or 'skip', got {self.on_bad_clip!r}")
         for key in ("background_videos", "background_images"):
@@ -253,7 +257,7 @@ def _matte_clip(name: str, color_entry: os.DirEntry[str], alpha_entry: os.DirEnt
     return ClipInfo(name, frames, color.height, color.width, color, alpha)
 
 
-def _index(collection: str, names_and_makers: list[tuple[str, Callable[[], ClipInfo]]], on_bad_clip: str,
+def _index(collection: str, names_and_makers: Sequence[tuple[str, Callable[[], ClipInfo]]], on_bad_clip: str,
            catalog: Catalog) -> list[ClipInfo]:
     clips = []
     for name, make in names_and_makers:
@@ -277,8 +281,7 @@ def _foregrounds(sources: SourcesConfig, catalog: Catalog) -> list[ClipInfo]:
     alpha = _clip_entries(alpha_dir, stills=stills) if os.path.isdir(alpha_dir) else {}
     if not color:
         raise SourceError(os.path.join(root, "fgr"), f"no {'images' if stills else 'clips'} found")
-    makers = [(name, lambda n=name, e=entry: _matte_clip(n, e, alpha.get(n), stills))
-              for name, entry in color.items()]
+    makers = [(name, partial(_matte_clip, name, entry, alpha.get(name), stills)) for name, entry in color.items()]
     return _index("foregrounds", makers, sources.on_bad_clip, catalog)
 
 
@@ -292,7 +295,7 @@ def _background_videos(folder: str, sources: SourcesConfig, catalog: Catalog) ->
     entries = _clip_entries(folder, stills=False)
     if not entries:
         raise SourceError(folder, "no background video clips found")
-    return _index("background_videos", [(n, lambda n=n, e=e: make(n, e)) for n, e in entries.items()],
+    return _index("background_videos", [(n, partial(make, n, e)) for n, e in entries.items()],
                   sources.on_bad_clip, catalog)
 
 
@@ -311,7 +314,7 @@ def _background_images(folder: str, sources: SourcesConfig, catalog: Catalog) ->
         return ClipInfo(name, 1, stream.height, stream.width, stream)
 
     names = [os.path.splitext(os.path.relpath(p, folder))[0].replace(os.sep, "/") for p in paths]
-    return _index("background_images", [(n, lambda n=n, p=p: make(n, p)) for n, p in zip(names, paths)],
+    return _index("background_images", [(n, partial(make, n, p)) for n, p in zip(names, paths, strict=True)],
                   sources.on_bad_clip, catalog)
 
 

@@ -5,9 +5,10 @@ Everything is vectorised numpy/OpenCV on float32 grids and driven by an explicit
 
 Each person is layered back to front (back hair, torso and jacket, arms and sleeves, neck, bun,
 head, glasses, hair cap, hair strands, cap, a translucent scarf); people vary in build, pose, skin
-tone, hair style and colour, clothes and accessories, and some clips hold several and composited with premultiplied "over". Edges come from signed distances
-(1-2 px ramps), hair strands are anti-aliased curves drawn at 2x and area-downsampled, so the matte
-has the fractional, thin structures real mattes have.
+tone, hair style and colour, clothes and accessories, and some clips hold several and composited
+with premultiplied "over". Edges come from signed distances (1-2 px ramps), hair strands are
+anti-aliased curves drawn at 2x and area-downsampled, so the matte has the fractional, thin
+structures real mattes have.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import cv2
 import numpy as np
 
 Array = np.ndarray
+Point = Sequence[float] | Array  # (x, y)
+Sdf = Callable[[Array, Array, tuple[slice, slice]], Array]
+"""A shape's signed distance ``sdf(x, y, box)`` on the pixel grids of ``box``."""
 _SHIFT = 4  # fixed-point bits for sub-pixel cv2 drawing
 _ONE = 1 << _SHIFT
 
@@ -51,10 +55,30 @@ def _ellipse_sdf(x: Array, y: Array, cx: float, cy: float, rx: float, ry: float,
     return (np.sqrt((u / rx) ** 2 + (v / ry) ** 2) - 1.0) * min(rx, ry)
 
 
-def _capsule_sdf(x: Array, y: Array, a: Sequence[float], b: Sequence[float], r: float) -> Array:
+def _capsule_sdf(x: Array, y: Array, a: Point, b: Point, r: float) -> Array:
     ax, ay, dx, dy = float(a[0]), float(a[1]), float(b[0] - a[0]), float(b[1] - a[1])
     h = np.clip(((x - ax) * dx + (y - ay) * dy) * (1.0 / max(dx * dx + dy * dy, 1e-6)), 0.0, 1.0)
     return np.hypot(x - ax - h * dx, y - ay - h * dy) - r
+
+
+def _capsule(a: Point, b: Point, r: float) -> Sdf:
+    """The capsule around segment a-b as a shape's ``sdf`` (points bound now, not when it is painted)."""
+    return lambda x, y, _: _capsule_sdf(x, y, a, b, r)
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float) -> Sdf:
+    """An ellipse as a shape's ``sdf`` (centre bound now, not when it is painted)."""
+    return lambda x, y, _: _ellipse_sdf(x, y, cx, cy, rx, ry, angle)
+
+
+def _outline(sdf: Sdf, half_width: float) -> Sdf:
+    """A band ``half_width`` either side of ``sdf``'s edge."""
+    return lambda x, y, box: np.abs(sdf(x, y, box)) - half_width
+
+
+def _polylines(polylines: list[Array]) -> Callable[[Array, int], object]:
+    """Draws open anti-aliased fixed-point ``polylines`` (already at the 2x scale) on a canvas."""
+    return lambda canvas, _: cv2.polylines(canvas, polylines, False, 255, 1, cv2.LINE_AA, _SHIFT)
 
 
 def _supersampled_mask(height: int, width: int, draw: Callable[[Array, int], object]) -> Array:
@@ -89,8 +113,7 @@ class _Layers:
         self.color[box] = self.color[box] * keep[..., None] + paint * a[..., None]
         self.alpha[box] = self.alpha[box] * keep + a
 
-    def shape(self, color: Array | tuple[float, float, float], sdf: Callable[[Array, Array, tuple[slice, slice]], Array],
-              bounds: Bounds, softness: float = 1.2) -> None:
+    def shape(self, color: Array | tuple[float, float, float], sdf: Sdf, bounds: Bounds, softness: float = 1.2) -> None:
         """Paint a shape given by its signed distance ``sdf(x, y, box)``, which is zero outside ``bounds``."""
         height, width = self.x.shape
         x0, y0 = max(int(bounds[0]) - 2, 0), max(int(bounds[1]) - 2, 0)
@@ -257,8 +280,7 @@ class _Person:
         groups = []
         for g in range(3):
             polylines = list(_fixed(points[self.strand_group == g], 2))
-            groups.append(_supersampled_mask(self.height, self.width, lambda canvas, _, pl=polylines: cv2.polylines(
-                canvas, pl, False, 255, 1, cv2.LINE_AA, _SHIFT)))
+            groups.append(_supersampled_mask(self.height, self.width, _polylines(polylines)))
         return groups
 
     def _arm_angles(self, arm: int, t: int) -> tuple[float, float]:
@@ -295,7 +317,8 @@ class _Person:
         r0 = int(np.clip(round(height - base), 0, height))
         c0 = int(np.clip(round(self.width - cx), 0, self.width))
         window = np.s_[r0:r0 + height, c0:c0 + self.width]
-        cloth, skin, hair, rough, scarf = (f[window] for f in (self.cloth, self.skin, self.hair, self.rough, self.scarf))
+        cloth, skin, hair, rough, scarf = (f[window]
+                                           for f in (self.cloth, self.skin, self.hair, self.rough, self.scarf))
         jacket = None if self.jacket is None else self.jacket[window]
         long_hair = s.hair_style in ("long", "curly")
 
@@ -310,8 +333,9 @@ class _Person:
         half = s.width * u
         def torso(x: Array, y: Array, _: object) -> Array:
             trapezoid = np.maximum(np.abs(x - cx) - (half + (y - base) * s.taper), base - y)
-            return np.minimum(trapezoid, _capsule_sdf(x, y, (cx - half + 0.05 * u, base + 0.04 * u),
-                                                      (cx + half - 0.05 * u, base + 0.04 * u), 0.07 * u))
+            rounded: Array = np.minimum(trapezoid, _capsule_sdf(x, y, (cx - half + 0.05 * u, base + 0.04 * u),
+                                                                (cx + half - 0.05 * u, base + 0.04 * u), 0.07 * u))
+            return rounded
         torso_box = (cx - half - 0.15 * u, base - 0.05 * u, cx + half + 0.15 * u, height)
         layers.shape(cloth if jacket is None else jacket, torso, torso_box)
         if jacket is not None:
@@ -327,14 +351,13 @@ class _Person:
             elbow = shoulder + 0.22 * u * np.array([math.sin(upper), math.cos(upper)])
             hand = elbow + 0.2 * u * np.array([math.sin(fore), math.cos(fore)])
             cuff = shoulder + 0.45 * (elbow - shoulder)
-            layers.shape(skin if s.short_sleeves else sleeve, lambda x, y, _, a=shoulder, e=elbow:
-                         _capsule_sdf(x, y, a, e, 0.05 * u), _segment_bounds(shoulder, elbow, 0.05 * u))
+            layers.shape(skin if s.short_sleeves else sleeve, _capsule(shoulder, elbow, 0.05 * u),
+                         _segment_bounds(shoulder, elbow, 0.05 * u))
             if s.short_sleeves:
-                layers.shape(sleeve, lambda x, y, _, a=shoulder, e=cuff: _capsule_sdf(x, y, a, e, 0.056 * u),
-                             _segment_bounds(shoulder, cuff, 0.056 * u))
-            layers.shape(skin if s.short_sleeves else sleeve, lambda x, y, _, e=elbow, h=hand:
-                         _capsule_sdf(x, y, e, h, 0.042 * u), _segment_bounds(elbow, hand, 0.042 * u))
-            layers.shape(skin, lambda x, y, _, h=hand, f=fore: _ellipse_sdf(x, y, h[0], h[1], 0.045 * u, 0.055 * u, f),
+                layers.shape(sleeve, _capsule(shoulder, cuff, 0.056 * u), _segment_bounds(shoulder, cuff, 0.056 * u))
+            layers.shape(skin if s.short_sleeves else sleeve, _capsule(elbow, hand, 0.042 * u),
+                         _segment_bounds(elbow, hand, 0.042 * u))
+            layers.shape(skin, _ellipse(hand[0], hand[1], 0.045 * u, 0.055 * u, fore),
                          _around(hand[0], hand[1], 0.06 * u))
 
         neck_top, neck_bottom = neck - [0, neck_len * u - 0.03 * u], neck + [0, 0.05 * u]
@@ -348,11 +371,11 @@ class _Person:
                      _around(hx, hy, radius))
         for offset in (-0.35, 0.35):
             ex, ey = hx + radius * (offset * side[0] + 0.05 * up[0]), hy + radius * (offset * side[1] + 0.05 * up[1])
-            layers.shape((0.1, 0.07, 0.06), lambda x, y, _, ex=ex, ey=ey: _ellipse_sdf(
-                x, y, ex, ey, 0.12 * radius, 0.07 * radius, tilt), _around(ex, ey, 0.12 * radius), softness=1.0)
+            layers.shape((0.1, 0.07, 0.06), _ellipse(ex, ey, 0.12 * radius, 0.07 * radius, tilt),
+                         _around(ex, ey, 0.12 * radius), softness=1.0)
             if s.glasses:  # a thin dark frame around each eye
-                layers.shape((0.05, 0.05, 0.06), lambda x, y, _, ex=ex, ey=ey: np.abs(_ellipse_sdf(
-                    x, y, ex, ey, 0.26 * radius, 0.19 * radius, tilt)) - 0.5, _around(ex, ey, 0.3 * radius))
+                layers.shape((0.05, 0.05, 0.06), _outline(_ellipse(ex, ey, 0.26 * radius, 0.19 * radius, tilt), 0.5),
+                             _around(ex, ey, 0.3 * radius))
         mx, my = hx - 0.5 * radius * up[0], hy - 0.5 * radius * up[1]
         layers.shape(tuple(s.skin * (0.6, 0.4, 0.4)), lambda x, y, _: _ellipse_sdf(
             x, y, mx, my, 0.25 * radius, 0.06 * radius, tilt), _around(mx, my, 0.25 * radius), softness=1.0)
@@ -361,7 +384,8 @@ class _Person:
         def cap(x: Array, y: Array, b: tuple[slice, slice]) -> Array:
             hairline = line * radius - ((x - hx) * up[0] + (y - hy) * up[1])
             dome = _ellipse_sdf(x, y, hx, hy - 0.05 * radius, 0.95 * radius, 1.02 * radius, tilt)
-            return np.maximum(dome, hairline) + 2.0 * rough[b]
+            capped: Array = np.maximum(dome, hairline) + 2.0 * rough[b]
+            return capped
         layers.shape(hair, cap, _around(hx, hy, 1.1 * radius), softness=1.5)
         for g, coverage in enumerate(self._strands(np.array([hx, hy]), radius, tilt, t)):
             layers.over(hair * (0.8 + 0.2 * g), coverage * (0.55 + 0.2 * g))
@@ -480,7 +504,7 @@ class ScenePainter:
             tops = (h * (1 - rng.uniform(level, level + 0.4, len(starts)))).astype(int)
             # building index of every column (-1 in the gaps), then per-pixel colour by lookup
             column = np.full(w, -1)
-            for i, (x0, x1) in enumerate(zip(starts, ends)):
+            for i, (x0, x1) in enumerate(zip(starts, ends, strict=True)):
                 column[x0:x1] = i
             inside = (column[None, :] >= 0) & (rows >= tops[column][None, :])
             wall = rng.uniform(0.15, 0.6, (len(starts), 3)).astype(np.float32)
@@ -502,11 +526,12 @@ class ScenePainter:
         ease = 0.5 - 0.5 * np.cos(np.pi * p)
         zoom = self.zoom[0] + (self.zoom[1] - self.zoom[0]) * ease
         scale = zoom * self.height / h * 1.4
-        out = None
+        out: Array | None = None
         for layer in self.layers:
             shift = self.pan * layer.parallax * (w - self.width / scale) * 0.5 * (p - 0.5)
             cx, cy = w / 2 + shift, h * 0.62
-            m = np.array([[scale, 0, self.width / 2 - scale * cx], [0, scale, self.height / 2 - scale * cy]], np.float32)
+            m = np.array([[scale, 0, self.width / 2 - scale * cx], [0, scale, self.height / 2 - scale * cy]],
+                         np.float32)
             rgba = cv2.warpAffine(layer.rgba, m, (self.width, self.height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REFLECT)
             if out is None:  # the sky: opaque
@@ -517,7 +542,7 @@ class ScenePainter:
         # moving objects: drawn together at 2x (colour premultiplied by coverage), then area-downsampled
         premultiplied = np.zeros((2 * self.height, 2 * self.width, 3), np.uint8)
         coverage = np.zeros((2 * self.height, 2 * self.width), np.uint8)
-        for (x0, y0, vx, vy, size, _), color in zip(self.objects, self.object_color):
+        for (x0, y0, vx, vy, size, _), color in zip(self.objects, self.object_color, strict=True):
             cx = ((x0 + (vx - 0.5) * 1.5 * p) % 1.2 - 0.1) * self.width
             cy = (0.15 + 0.7 * y0 + 0.1 * (vy - 0.5) * np.sin(2 * np.pi * p * 2)) * self.height
             r = (0.02 + 0.05 * size) * self.height
@@ -528,8 +553,9 @@ class ScenePainter:
         size = (self.width, self.height)
         paint = cv2.resize(premultiplied, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
         alpha = cv2.resize(coverage, size, interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255.0
-        out = out * (1 - alpha) + paint
-        return out
+        assert out is not None  # the first layer is the sky, and there is always one
+        composed: Array = out * (1 - alpha) + paint
+        return composed
 
 
 def to_uint8(image: Array) -> Array:
