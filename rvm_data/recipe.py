@@ -78,7 +78,7 @@ def _join(key: str, child: str | int) -> str:
 def _describe(tp: Any) -> str:
     """A short human name for a type hint, used in 'expected ...' messages."""
     origin, args = get_origin(tp), get_args(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return f"a mapping ({tp.__name__})"
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in args)
@@ -120,7 +120,7 @@ def parse_value(tp: Any, value: Any, key: str = "", base: Any = None) -> Any:
     origin, args = get_origin(tp), get_args(tp)
     if tp is Any:
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _parse_dataclass(tp, value, key, base if isinstance(base, tp) else None)
     if origin is Literal:
         if value in args and type(value) in {type(a) for a in args}:
@@ -166,7 +166,7 @@ def _parse_scalar(tp: Any, value: Any, key: str) -> Any:
     return float(value) if tp is float else value
 
 
-def _parse_union(tp: Any, args: tuple, value: Any, key: str, base: Any) -> Any:
+def _parse_union(tp: Any, args: tuple[Any, ...], value: Any, key: str, base: Any) -> Any:
     if value is None and type(None) in args:
         return None
     failures = []
@@ -181,7 +181,7 @@ def _parse_union(tp: Any, args: tuple, value: Any, key: str, base: Any) -> Any:
     raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
 
 
-def _parse_tuple(tp: Any, args: tuple, value: Any, key: str) -> tuple:
+def _parse_tuple(tp: Any, args: tuple[Any, ...], value: Any, key: str) -> tuple[Any, ...]:
     if not isinstance(value, (list, tuple)):
         raise _Invalid(key, f"expected {_describe(tp)}, got {_show(value)}")
     if len(args) == 2 and args[1] is Ellipsis:
@@ -192,14 +192,14 @@ def _parse_tuple(tp: Any, args: tuple, value: Any, key: str) -> tuple:
         items = list(args)
         if len(items) != len(value):
             raise _Invalid(key, f"expected {_describe(tp)}, got {len(value)} items")
-    return tuple(parse_value(t, v, _join(key, i)) for i, (t, v) in enumerate(zip(items, value)))
+    return tuple(parse_value(t, v, _join(key, i)) for i, (t, v) in enumerate(zip(items, value, strict=True)))
 
 
-def _yaml_fields(cls: type) -> dict[str, dataclasses.Field]:
+def _yaml_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("yaml", True)}
 
 
-def _field_default(f: dataclasses.Field) -> Any:
+def _field_default(f: dataclasses.Field[Any]) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
     if f.default_factory is not dataclasses.MISSING:
@@ -329,7 +329,8 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able content (what the manifest records and the hash covers)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("yaml", True)}
-        return json.loads(json.dumps(_plain(data)))
+        plain: dict[str, Any] = json.loads(json.dumps(_plain(data)))
+        return plain
 
     @property
     def hash(self) -> str:
@@ -364,7 +365,7 @@ class Recipe:
     def resolve_sources(self, split: str) -> SourcesConfig:
         """The split's SourcesConfig with ``${VARS}`` expanded and every named path checked."""
         config = self.sources[split]
-        changes = {
+        changes: dict[str, Any] = {
             f.name: checked_path(getattr(config, f.name), self.origin, f"sources.{split}.{f.name}")
             for f in dataclasses.fields(config)
             if isinstance(getattr(config, f.name), str)
@@ -412,7 +413,7 @@ def data_hint(raw_path: str) -> str:
 def expand_vars(text: str, origin: str = "<recipe>", key: str = "") -> str:
     """Expand ``${NAME}`` from the environment; ``${RVM_DATA_BUILTIN}`` defaults to the built-in set."""
 
-    def one(match: re.Match) -> str:
+    def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in os.environ:
             return os.environ[name]
@@ -489,7 +490,7 @@ def check_memory(recipe: Recipe) -> None:
                               "machine's RAM; set RVM_DATA_MEMORY_LIMIT_GIB to change it)")
 
 
-def _index(part: str, node: list, here: str, text: str) -> int:
+def _index(part: str, node: list[Any], here: str, text: str) -> int:
     if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
         raise ValueError(f"--set {text!r}: {here} is not an index of a list of {len(node)}")
     return int(part)
@@ -504,13 +505,13 @@ def parse_recipe(data: Any, origin: str = "<recipe>") -> Recipe:
         for name, (module, cls_name) in OPTIONAL_SECTIONS.items():
             if data.get(name) is not None:
                 data[name] = parse_value(getattr(importlib.import_module(module), cls_name), data[name], name)
-        recipe = parse_value(Recipe, data, "")
+        recipe: Recipe = parse_value(Recipe, data, "")
     except _Invalid as error:
         raise RecipeError(origin, error.key, error.message) from None
     return dataclasses.replace(recipe, origin=origin)
 
 
-def load_recipe(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recipe:
+def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Recipe:
     """Read a recipe YAML file, apply ``--set`` overrides, validate, and check a sample of each output fits in
     memory (:func:`check_memory`). Errors name file and key."""
     origin = str(path)

@@ -88,7 +88,8 @@ def test_errors_in_the_file_itself(tmp_path):
 
 
 def test_overrides_change_values_and_partial_mappings_keep_defaults(tmp_path):
-    recipe = load_recipe(QUICKSTART, ["outputs.lr.compose.size=[64, 96]", "outputs.lr.compose.augment.bgr_affine.range.degrees=[-1, 1]"])
+    recipe = load_recipe(QUICKSTART, ["outputs.lr.compose.size=[64, 96]",
+                                      "outputs.lr.compose.augment.bgr_affine.range.degrees=[-1, 1]"])
     compose = recipe.outputs["lr"].compose
     assert compose.size == (64, 96) and compose.augment.bgr_affine.range.degrees == (-1.0, 1.0)
     assert compose.augment.bgr_affine.prob == load_recipe(QUICKSTART).outputs["lr"].compose.augment.bgr_affine.prob
@@ -99,7 +100,8 @@ def test_hash_is_stable_and_follows_content(tmp_path):
     assert load_recipe(QUICKSTART).hash == base.hash
     reordered = dict(reversed(list(quickstart_data().items())))
     assert load_recipe(write(tmp_path, reordered)).hash == base.hash
-    explicit = load_recipe(QUICKSTART, [f"outputs.lr.compose.bgr_video_prob={base.outputs['lr'].compose.bgr_video_prob}"])
+    default_prob = base.outputs["lr"].compose.bgr_video_prob
+    explicit = load_recipe(QUICKSTART, [f"outputs.lr.compose.bgr_video_prob={default_prob}"])
     assert explicit.hash == base.hash  # spelling out a default changes nothing
     assert load_recipe(QUICKSTART, ["seed=99"]).hash != base.hash
     assert load_recipe(QUICKSTART, ["outputs.lr.compose.augment.noise.prob=0.2"]).hash != base.hash
@@ -112,10 +114,12 @@ def test_missing_data_says_how_to_point_at_it(monkeypatch, tmp_path):
     with pytest.raises(RecipeError, match=r"sources\.train\.foreground: \$\{RVM_DATA_ROOT\} is not set.*quickstart"):
         recipe.resolve_sources("train")
     monkeypatch.setenv("RVM_DATA_ROOT", str(tmp_path))
-    with pytest.raises(RecipeError, match=r"VideoMatte240K_JPEG_SD/train does not exist; set RVM_DATA_ROOT to the folder"):
+    with pytest.raises(RecipeError,
+                       match=r"VideoMatte240K_JPEG_SD/train does not exist; set RVM_DATA_ROOT to the folder"):
         recipe.resolve_sources("train")
     (tmp_path / "VideoMatte240K_JPEG_SD" / "train").mkdir(parents=True)
-    with pytest.raises(RecipeError, match=r"sources\.train\.background_videos: .*BackgroundVideos/train does not exist"):
+    with pytest.raises(RecipeError,
+                       match=r"sources\.train\.background_videos: .*BackgroundVideos/train does not exist"):
         recipe.resolve_sources("train")
 
 

@@ -52,7 +52,8 @@ def test_an_alias_bomb_costs_no_memory_in_the_error_message(tmp_path):
     out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-500:]
     line, = out.stdout.splitlines()
-    assert "outputs.main.compose.frames: expected an integer, got [[1, 1, 1" in line and len(line) < len(str(path)) + 150
+    assert "outputs.main.compose.frames: expected an integer, got [[1, 1, 1" in line
+    assert len(line) < len(str(path)) + 150
 
 
 def test_bad_yaml_in_an_override_is_one_line_naming_it(tmp_path):

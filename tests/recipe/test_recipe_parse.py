@@ -29,7 +29,7 @@ class Compose:
     blur: Blur = field(default_factory=Blur)
     mode: Literal["fit", "wrap"] = "fit"
     speeds: tuple[float, ...] = (1.0,)
-    note: Optional[str] = None
+    note: Optional[str] = None  # noqa: UP045  typing.Union on purpose: the parser takes it as well as X | None
     extra: dict[str, int] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
 
@@ -77,7 +77,7 @@ def test_errors_name_the_key_path(value, key, words):
 
 
 def test_optional_dataclass_reports_the_deep_error():
-    error = error_of(Optional[Compose], {"size": [8, 8], "blur": {"prob": -1}})
+    error = error_of(Optional[Compose], {"size": [8, 8], "blur": {"prob": -1}})  # noqa: UP045  typing.Union too
     assert error.key == "outputs.main.compose.blur.prob"
 
 
