@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rvm_data.augment.base import KINDS, SPACES, TARGETS, Augmentation, GeometryOp, Layers, PixelOp, SpecError
+from rvm_data.augment.base import KINDS, SPACES, TARGETS, Augmentation, GeometryOp, Layers, PixelOp, Plot, SpecError
 from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geometry_of, in_motion
 from rvm_data.compose import SampleSpec
 
@@ -65,3 +65,89 @@ def test_misspelt_record_names_the_nearest_augmentation():
         check_motion({"fgr_blur": {**entry, "kernel": "rvm"}}, 3, "S")
     with pytest.raises(SpecError, match=r"motion\.fgr_blur\.values\.sigmaa: unknown key; did you mean 'sigma'\?"):
         check_motion({"fgr_blur": {**entry, "kernel": "rvm", "values": {"sigma": [0, 0], "sigmaa": [0, 0]}}}, 2, "S")
+
+
+def _tiny_catalog(root):
+    import cv2
+
+    from rvm_data.sources import SourcesConfig, build_catalog
+
+    rng = np.random.default_rng(0)
+    for t in range(4):
+        for kind in ("fgr", "pha"):
+            (root / "fg" / kind / "c").mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / "fg" / kind / "c" / f"{t:05d}.png"),
+                        rng.integers(0, 256, (20, 24, 3 if kind == "fgr" else 1), dtype=np.uint8))
+    (root / "bg").mkdir()
+    cv2.imwrite(str(root / "bg" / "b.png"), rng.integers(0, 200, (20, 24, 3), dtype=np.uint8))
+    return build_catalog(SourcesConfig(foreground=str(root / "fg"), background_images=str(root / "bg")))
+
+
+class _Tint:
+    """A toy pixel op, as a new augmentation module would define it: adds a per-frame grey level to
+    the background."""
+
+    name = decision = "bgr_tint"
+    field = "motion"
+    kind = "pixel"
+    space = None
+    targets = frozenset({"bgr"})
+    neutral = {"level": 0.0}
+    plots = (Plot("colour", "bgr tint (levels)", ("level",)),)
+
+    def settings(self, augment):
+        return None
+
+    def can_fire(self, augment):
+        return True
+
+    def off(self):
+        return None
+
+    def draw(self, rng, ctx):
+        return {"values": {"level": [float(v) for v in rng.integers(1, 20, ctx.frames)]}}
+
+    def read(self, spec):
+        return spec.motion.get(self.name)
+
+    def check(self, entry, frames, where):
+        if set(entry) != {"values"}:
+            raise SpecError(where, f"motion.{self.name}", "expected only values")
+
+    def label(self, entry):
+        return "drawn"
+
+    def apply(self, spec, layers):
+        levels = self.read(spec)["values"]["level"]
+        for t, level in enumerate(levels):
+            layers["bgr"][t] = np.minimum(layers["bgr"][t].astype(int) + int(level), 255)
+
+
+def test_a_new_augmentation_is_a_registry_line(monkeypatch, tmp_path):
+    """Registered (and placed in the render order), a new op is drawn from its own stream, rendered,
+    checked by from_dict and plotted, and every other decision of the sample stays as it was."""
+    import rvm_data.compose as compose
+    from rvm_data.compose import ComposeConfig, plan_sample, render_sample
+    from rvm_data.viewer.plots import plotted_series
+    from rvm_data.viewer.spec_view import spec_figure
+
+    catalog = _tiny_catalog(tmp_path)
+    cfg = ComposeConfig(size=(16, 16), frames=3)
+    before = [plan_sample(cfg, catalog, seed=0, split="train", index=i, augment=True) for i in range(4)]
+    rendered = [render_sample(s, catalog) for s in before]
+    tint = _Tint()
+    assert isinstance(tint, PixelOp)
+    monkeypatch.setitem(REGISTRY, tint.name, tint)
+    monkeypatch.setattr(compose, "RENDER_ORDER", (*RENDER_ORDER, tint.name))
+    for i, old in enumerate(before):
+        new = plan_sample(cfg, catalog, seed=0, split="train", index=i, augment=True).to_dict()
+        levels = new["motion"].pop(tint.name)["values"]["level"]
+        assert new == old.to_dict()  # nothing else moved
+        new["motion"][tint.name] = {"values": {"level": levels}}
+        sample = render_sample(new, catalog)
+        np.testing.assert_array_equal(sample["fgr"], rendered[i]["fgr"])
+        np.testing.assert_array_equal(sample["bgr"].astype(int),
+                                      np.minimum(rendered[i]["bgr"].astype(int) + np.array(levels)[:, None, None, None], 255))
+        np.testing.assert_array_equal(plotted_series(spec_figure(new))["colour/bgr tint (levels)/level"], levels)
+        with pytest.raises(SpecError, match="expected only values"):
+            SampleSpec.from_dict({**new, "motion": {**new["motion"], tint.name: {"values": {}, "x": 1}}})
