@@ -38,7 +38,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,17 +50,15 @@ from tqdm import tqdm
 from rvm_data import __version__
 from rvm_data.buildprogress import SampleBar, Tick, remote_ticker
 from rvm_data.buildfolder import BuildError, FolderError, FolderLock, prepare_folder, remove_made, writing
-from rvm_data.compose import BadClipError, SampleSpec, plan_sample
-from rvm_data.recipe import Recipe, RecipeError, checked_path, data_hint
-from rvm_data.replacement import render_replacing
+from rvm_data.compose import BadClipError
+from rvm_data.kinds import KINDS, ShardResult, plan_output_samples  # noqa: F401 (plan_output_samples: re-exported)
+from rvm_data.recipe import Recipe, RecipeError, parse_recipe
 from rvm_data.segmentation.readers import SegCatalog
-from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
                                      write_manifest)
 from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, shard_path, temp_parts
-from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.shards.wids import write_wids_indices
-from rvm_data.sources import Catalog, SourceError, build_catalog
+from rvm_data.sources import Catalog, SourceError
 from rvm_data.sources.catalog import SkippedClip
 from rvm_data.units import byte_size
 
@@ -131,13 +129,13 @@ class ShardJob:
     shard: int
     start: int
     stop: int
-    segmentation: bool = False
+    kind: str = "matting"  # its SampleKind's name (rvm_data.kinds.KINDS)
     epoch: int = 0  # which epoch of the recipe's sample space (its seeds: Recipe.output_seed)
 
     @property
     def catalog(self) -> str:
-        """Which catalog the job reads: its split's matting sources or its segmentation sources."""
-        return f"segmentation/{self.split}" if self.segmentation else self.split
+        """Which catalog the job reads: its kind's of its split (the split itself for matting)."""
+        return KINDS[self.kind].catalog_key(self.split)
 
     @property
     def path(self) -> str:
@@ -147,14 +145,6 @@ class ShardJob:
     @property
     def samples(self) -> int:
         return self.stop - self.start
-
-
-@dataclass(frozen=True)
-class ShardResult:
-    """What one job hands back: the written shard, and a record per sample replaced for a bad clip."""
-
-    info: ShardInfo
-    skipped: tuple[SkippedClip, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,71 +194,28 @@ def plan_jobs(recipe: Recipe, splits: Sequence[str] | None = None, limit: int | 
     per_shard = recipe.shards.samples_per_shard
     jobs = []
     for split in splits or recipe.splits:
-        for name, output in recipe.all_outputs().items():
-            count = output.samples.get(split, 0)
-            count = count if limit is None else min(count, -(-limit // per_shard) * per_shard)
-            seg = name not in recipe.outputs
-            jobs += [
-                ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count), seg, epoch)
-                for j in range(-(-count // per_shard))
-            ]
+        for kind in KINDS.values():  # matting outputs, then segmentation ones: the recipe's output order
+            for name, output in kind.outputs(recipe).items():
+                count = output.samples.get(split, 0)
+                count = count if limit is None else min(count, -(-limit // per_shard) * per_shard)
+                jobs += [
+                    ShardJob(name, split, j, j * per_shard, min((j + 1) * per_shard, count), kind.name, epoch)
+                    for j in range(-(-count // per_shard))
+                ]
     return jobs
-
-
-def output_planner(recipe: Recipe, output: str, split: str, catalog: Catalog,
-                   epoch: int = 0) -> Callable[[int, int], SampleSpec]:
-    """``plan(index, attempt=0)``: the spec of one sample of a matting output and split, exactly as a
-    build plans it (the output's seed, augmentation where the recipe asks for it in this split, and the
-    recipe's name, hash and the output in ``spec.meta``), so a preview from the recipe equals what the
-    build stores. The recipe is hashed once per planner, not once per sample."""
-    config = recipe.outputs[output]
-    seed, augment = recipe.output_seed(output, epoch), split in config.augment
-    meta = {"recipe": recipe.name, "recipe_hash": recipe.hash, "output": output}
-
-    def plan(index: int, attempt: int = 0) -> SampleSpec:
-        spec = plan_sample(config.compose, catalog, seed=seed, split=split, index=index, augment=augment,
-                           attempt=attempt)
-        spec.meta.update(meta)
-        return spec
-
-    return plan
-
-
-def plan_output_samples(recipe: Recipe, output: str, split: str, indices: Iterable[int],
-                        catalog: Catalog) -> Iterator[SampleSpec]:
-    """The first-attempt specs of samples ``indices`` (see :func:`output_planner`)."""
-    plan = output_planner(recipe, output, split, catalog)
-    return (plan(index) for index in indices)
 
 
 def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
                  on_sample: Tick | None = None) -> ShardResult:
-    """Plan, render and write one shard (``on_sample()`` after each sample). One job is one core's
-    work, so OpenCV runs single-threaded. A bad clip stops the job or, under ``on_bad_clip: skip``,
-    its samples are replaced (see :mod:`rvm_data.replacement`) and recorded."""
+    """Plan, render and write one shard through its kind's ``render_shard`` (``on_sample()`` after each
+    sample). One job is one core's work, so OpenCV runs single-threaded."""
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    skipped: list[SkippedClip] = []
     try:
-        if job.segmentation:
-            return ShardResult(render_seg_shard(Path(out_dir) / job.path, recipe.segmentation.outputs[job.output],
-                                                catalog, seed=recipe.output_seed(job.output, job.epoch), split=job.split,
-                                                start=job.start, stop=job.stop, codec=recipe.shards.codec,
-                                                on_sample=on_sample))
-        assert isinstance(catalog, Catalog)
-        plan = output_planner(recipe, job.output, job.split, catalog, job.epoch)
-        on_bad_clip = recipe.sources[job.split].on_bad_clip
-        with ShardWriter(Path(out_dir) / job.path, recipe.shards.codec) as writer:
-            for index in range(job.start, job.stop):
-                sample, replaced = render_replacing(lambda attempt: plan(index, attempt), catalog, on_bad_clip)
-                writer.write(sample)
-                skipped += replaced
-                if on_sample is not None:
-                    on_sample()
+        return KINDS[job.kind].render_shard(Path(out_dir) / job.path, recipe, job.output, job.split, job.start,
+                                            job.stop, catalog, job.epoch, on_sample)
     finally:
         cv2.setNumThreads(threads)
-    assert writer.info is not None
-    return ShardResult(writer.info, tuple(skipped))
 
 
 def _run_local(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
@@ -506,6 +453,17 @@ def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], shown: Path,
 # ---------------------------------------------------------------------------------------------
 
 
+def recipe_of_build(folder: str | os.PathLike) -> Recipe:
+    """The recipe a build folder's manifest records, validated again (its hash is the folder's), so more of
+    the same build (another epoch, another split) can be made without its YAML file or ``--set`` values."""
+    manifest = read_manifest(folder)
+    recipe = parse_recipe(manifest.recipe, str(Path(folder) / MANIFEST_NAME))
+    if recipe.hash != manifest.recipe_hash:
+        raise BuildError(f"{folder}: the recipe its manifest records hashes to {recipe.hash[:12]}, not "
+                         f"{manifest.recipe_hash[:12]} (made by another rvm_data?); build from the recipe file")
+    return recipe
+
+
 def default_out_dir(recipe: Recipe) -> Path:
     return Path("shards") / recipe.name
 
@@ -516,24 +474,21 @@ def catalogs_for(recipe: Recipe, jobs: Iterable[ShardJob]) -> dict[str, Catalog 
     for job in jobs:
         if job.catalog in catalogs:
             continue
-        key = f"segmentation.sources.{job.split}" if job.segmentation else f"sources.{job.split}"
+        kind = KINDS[job.kind]
         try:
-            if job.segmentation:
-                catalogs[job.catalog] = seg_catalog(recipe.segmentation, job.split,
-                                                    lambda path: checked_path(path, recipe.origin, key))
-            else:
-                catalogs[job.catalog] = build_catalog(recipe.resolve_sources(job.split))
+            catalogs[job.catalog] = kind.catalog(recipe, job.split)
         except SourceError as error:
-            missing = not job.segmentation and not os.path.exists(error.path)  # a wrong data root, not a bad file
-            hint = f"; {data_hint(recipe.sources[job.split].foreground)}" if missing else ""
-            raise RecipeError(recipe.origin, key, f"{error}{hint}") from None
+            hint = kind.source_hint(recipe, job.split, error)
+            raise RecipeError(recipe.origin, kind.sources_key(job.split), f"{error}{hint}") from None
     return catalogs
 
 
-def _skipped_at_indexing(catalogs: dict[str, Catalog | SegCatalog]) -> Iterator[tuple[str, SkippedClip]]:
+def _skipped_at_indexing(jobs: Iterable[ShardJob], catalogs: dict[str, Catalog | SegCatalog]
+                         ) -> Iterator[tuple[str, SkippedClip]]:
+    """(catalog key, clip) of each clip a catalog the jobs read left out when it was indexed."""
+    kinds = {job.catalog: KINDS[job.kind] for job in jobs}
     for key, catalog in catalogs.items():
-        if isinstance(catalog, Catalog):
-            yield from ((key, clip) for clip in catalog.skipped)
+        yield from ((key, clip) for clip in kinds[key].skipped(catalog))
 
 
 def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: int = 1,
@@ -584,7 +539,7 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
                   out: Path, workers: int, scheduler: str | None, progress: bool, epoch: int) -> BuildSummary:
     """The build proper, holding the folder's lock."""
     ledger, todo = _ledger(out, recipe, jobs, shown, epoch)
-    for split, clip in _skipped_at_indexing(catalogs):
+    for split, clip in _skipped_at_indexing(jobs, catalogs):
         ledger.skip(split, clip, "indexing")
     kept = len(ledger.done)
     _remove_stale_temporaries(out, recipe.splits)

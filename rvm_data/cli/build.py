@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rvm_data.recipe import Recipe
 
 
 EPILOG = """\
@@ -19,7 +24,8 @@ kept, the temporaries removed, and the same command resumes."""
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("recipe", help="recipe YAML file, e.g. recipes/quickstart.yaml")
+    parser.add_argument("recipe", help="recipe YAML file, e.g. recipes/quickstart.yaml, or a build folder: "
+                                       "more of the recipe it records (e.g. --epochs), into it")
     parser.add_argument("--out", metavar="DIR", help="build folder (default: shards/<recipe name>)")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
     parser.add_argument("--limit", type=int, metavar="N",
@@ -41,12 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rvm_data.build import BuildInterrupted, build
     from rvm_data.errors import RvmDataError
-    from rvm_data.recipe import load_recipe
 
     try:
-        recipe = load_recipe(args.recipe, args.overrides)
+        recipe, out = _recipe_and_folder(args)
         for epoch in args.epochs:
-            summary = build(recipe, args.out, workers=args.workers, limit=args.limit, splits=args.splits,
+            summary = build(recipe, out, workers=args.workers, limit=args.limit, splits=args.splits,
                             scheduler=args.scheduler, progress=not args.no_progress, epoch=epoch)
             print(summary.line(), flush=True)
     except RvmDataError as error:
@@ -63,6 +68,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nrvm-data build: {how} before any shard was rendered", file=sys.stderr)
         return 128 + signum
     return 0
+
+
+def _recipe_and_folder(args: argparse.Namespace) -> tuple[Recipe, str | None]:
+    """The recipe file's recipe, or the recipe a build folder records (built into that folder)."""
+    from rvm_data.build import BuildError, recipe_of_build
+    from rvm_data.recipe import load_recipe
+
+    if not Path(args.recipe).is_dir():
+        return load_recipe(args.recipe, args.overrides), args.out
+    if args.overrides:
+        raise BuildError(f"{args.recipe}: a build folder's recipe is built as it was recorded; --set would make "
+                         "another recipe (build that from its YAML file into a new --out)")
+    return recipe_of_build(args.recipe), args.out or args.recipe
 
 
 def epoch_range(text: str) -> range:

@@ -17,6 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="overrides",
                         help="override a recipe value (YAML), e.g. --set train.max_steps=200")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu")
+    parser.add_argument("--build-ahead", type=int, metavar="K",
+                        help="build epochs e+1..e+K of the recipe's train samples while epoch e trains, so every "
+                             "epoch trains on fresh samples (into the --shards folder's epochs/)")
+    parser.add_argument("--build-workers", type=int, default=1, metavar="N",
+                        help="local processes of that build (default 1)")
+    parser.add_argument("--keep-epochs", type=int, metavar="N",
+                        help="with --build-ahead: delete the epoch folders training has left N epochs behind")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -34,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
-                       device=args.device, progress=not args.no_progress)
+                       device=args.device, progress=not args.no_progress, build_ahead=args.build_ahead,
+                       build_workers=args.build_workers, keep_epochs=args.keep_epochs)
     except TrainInterrupted as error:
         print(f"\nrvm-data train: {error}", file=sys.stderr)
         return 130

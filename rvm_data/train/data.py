@@ -9,14 +9,16 @@ loader's own (epoch, batches) state, which resumes without decoding what it skip
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rvm_data.shards.dataset import ShardDataset
 from rvm_data.shards.folder import BuildFolder, BuiltOutput
+from rvm_data.shards.layout import built_epochs, epoch_root
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.distributed import Placement
+from rvm_data.train.epochs import EpochSource, RollingBuild
 from rvm_data.train.errors import TrainError
 from rvm_data.train.trainer import TrainData
 
@@ -45,6 +47,53 @@ class Stream:
         self._it = None
 
 
+class EpochStream(Stream):
+    """A stream whose pass e reads the train samples of epoch e of its build (:class:`EpochSource`
+    decides which built epoch, waiting for a rolling build or cycling), each pass in the order of
+    (seed, e); resumable via ``state_dict`` (the pass, the epoch it reads, the position in it)."""
+
+    def __init__(self, name: str, source: EpochSource, make: Callable[[BuildFolder], ShardDataset],
+                 workers: int, pin_memory: bool):
+        self.name, self.source, self._make = name, source, make
+        self._workers, self._pin = workers, pin_memory
+        self.dataset = make(BuildFolder(source.root))  # epoch 0's; every epoch has its counts
+        self.pass_index, self.reads, self._opened = 0, 0, False
+        self._it: Iterator[dict[str, Any]] | None = None
+
+    def _open(self, pass_index: int, reads: int | None = None) -> None:
+        self.pass_index = pass_index
+        self.reads = self.source.epoch_for(pass_index) if reads is None else reads
+        self.dataset = self._make(BuildFolder(epoch_root(self.source.root, self.reads)))
+        self.dataset.set_epoch(pass_index)
+        self._opened = True
+
+    def __next__(self) -> dict[str, Any]:
+        while True:
+            if self._it is None:
+                if not self._opened:
+                    self._open(self.pass_index)
+                self._it = iter(self.dataset.loader(num_workers=self._workers, pin_memory=self._pin))
+            try:
+                return next(self._it)
+            except StopIteration:
+                self._it, self._opened = None, False
+                self.pass_index += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pass": self.pass_index, "reads": self.reads, "dataset": self.dataset.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "pass" not in state:
+            raise TrainError(f"the checkpoint's {self.name!r} stream read a build without epochs; this one has "
+                             "epochs (built with --epochs): resume on the build it started on, or start a new run")
+        self.source.ready(int(state["reads"]))
+        self._open(int(state["pass"]), int(state["reads"]))
+        self.dataset.load_state_dict(state["dataset"])
+        if self.dataset.epoch != self.pass_index:  # the checkpoint came at the end of its pass
+            self.pass_index, self._opened = self.pass_index + 1, False
+        self._it = None
+
+
 def recipe_outputs(folder: BuildFolder) -> dict[str, BuiltOutput]:
     """The matting outputs the build's recipe records (one of them is the low-res stream)."""
     outputs = folder.recipe.of_kind("matting")
@@ -66,8 +115,12 @@ def choose_lr_output(config: TrainConfig, outputs: dict[str, BuiltOutput], where
     return candidates[0]
 
 
-def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement) -> TrainData:
-    """Low-res (+ high-res, + segmentation) streams of the train split and the valid split's loader."""
+def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement,
+                    builder: RollingBuild | None = None) -> TrainData:
+    """Low-res (+ high-res, + segmentation) streams of the train split and the valid split's loader.
+
+    A stream of a build with epochs (``rvm-data build --epochs``, or ``builder`` building them beside
+    training) reads epoch e's shards in its pass e (:class:`EpochStream`); else one set, reshuffled."""
     build_dir = Path(build_dir)
     build = BuildFolder(build_dir)
     outputs = recipe_outputs(build)
@@ -77,12 +130,20 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
     def stream(name: str, folder: BuildFolder, output: str, batch_size: int) -> Stream | None:
         if not folder.entries("train", output):
             return None
-        # From the manifest: its counts (no header scan of every shard) and its recipe's frames and size,
-        # which every sample is checked against before it is decoded.
-        dataset = ShardDataset(folder.manifest, root=folder.root, split="train", output=output,
-                               batch_size=batch_size, seed=config.seed, resample=True, rank=place.rank,
-                               world_size=place.world)
-        return Stream(name, dataset, config.workers, pin)
+        rolling = builder if folder is build else None
+
+        def dataset(of: BuildFolder, resample: bool) -> ShardDataset:
+            # From the manifest: its counts (no header scan of every shard) and its recipe's frames and
+            # size, which every sample is checked against before it is decoded.
+            return ShardDataset(of.manifest, root=of.root, split="train", output=output, batch_size=batch_size,
+                                seed=config.seed, resample=resample, rank=place.rank, world_size=place.world)
+
+        if rolling is None and not built_epochs(folder.root):
+            return Stream(name, dataset(folder, True), config.workers, pin)
+        built = folder.recipe.outputs.get(output)
+        source = EpochSource(folder.root, output, folder.count("train", output), rolling,
+                             frames=built.frames or 1 if built else 1)
+        return EpochStream(name, source, lambda of: dataset(of, False), config.workers, pin)
 
     lr = stream("lr", build, lr_name, config.batch_size)
     if lr is None:

@@ -14,6 +14,7 @@ from rvm_data.model import MattingNetwork, load_checkpoint
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import Placement, setup, teardown
+from rvm_data.train.epochs import RollingBuild
 from rvm_data.train.errors import TrainError, TrainFileMissing
 from rvm_data.train.trainer import LAST, Trainer, TrainResult
 
@@ -94,8 +95,9 @@ def make_model(config: TrainConfig, init: str | Path | None = None) -> MattingNe
 
 def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path, *, resume: bool = False,
                 init: str | Path | None = None, device: str | None = None, progress: bool = True,
-                place: Placement | None = None) -> TrainResult:
-    """Train on the shards in ``build_dir`` into ``out_dir`` (one process, or one rank under torchrun)."""
+                place: Placement | None = None, builder: RollingBuild | None = None) -> TrainResult:
+    """Train on the shards in ``build_dir`` into ``out_dir`` (one process, or one rank under torchrun);
+    ``builder`` builds the next epochs beside training (on the main rank; the others wait for them)."""
     out_dir = Path(out_dir)
     if resume and init is not None:
         raise TrainError("--resume continues a run with its own weights; --init cannot be combined with it")
@@ -109,7 +111,9 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
         if place.main:
             for line in start_warnings(config, init, resume):
                 warnings.warn(line, stacklevel=2)
-        data = open_train_data(config, build_dir, place)
+        if builder is not None:
+            builder.launch = place.main
+        data = open_train_data(config, build_dir, place, builder)
         # a resumed run takes its weights from the checkpoint: no backbone file to read
         model = make_model(config.replace(pretrained_backbone=None) if resume else config, init)
         trainer = Trainer(config, model, data, out_dir, place, progress=progress)
@@ -119,6 +123,8 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
             return trainer.fit()
         finally:
             trainer.close()
+            if builder is not None:
+                builder.close()
     finally:
         if own_place:
             teardown(place)
@@ -126,8 +132,13 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
 
 def train(recipe: Recipe, *, out_dir: str | Path | None = None, build_dir: str | Path | None = None,
           resume: bool = False, init: str | Path | None = None, device: str | None = None,
-          progress: bool = True) -> TrainResult:
-    """Train with the recipe's ``train:`` section on its build (default ``shards/<name>`` → ``runs/<name>``)."""
+          progress: bool = True, build_ahead: int | None = None, build_workers: int = 1,
+          keep_epochs: int | None = None) -> TrainResult:
+    """Train with the recipe's ``train:`` section on its build (default ``shards/<name>`` → ``runs/<name>``).
+
+    ``build_ahead`` K builds epochs e+1 .. e+K of the build's recipe (the one its manifest records) on
+    ``build_workers`` local processes while epoch e trains; ``keep_epochs`` N then deletes the epoch
+    folders training has left N epochs behind (see :mod:`rvm_data.train.epochs`)."""
     config = recipe.train
     if config is None:
         warnings.warn(f"{recipe.origin}: no train: section, training with TrainConfig() defaults (stage 1)",
@@ -138,4 +149,9 @@ def train(recipe: Recipe, *, out_dir: str | Path | None = None, build_dir: str |
         raise TrainError(f"{build_dir}: no build here; run `rvm-data build {recipe.origin}` first "
                          f"(or point --shards at the folder it built)")
     out_dir = Path(out_dir) if out_dir else Path("runs") / recipe.name
-    return train_build(config, build_dir, out_dir, resume=resume, init=init, device=device, progress=progress)
+    if keep_epochs is not None and build_ahead is None:
+        raise TrainError("--keep-epochs deletes epochs a --build-ahead build made; it needs --build-ahead")
+    builder = None if build_ahead is None else RollingBuild(build_dir, ahead=build_ahead, workers=build_workers,
+                                                           keep=keep_epochs)
+    return train_build(config, build_dir, out_dir, resume=resume, init=init, device=device, progress=progress,
+                       builder=builder)

@@ -75,3 +75,13 @@ def test_the_cli_builds_a_range_of_epochs(tiny_recipe_path, tmp_path, capsys):
     assert [line.split(":")[0] for line in lines] == [str(out), str(out / "epochs" / "0001"),
                                                       str(out / "epochs" / "0002")]
     assert built_epochs(out) == [1, 2]
+
+
+def test_a_build_folder_builds_more_of_the_recipe_it_records(tiny_recipe_path, tmp_path, capsys):
+    out = tmp_path / "out"
+    build(load_recipe(tiny_recipe_path), out, limit=2, progress=False)
+    assert main(["build", str(out), "--epochs", "1", "--limit", "2", "--no-progress"]) == 0
+    assert read_manifest(epoch_root(out, 1)).recipe_hash == read_manifest(out).recipe_hash
+    capsys.readouterr()
+    assert main(["build", str(out), "--set", "seed=3"]) == 2
+    assert "--set would make another recipe" in capsys.readouterr().err

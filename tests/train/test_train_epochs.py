@@ -1,0 +1,94 @@
+"""Fresh samples every epoch: training epoch e reads epoch e of the build, built beside training by
+--build-ahead, resumed exactly mid-epoch, with --keep-epochs deleting only finished epochs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rvm_data.build import build
+from rvm_data.recipe import load_recipe
+from rvm_data.shards.layout import built_epochs, epoch_root
+from rvm_data.train import epochs as epochs_module
+from rvm_data.train.run import train
+
+RECIPE = {
+    "name": "epochs",
+    "seed": 11,
+    "sources": {split: {"foreground_kind": "videomatte", "foreground": f"${{RVM_DATA_BUILTIN}}/videomatte/{split}",
+                        "background_images": f"${{RVM_DATA_BUILTIN}}/backgrounds/images/{split}"}
+                for split in ("train", "valid")},
+    "outputs": {"lr": {"compose": {"size": [32, 32], "frames": 2}, "samples": {"train": 8, "valid": 2}}},
+    "shards": {"samples_per_shard": 4},
+    "train": {"batch_size": 2, "epochs": 3, "workers": 0, "segmentation": False, "log_interval": 1,
+              "checkpoint_interval": 2, "valid_batches": 1, "image_interval": 1000,
+              "lr": {"backbone": 1e-3, "aspp": 1e-3, "decoder": 1e-3, "project": 1e-3}},
+}
+
+
+@pytest.fixture(scope="module")
+def epoch0(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The recipe file and its epoch-0 build."""
+    folder = tmp_path_factory.mktemp("epochs")
+    recipe = folder / "epochs.yaml"
+    recipe.write_text(yaml.safe_dump(RECIPE))
+    build(load_recipe(recipe), folder / "build", progress=False)
+    return recipe, folder / "build"
+
+
+def _losses(run: Path) -> dict[int, float]:
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    return {r["step"]: r["lr_total"] for r in records if r["kind"] == "train"}
+
+
+def _specs(folder: Path) -> list[bytes]:
+    out = []
+    for shard in sorted((folder / "train").glob("lr-*.tar")):
+        with tarfile.open(shard) as tar:
+            out += [tar.extractfile(m).read() for m in tar.getmembers() if m.name.endswith(".spec.json")]
+    return out
+
+
+def test_a_rolling_build_gives_every_epoch_fresh_samples_and_resumes_exactly(epoch0, tmp_path, monkeypatch):
+    recipe_path, built = epoch0
+    reads: list[int] = []
+    epoch_for = epochs_module.EpochSource.epoch_for
+
+    def recording(self, epoch):
+        chosen = epoch_for(self, epoch)
+        reads.append(chosen)
+        return chosen
+
+    monkeypatch.setattr(epochs_module.EpochSource, "epoch_for", recording)
+    whole = tmp_path / "whole"
+    shutil.copytree(built, whole)
+    recipe = load_recipe(recipe_path)
+    result = train(recipe, out_dir=tmp_path / "run-whole", build_dir=whole, progress=False, build_ahead=1,
+                   keep_epochs=1)
+    assert result.steps == 12 and reads == [0, 1, 2]  # 4 steps per epoch, each epoch its own samples
+    assert built_epochs(whole)[0] == 2 and not epoch_root(whole, 1).exists()  # epoch 1 done: deleted
+    assert _specs(epoch_root(whole, 2)) != _specs(whole) and len(_specs(epoch_root(whole, 2))) == 8
+    assert (whole / "manifest.json").is_file()  # epoch 0 is never deleted
+
+    # the same run stopped mid-epoch 1 and resumed: bit-identical losses (epoch 1 rebuilt identically)
+    part = tmp_path / "part"
+    shutil.copytree(built, part)
+    run = tmp_path / "run-part"
+    train(load_recipe(recipe_path, ["train.max_steps=6"]), out_dir=run, build_dir=part, progress=False, build_ahead=1)
+    train(recipe, out_dir=run, build_dir=part, resume=True, progress=False, build_ahead=1)
+    assert _losses(run) == _losses(tmp_path / "run-whole")
+
+
+def test_fewer_epochs_than_training_cycles_through_them_and_says_so(epoch0, tmp_path):
+    recipe_path, built = epoch0
+    folder = tmp_path / "build"
+    shutil.copytree(built, folder)
+    build(load_recipe(recipe_path), folder, epoch=1, progress=False)
+    with pytest.warns(UserWarning, match=r"2 epoch\(s\) of 'lr' built \(0, 1\): training epoch 2 reuses epoch 0"):
+        result = train(load_recipe(recipe_path), out_dir=tmp_path / "run", build_dir=folder, progress=False)
+    assert result.steps == 12
