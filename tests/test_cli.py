@@ -85,6 +85,7 @@ def test_matte_threads_follow_omp_num_threads_else_the_idle_cpus(monkeypatch: py
 @pytest.mark.parametrize("argv", [["inspect", "--help"], ["build", "no-such-recipe.yaml"],
                                   ["build", "recipes/quickstart.yaml", "--set", "outputs.lrr.compose.frames=1"]])
 def test_inspect_help_and_recipe_errors_never_import_torch(argv: list[str]) -> None:
-    """They read a recipe or a manifest (OpenCV and PyAV come with the sources and codecs), never the trainer's stack."""
+    """They read a recipe or a manifest (OpenCV and PyAV come with the sources and codecs), never the trainer's
+    stack."""
     code, heavy, _ = probe(argv)
     assert code in (0, None) and "torch" not in heavy  # None: main returned (2, the error printed) without exiting

@@ -23,7 +23,7 @@ def check_matting_sample(sample: dict[str, Any]) -> tuple[int, int, int]:
         if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != channels:
             got = getattr(arr, "shape", type(arr).__name__), getattr(arr, "dtype", "")
             raise ValueError(f"sample[{key!r}] must be a T×H×W×{channels} uint8 array, got {got}")
-    shape = sample["fgr"].shape[:3]
+    shape: tuple[int, int, int] = sample["fgr"].shape[:3]
     if sample["pha"].shape[:3] != shape or sample["bgr"].shape[:3] != shape:
         raise ValueError(
             f"sample arrays disagree in T×H×W: fgr {sample['fgr'].shape}, pha {sample['pha'].shape}, "
@@ -51,7 +51,8 @@ def check_segmentation_sample(sample: dict[str, Any]) -> tuple[int, int, int]:
             raise ValueError(f"sample[{key!r}] must be a T×H×W×{channels} uint8 array, got {got}")
     if sample["img"].shape[:3] != sample["seg"].shape[:3]:
         raise ValueError(f"sample arrays disagree in T×H×W: img {sample['img'].shape}, seg {sample['seg'].shape}")
-    return sample["img"].shape[:3]
+    shape: tuple[int, int, int] = sample["img"].shape[:3]
+    return shape
 
 
 OVERLAY = np.array([255, 40, 40], np.float32)  # the mask's tint in the overlay row

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,7 +66,8 @@ class Browser:
 
     @property
     def frames(self) -> int:
-        return next(iter(self.rows.values())).shape[0]
+        frames: int = next(iter(self.rows.values())).shape[0]
+        return frames
 
     def seek(self, t: int) -> None:
         self.frame = min(max(int(t), 0), self.frames - 1)

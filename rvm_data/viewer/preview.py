@@ -20,6 +20,8 @@ from rvm_data.viewer.plots import save_figure
 from rvm_data.viewer.sheets import SheetLayout, count_grid, frame_sheet, write_png
 from rvm_data.viewer.spec_view import describe, frame_captions, parse_spec, spec_figure
 
+DEFAULT_LAYOUT = SheetLayout()  # frozen, so one shared default is safe
+
 __all__ = ["open_source", "preview_files", "sample_stem", "show_window", "write_preview"]
 
 
@@ -34,7 +36,7 @@ def check_stem(out_dir: Path, stem: str) -> None:
 
 
 def write_preview(sample: dict[str, Any], out_dir: str | Path, stem: str, *, name: str = "", fps: float = 10.0,
-                  clips: bool = True, layout: SheetLayout = SheetLayout(), dpi: int = 80) -> list[Path]:
+                  clips: bool = True, layout: SheetLayout = DEFAULT_LAYOUT, dpi: int = 80) -> list[Path]:
     """``<stem>_trajectory.png``, ``<stem>_sheet.png`` and (``clips``) the three MP4s of one sample
     (a segmentation sample: the sheet and its three MP4s; its spec has no trajectories).
 
@@ -69,7 +71,9 @@ def seg_captions(spec: dict[str, Any], frames: int) -> list[str]:
 
 def seg_title(spec: dict[str, Any], name: str = "") -> str:
     """One title line of a segmentation sample: which item, and the switches that fired."""
-    item = spec.get("item") if isinstance(spec.get("item"), dict) else {}
+    item = spec.get("item")
+    if not isinstance(item, dict):
+        item = {}
     parts = [f"{name + ' ' if name else ''}{spec.get('split', '?')} #{spec.get('index', '?')}",
              f"item {item.get('name', '?')}"]
     parts += [label for key, label in (("hflip", "flipped"), ("grayscale", "grayscale")) if spec.get(key)]
@@ -86,7 +90,7 @@ def seg_title(spec: dict[str, Any], name: str = "") -> str:
 
 
 def preview_files(source: SampleSource, index: int, out_dir: str | Path, *, fps: float = 10.0,
-                  count: int = 0, layout: SheetLayout = SheetLayout(), progress: bool = False) -> list[Path]:
+                  count: int = 0, layout: SheetLayout = DEFAULT_LAYOUT, progress: bool = False) -> list[Path]:
     """Everything for sample ``index``; with ``count`` K > 0 also the first/last-frame grid of samples
     ``index .. index+K-1`` (fewer where the split ends). ``progress``: a bar per sample read or rendered
     when stderr is a terminal."""

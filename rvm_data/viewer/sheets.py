@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,8 +52,9 @@ def frame_sheet(
     title: str | None = None,
     layout: SheetLayout = SheetLayout(),
 ) -> np.ndarray:
-    """Rows fgr, pha, bgr, composite (segmentation: img, seg, overlay) over the T frames, a caption under each column (default ``t=<t>``;
-    the CLI passes the source frame index from the spec) and an optional title line on top.
+    """Rows fgr, pha, bgr, composite (segmentation: img, seg, overlay) over the T frames, a caption
+    under each column (default ``t=<t>``; the CLI passes the source frame index from the spec) and an
+    optional title line on top.
 
     Size: width ``label_width + T·(tile_w + gap) + gap``, height
     ``[title_height] + 4·(tile_height + gap) + caption_height`` with ``tile_w`` the frame width scaled

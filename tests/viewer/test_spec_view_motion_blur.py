@@ -9,7 +9,8 @@ from rvm_data.sources import Catalog, ClipInfo
 from rvm_data.viewer.plots import plotted_series
 from rvm_data.viewer.spec_view import appearance_panels, parse_spec, spec_figure
 
-CATALOG = Catalog(foregrounds=[ClipInfo("fg", 60, 90, 160, None)], background_images=[ClipInfo("bg", 1, 100, 100, None)])
+CATALOG = Catalog(foregrounds=[ClipInfo("fg", 60, 90, 160, None)],
+                  background_images=[ClipInfo("bg", 1, 100, 100, None)])
 LINE = "noise & blur/motion blur length (px)/motion_blur"
 
 

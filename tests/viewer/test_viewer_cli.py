@@ -3,14 +3,13 @@
 import av
 import numpy as np
 from PIL import Image
+from viewer_helpers import write_recipe
 
 from rvm_data.build import build
 from rvm_data.cli import main
 from rvm_data.recipe import load_recipe
 from rvm_data.viewer.load import open_source
 from rvm_data.viewer.sheets import SheetLayout
-
-from viewer_helpers import write_recipe
 
 
 def _frames(path):

@@ -1,9 +1,8 @@
 import av
 import numpy as np
+from viewer_helpers import make_sample
 
 from rvm_data.viewer.clips import write_clips, write_video
-
-from viewer_helpers import make_sample
 
 
 def _read(path):

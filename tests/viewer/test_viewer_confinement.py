@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from viewer_helpers import make_sample
 
 from rvm_data.cli import main
 from rvm_data.shards import CodecConfig, write_shard
 from rvm_data.shards.manifest import PathEscapeError
 from rvm_data.viewer.preview import preview_files, write_preview
-
-from viewer_helpers import make_sample
 
 
 def files(root: Path) -> set[Path]:
@@ -49,7 +48,8 @@ def test_a_build_whose_recipe_name_climbs_out_is_refused(tmp_path, capsys):
     sample = {**make_sample(), "spec": {"index": 0}}
     info = write_shard(build / "train" / "main-000000.tar", [sample], CodecConfig(color="png"))
     entry = {"path": "train/main-000000.tar", "samples": 1, "bytes": info.bytes, "sha256": info.sha256}
-    (build / "manifest.json").write_text(json.dumps({"version": "0.1", "recipe_hash": "00", "splits": {"train": [entry]},
+    (build / "manifest.json").write_text(json.dumps({"version": "0.1", "recipe_hash": "00",
+                                                     "splits": {"train": [entry]},
                                                      "recipe": {"name": "../../evil", "outputs": {"main": {}}}}))
     before = files(tmp_path)
     assert main(["preview", str(build), "--out", str(tmp_path / "pv")]) == 2

@@ -1,9 +1,8 @@
 import pytest
+from viewer_helpers import make_sample
 
 from rvm_data.viewer import interactive
 from rvm_data.viewer.interactive import Browser, display_unavailable_reason
-
-from viewer_helpers import make_sample
 
 
 def test_headless_build_is_reported(monkeypatch):
@@ -26,7 +25,7 @@ def test_no_display_is_reported(monkeypatch):
 def test_browser_keys():
     def load(i):
         if i > 2:
-            raise IndexError(f"split has 3 samples")
+            raise IndexError("split has 3 samples")
         return make_sample(t=3, seed=i)
 
     b = Browser(load=load, index=1)

@@ -2,8 +2,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rvm_data.viewer.plots import (Panel, Series, StreamTime, TimeEvents, direction_changes, longer_steps,
-                                   plotted_series, save_figure, trajectory_figure)
+from rvm_data.viewer.plots import (
+    Panel,
+    Series,
+    StreamTime,
+    TimeEvents,
+    direction_changes,
+    longer_steps,
+    plotted_series,
+    save_figure,
+    trajectory_figure,
+)
 
 
 def test_derived_events():
@@ -25,8 +34,8 @@ def test_figure_lines_hold_the_values_and_legend_names_easing(tmp_path):
               Panel("bgr", "rotation (deg)", (Series("rotation", np.array([0.0, 1.5, 2.5, 3.0]), "linear"),))]
     fig = trajectory_figure(panels, _events([0, 1, 1, 4], [3, 2, 2, 3], pauses=(2,)), title="x")
     lines = plotted_series(fig)
-    assert set(lines) == {"time/source frame/fgr", "time/source frame/bgr", "fgr/translation (px)/tx", "fgr/translation (px)/ty",
-                          "bgr/rotation (deg)/rotation"}
+    assert set(lines) == {"time/source frame/fgr", "time/source frame/bgr", "fgr/translation (px)/tx",
+                          "fgr/translation (px)/ty", "bgr/rotation (deg)/rotation"}
     np.testing.assert_array_equal(lines["fgr/translation (px)/tx"], [0, 2, 4, 6])
     np.testing.assert_array_equal(lines["bgr/rotation (deg)/rotation"], [0, 1.5, 2.5, 3.0])
     np.testing.assert_array_equal(lines["time/source frame/fgr"], [0, 1, 1, 4])

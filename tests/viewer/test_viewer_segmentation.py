@@ -8,12 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from viewer_helpers import make_sample
 
 from rvm_data.cli import main
 from rvm_data.shards import CodecConfig, Manifest, ShardEntry, write_manifest, write_shard
 from rvm_data.viewer.frames import sample_rows
 from rvm_data.viewer.sheets import SheetLayout, frame_sheet
-from viewer_helpers import make_sample
 
 
 def _seg_sample(i: int, frames: int = 2) -> dict:
@@ -71,7 +71,8 @@ def test_export_frames_writes_img_and_seg_folders_for_segmentation_and_matting_f
     assert sorted(p.name for p in clip.iterdir()) == ["img", "seg"]
     sample = _seg_sample(1)
     for t in range(2):
-        assert np.array_equal(cv2.imread(str(clip / "seg" / f"{t:04d}.png"), cv2.IMREAD_UNCHANGED), sample["seg"][t, ..., 0])
+        seg = cv2.imread(str(clip / "seg" / f"{t:04d}.png"), cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(seg, sample["seg"][t, ..., 0])
         assert np.array_equal(cv2.cvtColor(cv2.imread(str(clip / "img" / f"{t:04d}.png")), cv2.COLOR_BGR2RGB),
                               sample["img"][t])
     assert sorted(p.name for p in (out / "train" / "lr" / "000000000").iterdir()) == ["bgr", "com", "fgr", "pha"]

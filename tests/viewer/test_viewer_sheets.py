@@ -1,11 +1,10 @@
 import cv2
 import numpy as np
 import pytest
+from viewer_helpers import make_sample
 
 from rvm_data.shards import composite
 from rvm_data.viewer.sheets import SheetLayout, count_grid, frame_sheet, write_png
-
-from viewer_helpers import make_sample
 
 
 def test_composite_matches_formula():
