@@ -3,7 +3,7 @@
 ``fgr_affine`` and ``bgr_affine`` act in source pixels (before the clip's framing), so a figure turns
 about its own centre; ``camera_affine`` acts in output pixels on both layers at once, like a camera.
 The spec records per-frame values (angle, translate_x/y as fractions of the image, scale, shear_x,
-shear_y); :meth:`AffineMotion.values_at` evaluates the same trajectory at any progress, sub-frame
+shear_y); :meth:`AffineMotion.matrices_at` evaluates the same trajectory at any time, sub-frame
 times included (motion blur samples the foreground's move within a frame).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rvm_data.augment import geometry
-from rvm_data.augment.base import MotionRecord, PlanContext, draw_eased
+from rvm_data.augment.base import MotionRecord, PlanContext, draw_eased, progress_at
 from rvm_data.augment.params import MotionAffineConfig, clamp_affine, trajectory
 
 AFFINE_KEYS = frozenset({"angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y"})
@@ -80,10 +80,15 @@ class AffineMotion(MotionRecord):
         values = entry["values"]
         return [affine_matrix({k: float(v[t]) for k, v in values.items()}, height, width) for t in range(frames)]
 
-    @staticmethod
-    def values_at(entry: dict[str, Any], progress: np.ndarray) -> dict[str, np.ndarray]:
-        """The trajectory at any ``progress`` (0 -> 1 over the clip), cut to the physical domain."""
-        return clamp_affine(trajectory(entry["a"], entry["b"], entry["easing"], np.asarray(progress, np.float64)))
+    def matrices_at(self, entry: dict[str, Any] | None, stream: str, times: np.ndarray, clock: list[int],
+                    height: int, width: int) -> np.ndarray:
+        """The eased trajectory at any output times, sub-frame ones included: A -> B along the
+        record's curve at the interpolated progress, cut to the physical domain as the per-frame values are."""
+        times = np.asarray(times, np.float64)
+        if entry is None:
+            return np.tile(np.eye(3), (len(times), 1, 1))
+        values = trajectory(entry["a"], entry["b"], entry["easing"], progress_at(clock, times))
+        return affine_stack(clamp_affine(values), height, width)
 
 
 FGR_AFFINE = AffineMotion("fgr_affine", ("fgr", "pha"), "source")

@@ -5,7 +5,7 @@ stream), the layers it may change (``targets``: fgr, pha, bgr), and a kind:
 
 - ``geometry``: contributes a 3 x 3 matrix per frame to its layers' warp, in a declared ``space``
   (``source`` pixels, before the clip's framing, or ``output`` pixels, after it); eased ones can be
-  evaluated at any time, sub-frame included (``values_at``);
+  evaluated at any time, sub-frame included (``matrices_at``);
 - ``pixel``: changes the rendered stacks in place, in the place the render order gives it
   (:data:`rvm_data.augment.registry.RENDER_ORDER`); it is handed writable arrays of its targets only
   (:class:`Layers`), so a colour op cannot write alpha even by mistake.
@@ -148,8 +148,21 @@ class PixelOp(Augmentation, Protocol):
 class GeometryOp(Augmentation, Protocol):
     def matrices(self, entry: Any, stream: str, frames: int, height: int, width: int) -> list[np.ndarray | None]:
         """Its 3 x 3 matrix at each output frame for ``stream`` on an image of ``height`` x ``width``
-        (of its space), None where it has no effect."""
+        (of its space), None where it has no effect: from the record's per-frame values, exactly."""
         ...
+
+    def matrices_at(self, entry: Any, stream: str, times: np.ndarray, clock: list[int], height: int,
+                    width: int) -> np.ndarray:
+        """N x 3 x 3: its matrices at any output times (fractional frames: sub-frame samples), the
+        clock interpolated between frames (:func:`progress_at`)."""
+        ...
+
+
+def progress_at(clock: list[int], times: np.ndarray) -> np.ndarray:
+    """Progress (0 -> 1 over the clip, as ``SampleSpec.progress``) at output times that may fall between
+    frames: the clock interpolated (a pause holds it) and held at the clip's ends."""
+    frames = np.arange(len(clock), dtype=np.float64)
+    return np.interp(np.asarray(times, np.float64), frames, clock) / max(clock[-1], 1)
 
 
 class MotionRecord:

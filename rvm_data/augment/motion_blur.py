@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion, affine_stack
+from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot
 from rvm_data.augment.params import MotionBlurConfig
 
@@ -44,19 +44,17 @@ def exposure_warps(matrices: np.ndarray, moves: list[tuple[AffineMotion, dict[st
     """T x samples x 3 x 3 output -> output warps: from the foreground at frame t to where its own move
     puts it at each sub-frame time of frame t's exposure (the camera and framing held at frame t).
 
-    The clock is interpolated between frames (a pause holds it, so a held frame is not blurred) and
-    held at the clip's ends; progress is ``clock / clock[-1]`` as for the per-frame values."""
+    The move is evaluated through ``matrices_at``: the clock interpolated between frames (a pause
+    holds it, so a held frame is not blurred) and held at the clip's ends."""
     frames = len(clock)
     height, width = source_hw
     offsets = shutter * ((np.arange(samples) + 0.5) / samples - 0.5)
-    times = np.arange(frames, dtype=np.float64)
-    span = max(clock[-1], 1)
-    now = np.interp(times, times, clock) / span
-    sub = np.interp((times[:, None] + offsets[None, :]).ravel(), times, clock) / span
+    now = np.arange(frames, dtype=np.float64)
+    sub = (now[:, None] + offsets[None, :]).ravel()
     move_now, move_sub = np.tile(np.eye(3), (frames, 1, 1)), np.tile(np.eye(3), (frames * samples, 1, 1))
     for aug, entry in moves:  # source-space matrices compose to the right, in registry order
-        move_now = move_now @ affine_stack(aug.values_at(entry, now), height, width)
-        move_sub = move_sub @ affine_stack(aug.values_at(entry, sub), height, width)
+        move_now = move_now @ aug.matrices_at(entry, "fgr", now, clock, height, width)
+        move_sub = move_sub @ aug.matrices_at(entry, "fgr", sub, clock, height, width)
     full = np.concatenate([np.asarray(matrices, np.float64)[:, :2], np.tile([[[0.0, 0.0, 1.0]]], (frames, 1, 1))], axis=1)
     undo = full @ np.linalg.inv(move_now)  # T x 3 x 3: the frame's matrix without its own move
     return undo[:, None] @ move_sub.reshape(frames, samples, 3, 3) @ np.linalg.inv(full)[:, None]

@@ -64,6 +64,12 @@ class HFlip(_Switch):
                  width: int) -> list[np.ndarray | None]:
         return [geometry.hflip(width) if entry and entry[stream] else None] * frames
 
+    def matrices_at(self, entry: dict[str, bool] | None, stream: str, times: np.ndarray, clock: list[int],
+                    height: int, width: int) -> np.ndarray:
+        """The same at every time: a flip is per clip."""
+        one = geometry.hflip(width) if entry and entry[stream] else np.eye(3)
+        return np.tile(one, (len(times), 1, 1))
+
 
 class Grayscale(_Switch):
     """Colour to grey (torchvision's weights), folded into the colour ops' per-frame matrices."""

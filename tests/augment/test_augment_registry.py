@@ -151,3 +151,28 @@ def test_a_new_augmentation_is_a_registry_line(monkeypatch, tmp_path):
         np.testing.assert_array_equal(plotted_series(spec_figure(new))["colour/bgr tint (levels)/level"], levels)
         with pytest.raises(SpecError, match="expected only values"):
             SampleSpec.from_dict({**new, "motion": {**new["motion"], tint.name: {"values": {}, "x": 1}}})
+
+
+def test_geometry_evaluates_at_sub_frame_times():
+    """At whole frames matrices_at gives the recorded per-frame matrices; between two frames, the
+    point of the curve between them; a held (paused) stretch stays put."""
+    aug = REGISTRY["fgr_affine"]
+    entry = {"easing": "quad_in", "a": dict.fromkeys(("angle", "translate_x", "translate_y", "shear_x", "shear_y"), 0.0)
+             | {"scale": 1.0}, "b": {"angle": 20.0, "translate_x": 0.2, "translate_y": -0.1, "scale": 1.3,
+                                    "shear_x": 5.0, "shear_y": 0.0}}
+    clock = [0, 1, 1, 2]  # frame 2 holds frame 1's tick
+    from rvm_data.augment.affine_motion import affine_matrix
+    from rvm_data.augment.base import progress_at
+    from rvm_data.augment.params import trajectory
+    entry["values"] = {k: list(v) for k, v in trajectory(entry["a"], entry["b"], "quad_in",
+                                                           progress_at(clock, np.arange(4.0))).items()}
+    whole = aug.matrices_at(entry, "fgr", np.arange(4.0), clock, 30, 40)
+    np.testing.assert_allclose(whole, np.array(aug.matrices(entry, "fgr", 4, 30, 40)), atol=1e-12)
+    half = aug.matrices_at(entry, "fgr", np.array([0.5, 1.5, 2.5]), clock, 30, 40)
+    # t = 0.5 is tick 0.5 of 2: progress 0.25, where quad_in has gone 1/16 of the way
+    values = {k: entry["a"][k] + (entry["b"][k] - entry["a"][k]) / 16 for k in entry["a"]}
+    np.testing.assert_allclose(half[0], affine_matrix(values, 30, 40), atol=1e-12)
+    np.testing.assert_allclose(half[1], whole[1], atol=1e-12)  # inside the pause: held
+    assert not np.allclose(half[2], whole[2])
+    flip = REGISTRY["hflip"].matrices_at({"fgr": True, "bgr": False}, "fgr", np.array([0.3, 1.7]), clock, 30, 40)
+    assert (flip == flip[0]).all() and flip[0][0, 0] == -1.0
