@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rvm_data.build import plan_output_samples
 from rvm_data.errors import RvmDataError
-from rvm_data.compose import render_sample
+from rvm_data.kinds import KINDS, kind_of
 from rvm_data.recipe import Recipe, RecipeError, load_recipe
 from rvm_data.shards.dataset import read_sample
 from rvm_data.shards.folder import BuildFolder
-from rvm_data.sources import SourceError, build_catalog
+from rvm_data.sources import SourceError
 
 
 class PreviewError(RvmDataError, ValueError):
@@ -35,11 +34,7 @@ class SampleSource(Protocol):
     def sample(self, index: int) -> dict[str, Any]: ...
 
 
-def _pick(what: str, choice: str | None, known: list[str], origin: str, flag: str,
-          unsupported: tuple[str, ...] = ()) -> str:
-    if choice in unsupported:
-        raise PreviewError(f"{origin}: {choice!r} is a segmentation output; preview shows matting outputs "
-                         f"({', '.join(known) or 'none here'})")
+def _pick(what: str, choice: str | None, known: list[str], origin: str, flag: str) -> str:
     if choice is None:
         if len(known) == 1:
             return known[0]
@@ -58,7 +53,8 @@ def _check_index(index: int, count: int, where: str) -> None:
 
 @dataclass
 class RecipeSource:
-    """Samples planned and rendered from a recipe with the seed, split and augment switch a build uses."""
+    """Samples planned and rendered from a recipe with the seed, split and augment switch a build uses,
+    by the output's kind (matting or segmentation)."""
 
     recipe: Recipe
     output: str
@@ -68,16 +64,18 @@ class RecipeSource:
 
     def __post_init__(self) -> None:
         self.name = self.recipe.name
-        self.count = self.recipe.outputs[self.output].samples.get(self.split, 0)
+        self._kind = kind_of(self.recipe, self.output)
+        self.count = self._kind.outputs(self.recipe)[self.output].samples.get(self.split, 0)
         try:
-            self._catalog = build_catalog(self.recipe.resolve_sources(self.split))
+            self._catalog = self._kind.catalog(self.recipe, self.split)
         except SourceError as error:
-            raise RecipeError(self.recipe.origin, f"sources.{self.split}", str(error)) from None
+            raise RecipeError(self.recipe.origin, self._kind.sources_key(self.split), str(error)) from None
+        self._plan = self._kind.planner(self.recipe, self.output, self.split, self._catalog)
 
     def sample(self, index: int) -> dict[str, Any]:
-        _check_index(index, self.count, f"{self.recipe.origin}: outputs.{self.output}.samples.{self.split}")
-        spec = next(plan_output_samples(self.recipe, self.output, self.split, (index,), self._catalog))
-        return render_sample(spec, self._catalog)
+        _check_index(index, self.count,
+                     f"{self.recipe.origin}: {self._kind.outputs_key}.{self.output}.samples.{self.split}")
+        return self._kind.render(self._plan(index), self._catalog)
 
 
 @dataclass
@@ -113,7 +111,9 @@ def open_source(target: str | Path, *, output: str | None = None, split: str | N
     if not path.is_file():
         raise PreviewError(f"{path}: no such recipe file or build folder")
     recipe = load_recipe(path, overrides)
-    seg = tuple(name for name in recipe.all_outputs() if name not in recipe.outputs)
-    output = _pick("output", output, list(recipe.outputs), str(path), "--output", seg)
-    split = _pick("split", split, list(recipe.outputs[output].samples), str(path), "--split")
+    # by default the one output of the first kind the recipe has (matting before segmentation)
+    default = next((list(kind.outputs(recipe)) for kind in KINDS.values() if kind.outputs(recipe)), [])
+    output = _pick("output", output, list(recipe.all_outputs()) if output is not None else default, str(path),
+                   "--output")
+    split = _pick("split", split, list(recipe.all_outputs()[output].samples), str(path), "--split")
     return RecipeSource(recipe, output, split)
