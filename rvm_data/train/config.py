@@ -74,6 +74,12 @@ class TrainConfig:
     # frames of each video segmentation clip; None: the matting pass's T, as RVM (15/50/40/40 by stage).
     # Longer shard clips are cut to a window of this many consecutive frames, drawn per step.
     seg_video_frames: int | None = None
+    # Where an epoch re-reads samples an earlier epoch read (one build read for many epochs, or fewer
+    # epochs built than trained), composite each clip's foreground over another clip's background of
+    # its batch (a cyclic shift drawn from (seed, rank, epoch, batch)): new composites for free, though
+    # the pairs no longer share a camera move. Off (RVM pairs them once per sample); left out of the
+    # recipe hash while off ("omit_default", see rvm_data.recipe._plain).
+    re_pair_backgrounds: bool = field(default=False, metadata={"omit_default": True})
     amp: bool = True                    # mixed precision (float16 autocast + GradScaler) on CUDA only
     sync_batchnorm: bool = True         # SyncBatchNorm under DDP on CUDA
     variant: str = "mobilenetv3"

@@ -31,6 +31,13 @@ class Stream:
         self._loader = dataset.loader(num_workers=workers, pin_memory=pin_memory)
         self._it: Iterator[dict[str, Any]] | None = None
 
+    def delivered(self) -> tuple[int, int, bool]:
+        """The batch last returned: its pass (epoch of the stream), its number in the pass, and whether
+        the pass re-reads samples an earlier pass read (every pass after the first, with one set)."""
+        epoch, batches = self.dataset.epoch, self.dataset.batches
+        epoch, index = (epoch, batches - 1) if batches else (epoch - 1, self.dataset.num_batches - 1)
+        return epoch, index, epoch >= 1
+
     def __iter__(self) -> Stream:
         return self
 
@@ -78,6 +85,10 @@ class EpochStream(Stream):
             except StopIteration:
                 self._it, self._opened = None, False
                 self.pass_index += 1
+
+    def delivered(self) -> tuple[int, int, bool]:
+        epoch, index, _ = super().delivered()
+        return epoch, index, self.reads != epoch  # it re-reads where it reads another epoch's build
 
     def state_dict(self) -> dict[str, Any]:
         return {"pass": self.pass_index, "reads": self.reads, "dataset": self.dataset.state_dict()}

@@ -230,6 +230,16 @@ class Trainer:
         self._update(loss)
         return loss
 
+    def _re_paired(self, batch: dict[str, Any], stream: Stream) -> dict[str, Any]:
+        """``train.re_pair_backgrounds``: in a pass that re-reads samples, each clip's background comes
+        from another clip of the batch (a cyclic shift of 1..B-1 drawn from (seed, rank, epoch, batch))."""
+        size = len(batch["bgr"])
+        epoch, index, rereads = stream.delivered()
+        if not self.config.re_pair_backgrounds or not rereads or size < 2:
+            return batch
+        shift = 1 + int(np.random.default_rng([self.config.seed, self.place.rank, epoch, index]).integers(size - 1))
+        return {**batch, "bgr": torch.roll(batch["bgr"], shift, dims=0)}
+
     def _next(self, stream: Stream) -> dict[str, Any]:
         t0 = time.perf_counter()
         batch = next(stream)
@@ -238,11 +248,12 @@ class Trainer:
 
     def train_step(self) -> dict[str, Tensor]:
         """One step as RVM's: matting (low-res, then high-res), then one segmentation pass."""
-        lr_batch = self._next(self.data.lr)
+        lr_batch = self._re_paired(self._next(self.data.lr), self.data.lr)
         losses, pictures = self.train_mat(lr_batch, 1.0, 0)
         out = {f"lr_{k}": v for k, v in losses.items()}
         if self.data.hr is not None:
-            hr, _ = self.train_mat(self._next(self.data.hr), self.config.downsample_ratio, 1)
+            hr, _ = self.train_mat(self._re_paired(self._next(self.data.hr), self.data.hr),
+                                   self.config.downsample_ratio, 1)
             out.update({f"hr_{k}": v for k, v in hr.items()})
         seg = self.data.seg_video if self.step % 2 == 0 else self.data.seg_image
         if seg is not None:

@@ -251,3 +251,16 @@ def test_an_interrupt_before_any_checkpoint_says_so(tiny_build, tmp_path, monkey
     monkeypatch.setattr(Trainer, "train_step", interrupted)
     with pytest.raises(TrainInterrupted, match="no checkpoint was written yet"):
         train_build(_config(max_steps=4, validate=False), tiny_build, tmp_path / "run", progress=False)
+
+
+def test_re_paired_backgrounds_change_only_the_passes_that_re_read_samples(tiny_build, tmp_path):
+    plain = train_build(_config(max_steps=8, validate=False), tiny_build, tmp_path / "plain", progress=False)
+    paired = train_build(_config(max_steps=8, validate=False, re_pair_backgrounds=True), tiny_build,
+                         tmp_path / "paired", progress=False)
+    assert plain.steps == paired.steps == 8
+    a, b = _losses(tmp_path / "plain"), _losses(tmp_path / "paired")
+    assert [a[s] for s in (1, 2, 3, 4)] == [b[s] for s in (1, 2, 3, 4)]  # epoch 0 reads its samples first
+    assert all(a[s] != b[s] for s in (5, 6, 7, 8))  # epoch 1 re-reads them: other composites
+    again = train_build(_config(max_steps=8, validate=False, re_pair_backgrounds=True), tiny_build,
+                        tmp_path / "again", progress=False)
+    assert again.steps == 8 and _losses(tmp_path / "again") == b  # drawn from (seed, rank, epoch, batch)
