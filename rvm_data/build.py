@@ -38,7 +38,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,15 +48,14 @@ import cv2
 from tqdm import tqdm
 
 from rvm_data import __version__
-from rvm_data.buildprogress import SampleBar, Tick, remote_ticker
 from rvm_data.buildfolder import BuildError, FolderError, FolderLock, prepare_folder, remove_made, writing
+from rvm_data.buildprogress import SampleBar, Tick, remote_ticker
 from rvm_data.compose import BadClipError
 from rvm_data.kinds import KINDS, ShardResult, plan_output_samples  # noqa: F401 (plan_output_samples: re-exported)
 from rvm_data.recipe import Recipe, RecipeError, parse_recipe
 from rvm_data.segmentation.readers import SegCatalog
-from rvm_data.shards.manifest import (MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output,
-                                     write_manifest)
 from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, shard_path, temp_parts
+from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output, write_manifest
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError
 from rvm_data.sources.catalog import SkippedClip
@@ -219,7 +218,7 @@ def render_shard(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, o
 
 
 def _run_local(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
-               workers: int, bar: SampleBar) -> Iterator[tuple[ShardJob, ShardResult]]:
+               workers: int, bar: SampleBar) -> Generator[tuple[ShardJob, ShardResult], None, None]:
     if workers == 1:
         for job in jobs:
             yield _tagged(job, recipe, catalogs[job.catalog], out_dir, functools.partial(bar.tick, job.path))
@@ -269,24 +268,26 @@ def _tagged_reporting(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatal
 
 
 def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog | SegCatalog], out_dir: str,
-              scheduler: str) -> Iterator[tuple[ShardJob, ShardResult]]:
+              scheduler: str) -> Generator[tuple[ShardJob, ShardResult], None, None]:
     """The same jobs on a dask.distributed cluster; workers write to ``out_dir`` on shared storage."""
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise BuildError("--scheduler needs dask.distributed: pip install 'rvm-data[cluster]'") from None
     try:
-        client = Client(scheduler, set_as_default=False, timeout="20s")
+        client = Client(scheduler, set_as_default=False, timeout="20s")  # type: ignore[no-untyped-call]
     except OSError as error:
         raise BuildError(f"cannot reach the dask scheduler at {scheduler}: {error}") from None
     with client, client.as_current():
-        shared = {key: client.scatter(catalog, broadcast=True) for key, catalog in catalogs.items()}
+        # distributed leaves Client.__init__, scatter, as_completed and cancel unannotated
+        shared = {key: client.scatter(catalog, broadcast=True)  # type: ignore[no-untyped-call]
+                  for key, catalog in catalogs.items()}
         futures = [client.submit(_tagged, job, recipe, shared[job.catalog], out_dir, pure=False) for job in jobs]
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
         finally:
-            client.cancel(futures)
+            client.cancel(futures)  # type: ignore[no-untyped-call]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,7 +395,7 @@ class _Ledger:
         order = {split: i for i, split in enumerate(self.recipe.splits)}
         outputs = {name: i for i, name in enumerate(self.recipe.all_outputs())}
 
-        def rank(entry: ShardEntry) -> tuple:
+        def rank(entry: ShardEntry) -> tuple[int, str, str]:
             output = shard_output(entry.path)
             return outputs.get(output, len(outputs)), output, entry.path  # within an output: by shard number
 
@@ -453,7 +454,7 @@ def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], shown: Path,
 # ---------------------------------------------------------------------------------------------
 
 
-def recipe_of_build(folder: str | os.PathLike) -> Recipe:
+def recipe_of_build(folder: str | os.PathLike[str]) -> Recipe:
     """The recipe a build folder's manifest records, validated again (its hash is the folder's), so more of
     the same build (another epoch, another split) can be made without its YAML file or ``--set`` values."""
     manifest = read_manifest(folder)
@@ -491,7 +492,7 @@ def _skipped_at_indexing(jobs: Iterable[ShardJob], catalogs: dict[str, Catalog |
         yield from ((key, clip) for clip in kinds[key].skipped(catalog))
 
 
-def build(recipe: Recipe, out_dir: str | os.PathLike | None = None, *, workers: int = 1,
+def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, workers: int = 1,
           limit: int | None = None, splits: Sequence[str] | None = None, scheduler: str | None = None,
           progress: bool = True, epoch: int = 0) -> BuildSummary:
     """Render every missing shard of ``recipe`` into ``out_dir`` and write its manifest.
@@ -589,8 +590,8 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
 
 def _in_flight(out: Path, splits: Iterable[str]) -> list[str]:
     """The shards being written when a build stopped, from their temporaries (``.<name>.tmp-<pid>``)."""
-    return sorted({f"{split}/{temp_parts(tmp.name)[0]}"
-                   for split in splits for tmp in (out / split).glob(SHARD_TEMP_GLOB)})
+    return sorted({f"{split}/{parts[0]}" for split in splits for tmp in (out / split).glob(SHARD_TEMP_GLOB)
+                   if (parts := temp_parts(tmp.name)) is not None})  # the glob matches temporaries only
 
 
 def _reported(error: BaseException, summary: BuildSummary, in_flight: list[str]) -> BaseException:

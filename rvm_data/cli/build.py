@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _recipe_and_folder(args: argparse.Namespace) -> tuple[Recipe, str | None]:
     """The recipe file's recipe, or the recipe a build folder records (built into that folder)."""
-    from rvm_data.build import BuildError, recipe_of_build
+    from rvm_data.build import recipe_of_build
+    from rvm_data.buildfolder import BuildError
     from rvm_data.recipe import load_recipe
 
     if not Path(args.recipe).is_dir():

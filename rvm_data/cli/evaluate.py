@@ -14,7 +14,8 @@ GRAD_NORMALISE = ("auto", "minmax", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pred", required=True, help="predictions: <clip>/pha/*.png (+ fgr/), a pha/ folder, or shards")
+    parser.add_argument("--pred", required=True,
+                        help="predictions: <clip>/pha/*.png (+ fgr/), a pha/ folder, or shards")
     parser.add_argument("--true", required=True, help="ground truth in the same layout, or a shard build")
     parser.add_argument("--csv", help="also write the table (per clip and mean) to this CSV file")
     parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS, metavar="NAME",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
@@ -50,7 +51,7 @@ def _spec_members(path: str) -> list[tuple[str, int, int]]:
     return [m for ref in scan_shard(path) for m in ref.members if is_spec_member(m[0])]
 
 
-def _read_spec(f, path: str, name: str, offset: int, size: int) -> dict[str, Any]:
+def _read_spec(f: BinaryIO, path: str, name: str, offset: int, size: int) -> dict[str, Any]:
     f.seek(offset)
     try:
         spec = json.loads(f.read(size))
@@ -61,7 +62,8 @@ def _read_spec(f, path: str, name: str, offset: int, size: int) -> dict[str, Any
     return spec
 
 
-def iter_specs(root: Path, entries: list[ShardEntry], bar: tqdm | None = None) -> Iterator[tuple[str, dict]]:
+def iter_specs(root: Path, entries: list[ShardEntry],
+               bar: tqdm[Any] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """(key, spec) of every sample of these shards, in order."""
     for entry in entries:
         path = str(root / entry.path)
@@ -71,6 +73,11 @@ def iter_specs(root: Path, entries: list[ShardEntry], bar: tqdm | None = None) -
                 yield member_key(name), _read_spec(f, path, name, offset, size)
         if bar is not None:
             bar.update(entry.samples)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` where it is a JSON object, else an empty one (a spec field that is missing or odd)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _frames(frames: Any) -> str:
@@ -83,14 +90,13 @@ def _layer(name: str, layer: Any) -> tuple[str, list[str]]:
     """'fgr foregrounds/clip frames a..b' and the augmentations that fired on that layer."""
     if not isinstance(layer, dict):
         return f"{name} ?", []
-    src = layer.get("source") if isinstance(layer.get("source"), dict) else {}
+    src = _mapping(layer.get("source"))
     fired = [f"{name}-hflip"] if layer.get("hflip") else []
-    temporal = layer.get("temporal") if isinstance(layer.get("temporal"), dict) else {}
-    fired += _temporal(name, temporal)
+    fired += _temporal(name, _mapping(layer.get("temporal")))
     return f"{name} {src.get('collection', '?')}/{src.get('name', '?')} {_frames(layer.get('source_frames'))}", fired
 
 
-def _temporal(name: str, temporal: dict) -> list[str]:
+def _temporal(name: str, temporal: dict[str, Any]) -> list[str]:
     fired = []
     if temporal.get("reversed"):
         fired.append(f"{name}-reversed")
@@ -103,14 +109,14 @@ def _temporal(name: str, temporal: dict) -> list[str]:
     return fired
 
 
-def describe(spec: dict) -> str:
+def describe(spec: dict[str, Any]) -> str:
     """One line: the sample's sources and the augmentations that fired (matting or segmentation spec)."""
     if isinstance(spec.get("item"), dict):  # segmentation
         item = spec["item"]
         parts = [f"item {item.get('name', '?')} {_frames(spec.get('source_frames'))}"]
         fired = (["hflip"] if spec.get("hflip") else []) + (["grayscale"] if spec.get("grayscale") else [])
         fired += (["affine"] if spec.get("affine") else []) + (["color"] if spec.get("color") else [])
-        fired += _temporal("item", spec.get("temporal") if isinstance(spec.get("temporal"), dict) else {})
+        fired += _temporal("item", _mapping(spec.get("temporal")))
     else:
         parts, fired = [], []
         for name in ("fgr", "bgr"):
@@ -124,7 +130,7 @@ def describe(spec: dict) -> str:
     if spec.get("augment") is False:
         fired = ["none (augment off)"]
     line = "  ".join(parts) + f"  aug: {', '.join(fired) or 'none'}"
-    meta = spec.get("meta") if isinstance(spec.get("meta"), dict) else {}
+    meta = _mapping(spec.get("meta"))
     if meta.get("replaces"):
         gone = ", ".join(f"{r.get('collection', '?')}/{r.get('name', '?')}" for r in meta["replaces"]
                          if isinstance(r, dict))
@@ -132,7 +138,7 @@ def describe(spec: dict) -> str:
     return line
 
 
-def list_samples(build_dir: str | os.PathLike, split: str | None, output: str | None, progress: bool) -> int:
+def list_samples(build_dir: str | os.PathLike[str], split: str | None, output: str | None, progress: bool) -> int:
     """Print one line per sample of the chosen splits/outputs."""
     root = Path(build_dir)
     groups = _chosen(root, split, output)
@@ -149,7 +155,7 @@ def list_samples(build_dir: str | os.PathLike, split: str | None, output: str | 
     return 0
 
 
-def print_spec(build_dir: str | os.PathLike, index: int, split: str | None, output: str | None) -> int:
+def print_spec(build_dir: str | os.PathLike[str], index: int, split: str | None, output: str | None) -> int:
     """Print sample ``index``'s spec.json (indented); the split/output must be unambiguous."""
     root = Path(build_dir)
     groups = _chosen(root, split, output)

@@ -17,7 +17,8 @@ FORMATS = ("video", "png")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="video file (any format PyAV reads), folder of frames, or a folder of clips "
-                                      "<clip>/com/ as `rvm-data export-frames` writes them (each matted into --out/<clip>/)")
+                                      "<clip>/com/ as `rvm-data export-frames` writes them "
+                                      "(each matted into --out/<clip>/)")
     parser.add_argument("--checkpoint", required=True, help="MattingNetwork state dict (e.g. rvm_mobilenetv3.pth)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--downsample-ratio", type=float, default=None,
@@ -26,11 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="video: com.mp4, pha.mp4, fgr.mp4; png: com/, pha/, fgr/ with <frame:05d>.png")
     parser.add_argument("--background", choices=BACKGROUNDS, default="green", help="composition colour")
     parser.add_argument("--chunk", type=int, default=1,
-                        help="frames per forward pass; the state carries across, so only speed changes (1 is fastest on CPU)")
-    parser.add_argument("--fps", type=Fraction, default=None, help="output frame rate (default: the input's, 30 for frames)")
+                        help="frames per forward pass; the state carries across, so only speed changes "
+                             "(1 is fastest on CPU)")
+    parser.add_argument("--fps", type=Fraction, default=None,
+                        help="output frame rate (default: the input's, 30 for frames)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="CPU threads (default: $OMP_NUM_THREADS, else the CPUs this process may use that are not busy)")
+                        help="CPU threads (default: $OMP_NUM_THREADS, else the CPUs this process may use that are "
+                             "not busy)")
     add_progress_argument(parser)
 
 
@@ -50,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         clips = find_clips(args.input)
         model = load_checkpoint(MattingNetwork(), args.checkpoint)
         counts = [count_frames(source) for source, _ in clips]
-        total = None if None in counts else sum(counts)
+        known = [c for c in counts if c is not None]
+        total = sum(known) if len(known) == len(counts) else None
         with tqdm(total=total, desc="matte", unit="frame", disable=True if args.no_progress else None) as bar:
             for source, relative in clips:
                 result = matte_clip(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from typing import TextIO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="recipe YAML file with a train: section, e.g. recipes/quickstart.yaml")
-    parser.add_argument("--out", metavar="DIR", help="run folder: checkpoints, log.jsonl, images (default: runs/<recipe name>)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="run folder: checkpoints, log.jsonl, images (default: runs/<recipe name>)")
     parser.add_argument("--shards", metavar="DIR", help="build folder to train on (default: shards/<recipe name>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--init", metavar="CKPT",
@@ -27,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
     print(f"rvm-data train: warning: {message}", file=sys.stderr)
 
 

@@ -186,7 +186,7 @@ def matte_clip(
     chunk: int = 1,
     rate: Fraction | None = None,
     device: str | torch.device = "cpu",
-    on_frames: Callable[[int], None] | None = None,
+    on_frames: Callable[[int], object] | None = None,
 ) -> MatteResult:
     """Matte every frame of ``source`` into ``out_dir``: ``com``/``pha``/``fgr`` as ``.mp4`` or PNG folders.
 
