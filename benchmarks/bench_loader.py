@@ -58,7 +58,8 @@ def decode_limit(shards: list[Path], repeats: int = 3) -> float:
         with open(shard, "rb") as f:
             for ref in scan_shard(str(shard)):
                 data = ref.read(f)
-                members += [(bytes(v), name.rsplit(".", 1)[1]) for name, v in data.items() if not name.endswith(".json")]
+                members += [(bytes(v), name.rsplit(".", 1)[1]) for name, v in data.items()
+                            if not name.endswith(".json")]
     flags = {"jpg": cv2.IMREAD_COLOR_RGB, "png": cv2.IMREAD_UNCHANGED, "webp": cv2.IMREAD_UNCHANGED}
     buffers = [(np.frombuffer(b, np.uint8), flags[ext]) for b, ext in members]
     frames = len(members) / 3
@@ -179,9 +180,11 @@ def main() -> None:
           f"batch {args.batch}, OpenCV single-threaded, {os.cpu_count()} cores\n")
     print("| path | frames/s (wall) | frames per CPU-second | per CPU-s vs decode limit | per CPU-s vs on the fly |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| raw decode limit: tight cv2.imdecode loop over the member bytes | | {limit:,.0f} | 1.00 | {limit / fly:.1f}x |")
+    print(f"| raw decode limit: tight cv2.imdecode loop over the member bytes | | {limit:,.0f} | 1.00 "
+          f"| {limit / fly:.1f}x |")
     for (w, verify), (wall, cpu) in rates.items():
-        label = f"ShardDataset, {w} DataLoader workers{', verify_members=True (crc32 of every member)' if verify else ''}"
+        checked = ", verify_members=True (crc32 of every member)" if verify else ""
+        label = f"ShardDataset, {w} DataLoader workers{checked}"
         print(f"| {label} | {wall:,.0f} | {cpu:,.0f} | {cpu / limit:.2f} | {cpu / fly:.1f}x |")
     print(f"| on the fly: plan_sample + render_sample | | {fly:,.0f} | {fly / limit:.2f} | 1.0x |")
     print()

@@ -103,13 +103,13 @@ def rvm_sample(rng: np.random.Generator, catalog, T: int, size: tuple[int, int],
     if train:
         if rng.random() < 0.3:
             ms, easing = _rvm_motion(rng, hw, T)
-            mats = [m @ x for m, x in zip(ms, mats)]
+            mats = [m @ x for m, x in zip(ms, mats, strict=True)]
             out["easings"].append(easing)
         if rng.random() < 0.15:  # background-only move: does not touch the foreground
             out["easings"].append(_rvm_motion(rng, hw, T)[1])
         if rng.random() < 0.15:  # foreground and background together
             ms, easing = _rvm_motion(rng, hw, T)
-            mats = [m @ x for m, x in zip(ms, mats)]
+            mats = [m @ x for m, x in zip(ms, mats, strict=True)]
             out["easings"].append(easing)
     static = _affine(_rvm_affine_params(rng, hw, (0.5, 1.0)), hw)
     out_h, out_w = size
@@ -154,7 +154,7 @@ def rvm_alpha(sample: dict, catalog, size: tuple[int, int]) -> np.ndarray:
     distinct, which = np.unique(sample["fg"], return_inverse=True)
     _, pha = load_matte(clip, distinct)
     return np.stack([cv2.warpAffine(pha[k], m, (size[1], size[0]), flags=cv2.INTER_LINEAR, borderValue=0)
-                     for k, m in zip(which, sample["mats"])])
+                     for k, m in zip(which, sample["mats"], strict=True)])
 
 
 # ----------------------------------------------------------------------------------- statistics

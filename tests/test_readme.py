@@ -1,4 +1,5 @@
-"""Every ```python block of README.md runs verbatim, from a folder holding (the first shards of) the quickstart build."""
+"""Every ```python block of README.md runs verbatim, from a folder holding (the first shards of) the quickstart
+build."""
 
 from __future__ import annotations
 

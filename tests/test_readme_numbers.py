@@ -131,7 +131,8 @@ def test_the_training_transcript_starts_where_a_fresh_run_starts(fresh_runs: Fre
                           timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     fresh = (done.stdout + done.stderr).splitlines()
     for prefix in ("rvm-data train: warning:", "step 0 valid:"):
-        assert [line for line in fresh if line.startswith(prefix)] == [line for line in shown if line.startswith(prefix)]
+        expected = [line for line in shown if line.startswith(prefix)]
+        assert [line for line in fresh if line.startswith(prefix)] == expected
 
 
 def test_every_rerun_command_is_in_the_readme() -> None:

@@ -97,7 +97,8 @@ def test_replacements_do_not_depend_on_order_or_process(damaged, tmp_path) -> No
     script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
               f"from test_bad_clips import _digest, _damaged_sources; from pathlib import Path; "
               f"from rvm_data.sources import SourcesConfig, build_catalog; "
-              f"c = build_catalog(SourcesConfig(foreground={str(root / 'fg')!r}, background_videos={str(root / 'bgv')!r}, "
+              f"c = build_catalog(SourcesConfig(foreground={str(root / 'fg')!r}, "
+              f"background_videos={str(root / 'bgv')!r}, "
               f"background_images={str(root / 'bgi')!r})); print(_digest(c, {indices!r}))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert eval(out) == forward  # noqa: S307 -- our own process's dict repr

@@ -218,7 +218,7 @@ def test_two_recipes_racing_for_one_folder_never_both_succeed(round_, tiny_recip
     procs = [start(tiny_recipe_path, out, overrides=[f"seed={seed}"]) for seed in (5, 6)]
     results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
     assert sorted(rc for rc, _ in results) == [0, 2], results
-    winner = [seed for (rc, _), seed in zip(results, (5, 6)) if rc == 0][0]
+    winner = [seed for (rc, _), seed in zip(results, (5, 6), strict=True) if rc == 0][0]
     loser = one_line([err for rc, err in results if rc == 2][0])
     assert str(out) in loser and ("another build is writing" in loser or "another recipe" in loser)
     assert read_manifest(out).recipe_hash == load_recipe(tiny_recipe_path, [f"seed={winner}"]).hash
@@ -318,7 +318,8 @@ def test_a_killed_worker_is_one_line_naming_the_shard(tiny_recipe_path, tmp_path
 def test_an_out_that_is_a_file_is_one_line(tiny_recipe_path, tmp_path, capsys):
     (tmp_path / "file").write_text("mine")
     assert main(["build", str(tiny_recipe_path), "--out", str(tmp_path / "file"), "--no-progress"]) == 2
-    assert one_line(capsys.readouterr().err) == f"rvm-data build: {tmp_path / 'file'}: --out must be a folder, this is a file"
+    expected = f"rvm-data build: {tmp_path / 'file'}: --out must be a folder, this is a file"
+    assert one_line(capsys.readouterr().err) == expected
     assert main(["build", str(tiny_recipe_path), "--out", str(tmp_path / "file" / "x"), "--no-progress"]) == 2
     assert f"{tmp_path / 'file' / 'x'}: --out lies inside a file" in one_line(capsys.readouterr().err)
     assert (tmp_path / "file").read_text() == "mine"
