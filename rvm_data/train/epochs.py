@@ -67,7 +67,7 @@ class RollingBuild:
                 return
             if code != 0:
                 raise TrainError(f"the background build of epochs into {self.root} failed (exit {code}); "
-                                 f"run `rvm-data build {self.recipe} --epochs ...` to see why")
+                                 f"run `rvm-data build {self.root} --epochs ...` to see why")
             self._process = None
         if self._queue:
             self._process = subprocess.Popen(self._command(self._queue.pop(0)), stdout=subprocess.DEVNULL)

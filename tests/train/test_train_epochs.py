@@ -15,6 +15,7 @@ from rvm_data.build import build
 from rvm_data.recipe import load_recipe
 from rvm_data.shards.layout import built_epochs, epoch_root
 from rvm_data.train import epochs as epochs_module
+from rvm_data.train.errors import TrainError
 from rvm_data.train.run import train
 
 RECIPE = {
@@ -92,3 +93,13 @@ def test_fewer_epochs_than_training_cycles_through_them_and_says_so(epoch0, tmp_
     with pytest.warns(UserWarning, match=r"2 epoch\(s\) of 'lr' built \(0, 1\): training epoch 2 reuses epoch 0"):
         result = train(load_recipe(recipe_path), out_dir=tmp_path / "run", build_dir=folder, progress=False)
     assert result.steps == 12
+
+
+def test_a_failed_background_build_is_an_error_naming_the_command_to_rerun(tmp_path):
+    builder = epochs_module.RollingBuild(tmp_path / "no-build", ahead=1)
+    builder.request(0)  # starts `rvm-data build <root> --epochs 1:2`, which refuses a folder that is not there
+    try:
+        with pytest.raises(TrainError, match=r"failed \(exit [1-9]\d*\); run `rvm-data build .*no-build --epochs"):
+            builder.wait_for(1, "main", 1)
+    finally:
+        builder.close()
