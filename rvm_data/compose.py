@@ -27,10 +27,11 @@ import numpy as np
 from rvm_data.augment import geometry, ops
 from rvm_data.augment.affine_motion import affine_matrix
 from rvm_data.augment.base import Layers, PlanContext, SpecError
-from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob, join, validate_tree
+from rvm_data.augment.config import Settings, check_choice, check_prob, join, validate_tree
 from rvm_data.augment.params import AugmentConfig, crop_aspect
 from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geometry_of
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
+from rvm_data.errors import ConfigError
 from rvm_data.sources import Catalog, ClipInfo, SourceError
 from rvm_data.sources.readers import load_background_packed, load_matte_packed
 

@@ -18,6 +18,16 @@ class RvmDataError(Exception):
         return _rebuild, (type(self), str(self), dict(self.__dict__))
 
 
+class ConfigError(RvmDataError, ValueError):
+    """A bad setting of a config dataclass: ``key`` is its path below that config (``augment.noise.prob``,
+    ``quality``), ``problem`` what is wrong. The message is ``"<key>: <problem>"``; the recipe loader puts
+    the config's own path in front (``outputs.lr.compose.``, ``shards.codec.``) and the file."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key, self.problem = key, problem
+        super().__init__(f"{key}: {problem}" if key else problem)
+
+
 def _rebuild(cls: type[RvmDataError], message: str, attributes: dict[str, Any]) -> RvmDataError:
     # The built-in base that fixes the instance layout makes it (OSError for a FileNotFoundError mix-in:
     # ValueError.__new__ refuses such a class), then the message and attributes go back on.

@@ -31,7 +31,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from rvm_data.compose import ComposeConfig
-from rvm_data.errors import RvmDataError
+from rvm_data.errors import ConfigError, RvmDataError
 from rvm_data.shards.codec import CodecConfig, gib, memory_limit
 from rvm_data.sources import SourcesConfig
 
@@ -227,31 +227,17 @@ def _parse_dataclass(cls: type, value: Any, key: str, base: Any = None) -> Any:
     kwargs.update({name: parse_value(hints[name], v, _join(key, name), defaults[name]) for name, v in value.items()})
     try:
         return cls(**kwargs)
-    except (ValueError, TypeError) as error:
-        raise _Invalid(*_locate(key, str(error), fields)) from None
+    except ConfigError as error:  # every config validator names its key
+        raise _Invalid(_under(key, error.key), error.problem) from None
 
 
-_LEADING_PATH = re.compile(r"^([A-Za-z_]\w*)((?:\.\w+)*):? (.*)$", re.S)
-
-
-def _locate(key: str, message: str, fields: Mapping[str, Any]) -> tuple[str, str]:
-    """Move a field path that starts a dataclass's own message into the key path.
-
-    ``outputs.main.compose`` + "augment.noise.prob must be in [0, 1]" ->
-    ``outputs.main.compose.augment.noise.prob`` + "must be in [0, 1]"; a leading prefix the key
-    already names is dropped ("codec.quality ..." under ``shards.codec``).
-    """
-    match = _LEADING_PATH.match(message)
-    if not match:
-        return key, message
-    parts = (match.group(1) + match.group(2)).split(".")
-    known = set(re.split(r"[.\[]", key))
-    for i, part in enumerate(parts):
-        if part in fields:
-            return _join(key, ".".join(parts[i:])), match.group(3)
-        if part not in known:
-            break
-    return key, message
+def _under(key: str, sub: str) -> str:
+    """A config's own key path ``sub`` below the recipe key ``key`` of that config; a leading part the key
+    already ends with is not repeated (``shards.codec`` + ``codec.quality`` -> ``shards.codec.quality``)."""
+    head = sub.split(".", 1)[0].split("[", 1)[0]
+    if head and key.rsplit(".", 1)[-1] == head:
+        sub = sub[len(head):].lstrip(".")
+    return _join(key, sub) if sub else key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,9 +245,9 @@ def _locate(key: str, message: str, fields: Mapping[str, Any]) -> tuple[str, str
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_name(what: str, name: str) -> None:
+def _check_name(what: str, name: str, key: str) -> None:
     if not _SAFE_NAME.match(name):
-        raise ValueError(f"{what} {name!r} must be letters, digits, '_', '.', '-' (it names files)")
+        raise ConfigError(key, f"{what} {name!r} must be letters, digits, '_', '.', '-' (it names files)")
 
 
 @dataclass(frozen=True)
@@ -274,9 +260,9 @@ class OutputConfig:
 
     def __post_init__(self) -> None:
         for split, count in self.samples.items():
-            _check_name("split", split)
+            _check_name("split", split, "samples")
             if count < 0:
-                raise ValueError(f"samples.{split} must be >= 0, got {count}")
+                raise ConfigError(f"samples.{split}", f"must be >= 0, got {count}")
 
     @property
     def frames(self) -> int:
@@ -293,7 +279,7 @@ class ShardsConfig:
 
     def __post_init__(self) -> None:
         if self.samples_per_shard < 1:
-            raise ValueError(f"samples_per_shard must be >= 1, got {self.samples_per_shard}")
+            raise ConfigError("samples_per_shard", f"must be >= 1, got {self.samples_per_shard}")
 
 
 @dataclass(frozen=True)
@@ -315,21 +301,19 @@ class Recipe:
     origin: str = field(default="<recipe>", compare=False, metadata={"yaml": False})
 
     def __post_init__(self) -> None:
-        _check_name("name", self.name)
+        _check_name("name", self.name, "name")
         if not self.outputs and self.segmentation is None:
-            raise ValueError("outputs: a recipe needs at least one output (or a segmentation: section)")
+            raise ConfigError("outputs", "a recipe needs at least one output (or a segmentation: section)")
         known = ", ".join(self.sources) or "none"
         for out_name, out in self.outputs.items():
-            _check_name("output name", out_name)
+            _check_name("output name", out_name, "outputs")
             for split in [*out.samples, *out.augment]:
                 if split not in self.sources:
-                    raise ValueError(
-                        f"outputs.{out_name}: split {split!r} has no sources (sources has: {known})"
-                    )
+                    raise ConfigError(f"outputs.{out_name}", f"split {split!r} has no sources (sources has: {known})")
         for out_name in self.segmentation.outputs if self.segmentation is not None else ():
-            _check_name("output name", out_name)
+            _check_name("output name", out_name, "segmentation.outputs")
             if out_name in self.outputs:
-                raise ValueError(f"segmentation.outputs.{out_name}: the name is taken by outputs.{out_name}")
+                raise ConfigError(f"segmentation.outputs.{out_name}", f"the name is taken by outputs.{out_name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able content (what the manifest records and the hash covers)."""
@@ -339,7 +323,9 @@ class Recipe:
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON of the validated content (defaults filled in)."""
+        """sha256 of the canonical JSON of the validated content: defaults filled in, except settings added
+        after a recipe's first builds (``omit_default`` fields), which count only once they differ from
+        their default, so old recipes keep their hash and their folders."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -11,17 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
-from rvm_data.errors import RvmDataError
-
-
-class ConfigError(RvmDataError, ValueError):
-    """A bad setting: ``key`` is its path below the compose config (``augment.noise.prob``), ``problem``
-    what is wrong with it. The message is ``"<key>: <problem>"``, so the recipe loader can prefix
-    the output's path (``outputs.lr.compose.``) and the file."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        self.key, self.problem = key, problem
-        super().__init__(f"{key}: {problem}" if key else problem)
+from rvm_data.errors import ConfigError
 
 
 def join(path: str, name: str) -> str:

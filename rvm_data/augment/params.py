@@ -32,9 +32,9 @@ from typing import Protocol
 
 import numpy as np
 
-from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob, check_range
+from rvm_data.augment.config import Settings, check_choice, check_prob, check_range
 from rvm_data.augment.easing import EASINGS, RVM_CURVES, ease
-
+from rvm_data.errors import ConfigError
 
 OMIT_DEFAULT = "omit_default"
 """Field metadata: the recipe's content (and hash) leaves the field out while it equals its default."""

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from rvm_data.augment.config import ConfigError, Settings, check_choice, check_prob
+from rvm_data.augment.config import Settings, check_choice, check_prob
+from rvm_data.errors import ConfigError
 
 BOUNDARIES = ("fit", "clamp", "bounce")
 SPEED_FITS = ("nearest", "boundary")

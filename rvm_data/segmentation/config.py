@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rvm_data.errors import ConfigError
 from rvm_data.augment.config import check_prob
 from rvm_data.augment.temporal import TemporalConfig
 
@@ -59,9 +60,9 @@ class SegSourceConfig:
     def __post_init__(self) -> None:
         missing = [name for name in _NEEDS[self.kind] if not getattr(self, name)]
         if missing:
-            raise ValueError(f"a {self.kind} source needs {', '.join(missing)}")
+            raise ConfigError("", f"a {self.kind} source needs {', '.join(missing)}")
         if not 0 <= self.threshold < 255:
-            raise ValueError(f"threshold must be in [0, 254], got {self.threshold}")
+            raise ConfigError("threshold", f"must be in [0, 254], got {self.threshold}")
 
     def with_paths(self, expand: Callable[[str], str]) -> SegSourceConfig:
         """A copy with every path passed through ``expand`` (e.g. the recipe's ``${VAR}`` expansion)."""
@@ -72,7 +73,7 @@ class SegSourceConfig:
 def _range(value: tuple[float, float], path: str, lo: float, hi: float) -> None:
     a, b = value
     if not lo <= a <= b <= hi:
-        raise ValueError(f"{path} must be (a, b) with {lo} <= a <= b <= {hi}, got {value}")
+        raise ConfigError(path, f"must be (a, b) with {lo} <= a <= b <= {hi}, got {value}")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -162,12 +163,12 @@ class SegAugmentConfig:
         _range(aug.crop_ratio, "augmentation.crop_ratio", 1e-6, 1e6)
         for i, t in enumerate(aug.translate):
             if not 0.0 <= t <= 1.0:
-                raise ValueError(f"augmentation.translate[{i}] must be in [0, 1], got {t}")
+                raise ConfigError(f"augmentation.translate[{i}]", f"must be in [0, 1], got {t}")
         for name in ("brightness", "contrast", "saturation"):
             if not 0.0 <= getattr(aug, name) < 1.0:
-                raise ValueError(f"augmentation.{name} must be in [0, 1), got {getattr(aug, name)}")
+                raise ConfigError(f"augmentation.{name}", f"must be in [0, 1), got {getattr(aug, name)}")
         if not 0.0 <= aug.hue <= 0.5:
-            raise ValueError(f"augmentation.hue must be in [0, 0.5], got {aug.hue}")
+            raise ConfigError("augmentation.hue", f"must be in [0, 0.5], got {aug.hue}")
         aug.temporal.validate("augmentation.temporal")
 
     def resolved(self) -> SegAugment:
@@ -199,12 +200,12 @@ class SegOutputConfig:
 
     def __post_init__(self) -> None:
         if min(self.size) < 1:
-            raise ValueError(f"size must be two positive integers (height, width), got {self.size}")
+            raise ConfigError("size", f"must be two positive integers (height, width), got {self.size}")
         if self.frames < 1:
-            raise ValueError(f"frames must be >= 1, got {self.frames}")
+            raise ConfigError("frames", f"must be >= 1, got {self.frames}")
         for split, count in self.samples.items():
             if count < 0:
-                raise ValueError(f"samples.{split} must be >= 0, got {count}")
+                raise ConfigError(f"samples.{split}", f"must be >= 0, got {count}")
         aug = self.augmentation or SegAugmentConfig()
         if aug.preset is None:
             aug = dataclasses.replace(aug, preset="image" if self.frames == 1 else "video")
@@ -220,14 +221,13 @@ class SegmentationConfig:
 
     def __post_init__(self) -> None:
         if not self.outputs:
-            raise ValueError("segmentation.outputs: at least one output is needed")
+            raise ConfigError("segmentation.outputs", "at least one output is needed")
         for name, out in self.outputs.items():
             for split in [*out.samples, *out.augment]:
                 if split not in self.sources:
                     known = ", ".join(self.sources) or "none"
-                    raise ValueError(
-                        f"segmentation.outputs.{name}: split {split!r} has no sources (sources has: {known})"
-                    )
+                    raise ConfigError(f"segmentation.outputs.{name}",
+                                      f"split {split!r} has no sources (sources has: {known})")
         for split, sources in self.sources.items():
             if not sources:
-                raise ValueError(f"segmentation.sources.{split}: at least one source is needed")
+                raise ConfigError(f"segmentation.sources.{split}", "at least one source is needed")

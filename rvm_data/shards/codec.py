@@ -18,7 +18,7 @@ import av
 import cv2
 import numpy as np
 
-from rvm_data.errors import RvmDataError
+from rvm_data.errors import ConfigError, RvmDataError
 from rvm_data.shards.layout import clip_suffix, frame_suffix
 
 COLOR_CODECS = ("jpg", "webp", "png", "mp4")
@@ -76,15 +76,15 @@ class CodecConfig:
 
     def __post_init__(self) -> None:
         if self.color not in COLOR_CODECS:
-            raise ValueError(f"codec.color must be one of {COLOR_CODECS}, got {self.color!r}")
+            raise ConfigError("codec.color", f"must be one of {COLOR_CODECS}, got {self.color!r}")
         if self.alpha not in ALPHA_CODECS:
-            raise ValueError(f"codec.alpha must be one of {ALPHA_CODECS}, got {self.alpha!r}")
+            raise ConfigError("codec.alpha", f"must be one of {ALPHA_CODECS}, got {self.alpha!r}")
         if not 1 <= self.quality <= 100:
-            raise ValueError(f"codec.quality must be in [1, 100], got {self.quality}")
+            raise ConfigError("codec.quality", f"must be in [1, 100], got {self.quality}")
         if not 0 <= self.png_level <= 9:
-            raise ValueError(f"codec.png_level must be in [0, 9], got {self.png_level}")
+            raise ConfigError("codec.png_level", f"must be in [0, 9], got {self.png_level}")
         if not 0 <= self.crf <= 51:
-            raise ValueError(f"codec.crf must be in [0, 51], got {self.crf}")
+            raise ConfigError("codec.crf", f"must be in [0, 51], got {self.crf}")
 
     def codec_for(self, channels: int) -> str:
         if channels == 3:

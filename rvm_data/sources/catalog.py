@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
+from rvm_data.errors import ConfigError
+
 from .errors import SourceError
 from .imageio import is_image, natural_key, probe_image, require_regular
 from .video import is_video, probe_video
@@ -54,17 +56,16 @@ class SourcesConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.foreground, str) or not self.foreground:
-            raise ValueError("sources.foreground must be a non-empty path string")
+            raise ConfigError("sources.foreground", "must be a non-empty path string")
         if self.foreground_kind not in ("videomatte", "imagematte"):
-            raise ValueError(
-                f"sources.foreground_kind must be 'videomatte' or 'imagematte', got {self.foreground_kind!r}"
-            )
+            raise ConfigError("sources.foreground_kind",
+                              f"must be 'videomatte' or 'imagematte', got {self.foreground_kind!r}")
         if self.on_bad_clip not in ("error", "skip"):
-            raise ValueError(f"sources.on_bad_clip must be 'error' or 'skip', got {self.on_bad_clip!r}")
+            raise ConfigError("sources.on_bad_clip", f"must be 'error' or 'skip', got {self.on_bad_clip!r}")
         for key in ("background_videos", "background_images"):
             value = getattr(self, key)
             if value is not None and (not isinstance(value, str) or not value):
-                raise ValueError(f"sources.{key} must be a non-empty path string or null")
+                raise ConfigError(f"sources.{key}", "must be a non-empty path string or null")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rvm_data.errors import ConfigError
+
 GROUPS = ("backbone", "aspp", "decoder", "project", "refiner")
 """Parameter groups; ``project`` holds ``project_mat.`` and ``project_seg.``."""
 
@@ -49,7 +51,7 @@ class LearningRates:
         for name in GROUPS:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"lr.{name} must be a finite number >= 0 or null, got {value!r}")
+                raise ConfigError(f"lr.{name}", f"must be a finite number >= 0 or null, got {value!r}")
 
 
 @dataclass
@@ -98,7 +100,7 @@ class TrainConfig:
         if isinstance(self.lr, dict):
             self.lr = LearningRates(**self.lr)
         if self.stage not in STAGES:
-            raise ValueError(f"stage must be one of {sorted(STAGES)}, got {self.stage!r}")
+            raise ConfigError("stage", f"must be one of {sorted(STAGES)}, got {self.stage!r}")
         positive = {"batch_size": self.batch_size, "log_interval": self.log_interval,
                     "image_interval": self.image_interval, "checkpoint_interval": self.checkpoint_interval}
         positive.update({k: v for k, v in (("epochs", self.epochs), ("max_steps", self.max_steps),
@@ -106,13 +108,13 @@ class TrainConfig:
                                           ("seg_video_frames", self.seg_video_frames)) if v is not None})
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(name, f"must be an integer >= 1, got {value!r}")
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers must be an integer >= 0, got {self.workers!r}")
+            raise ConfigError("workers", f"must be an integer >= 0, got {self.workers!r}")
         if not (isinstance(self.downsample_ratio, (int, float)) and 0 < self.downsample_ratio <= 1):
-            raise ValueError(f"downsample_ratio must be in (0, 1], got {self.downsample_ratio!r}")
+            raise ConfigError("downsample_ratio", f"must be in (0, 1], got {self.downsample_ratio!r}")
         if self.variant != "mobilenetv3":
-            raise ValueError(f"variant must be 'mobilenetv3', got {self.variant!r}")
+            raise ConfigError("variant", f"must be 'mobilenetv3', got {self.variant!r}")
 
     @property
     def preset(self) -> StagePreset:

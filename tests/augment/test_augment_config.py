@@ -8,7 +8,8 @@ import pickle
 import pytest
 
 from rvm_data.augment import config, params, temporal
-from rvm_data.augment.config import ConfigError, Settings
+from rvm_data.augment.config import Settings
+from rvm_data.errors import ConfigError
 from rvm_data.augment.params import AugmentConfig, EasingConfig, NoiseConfig
 from rvm_data.augment.temporal import TemporalConfig
 from rvm_data.compose import ComposeConfig

@@ -14,7 +14,7 @@ from rvm_data.augment import AugmentConfig, TemporalConfig
 from rvm_data.augment.motion_blur import MIN_LENGTH, exposure_warps, own_motion
 from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, EasingConfig, MotionAffineConfig,
                                      MotionBlurConfig, NoiseConfig, SharpenConfig)
-from rvm_data.augment.config import ConfigError
+from rvm_data.errors import ConfigError
 from rvm_data.compose import ComposeConfig, plan_sample, render_sample
 from rvm_data.recipe import load_recipe, parse_recipe
 from rvm_data.sources import SourcesConfig, build_catalog

@@ -1,4 +1,5 @@
-"""The generic YAML -> dataclass walker, on small stand-in dataclasses defined here."""
+"""The generic YAML -> dataclass walker, on small stand-in dataclasses defined here (their validators raise
+ConfigError with their own key, as every config of the package does)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal, Optional
 
 import pytest
 
+from rvm_data.errors import ConfigError
 from rvm_data.recipe import _Invalid, apply_override, parse_value
 
 
@@ -17,9 +19,9 @@ class Blur:
 
     def __post_init__(self) -> None:
         if not 0 <= self.prob <= 1:
-            raise ValueError(f"prob must be in [0, 1], got {self.prob}")
+            raise ConfigError("prob", f"must be in [0, 1], got {self.prob}")
         if self.sigma[0] > self.sigma[1]:
-            raise ValueError(f"sigma must be a (low, high) pair with low <= high, got {self.sigma}")
+            raise ConfigError("sigma", f"must be a (low, high) pair with low <= high, got {self.sigma}")
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Compose:
 
     def __post_init__(self) -> None:
         if self.frames < 1:
-            raise ValueError(f"frames must be >= 1, got {self.frames}")
+            raise ConfigError("frames", f"must be >= 1, got {self.frames}")
 
 
 def error_of(tp, value) -> _Invalid:
@@ -119,3 +121,17 @@ def test_an_override_in_a_name_the_recipe_lacks_names_it(text, named):
     assert str(caught.value) == f"--set {text!r}: {named}"
     apply_override(data, "outputs.lr.compose.frames=12")  # an existing name takes new keys as before
     assert data["outputs"]["lr"]["compose"] == {"frames": 12}
+
+
+def test_a_config_bug_is_not_reported_as_bad_input():
+    """Only ConfigError is the recipe's fault: another exception from a config is a bug and surfaces as one."""
+
+    @dataclass
+    class Broken:
+        size: int = 1
+
+        def __post_init__(self) -> None:
+            raise ZeroDivisionError("a bug")
+
+    with pytest.raises(ZeroDivisionError):
+        parse_value(Broken, {}, "outputs.main")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from seg_fixtures import supervisely, youtubevis  # noqa: F401  (fixtures)
 
+from rvm_data.errors import ConfigError
 from rvm_data.segmentation import (
     IMAGE_AUGMENT,
     VIDEO_AUGMENT,
@@ -126,5 +127,6 @@ def test_shards_of_img_seg_read_back_with_the_loader(supervisely, youtubevis, tm
 def test_config_errors_name_the_field() -> None:
     with pytest.raises(ValueError, match="augmentation.hflip_prob"):
         SegOutputConfig(augmentation=SegAugmentConfig(hflip_prob=2.0))
-    with pytest.raises(ValueError, match="frames must be >= 1"):
+    with pytest.raises(ConfigError, match="frames: must be >= 1") as caught:
         SegOutputConfig(frames=0)
+    assert caught.value.key == "frames"

@@ -1,5 +1,6 @@
 import pytest
 
+from rvm_data.errors import ConfigError
 from rvm_data.train.config import STAGES, TrainConfig
 
 
@@ -30,5 +31,6 @@ def test_stage_presets_fill_unset_rates():
     ],
 )
 def test_bad_values_name_the_field(kwargs, field):
-    with pytest.raises(ValueError, match=f"^{field} "):
+    with pytest.raises(ConfigError, match=f"^{field}: ") as caught:
         TrainConfig(**kwargs)
+    assert caught.value.key == field
