@@ -32,7 +32,7 @@ import yaml
 
 from rvm_data.compose import ComposeConfig
 from rvm_data.errors import ConfigError, RvmDataError
-from rvm_data.shards.codec import CodecConfig, gib, memory_limit
+from rvm_data.shards.codec import VIDEO_BLOCK, CodecConfig, gib, memory_limit
 from rvm_data.sources import SourcesConfig
 
 # Optional sections owned by other parts of the package: (module, class). Imported only when a
@@ -480,6 +480,22 @@ def check_memory(recipe: Recipe) -> None:
                               "machine's RAM; set RVM_DATA_MEMORY_LIMIT_GIB to change it)")
 
 
+def check_video_sizes(recipe: Recipe) -> None:
+    """Refuse mp4 colour for an output whose frame size is not a multiple of 16: libx264 pads such frames
+    internally and reads memory it has not set while doing so, so the same frames can encode to
+    different bytes from one run to the next (seen at 36x52), breaking byte-identical builds and resume."""
+    if recipe.shards.codec.color != "mp4":
+        return
+    matting = set(recipe.outputs)
+    for name, out in recipe.all_outputs().items():
+        height, width = (out.compose if name in matting else out).size
+        if height % VIDEO_BLOCK or width % VIDEO_BLOCK:
+            key = f"outputs.{name}.compose.size" if name in matting else f"segmentation.outputs.{name}.size"
+            raise RecipeError(recipe.origin, key, f"[{height}, {width}] with shards.codec.color mp4: mp4 frames must "
+                              f"be multiples of {VIDEO_BLOCK} on both sides (libx264 does not encode other sizes "
+                              "reproducibly); choose such a size, or jpg, png or webp colour")
+
+
 def _index(part: str, node: list[Any], here: str, text: str) -> int:
     if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
         raise ValueError(f"--set {text!r}: {here} is not an index of a list of {len(node)}")
@@ -523,4 +539,5 @@ def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
             raise RecipeError(origin, "", str(error)) from None
     recipe = parse_recipe(data, origin)
     check_memory(recipe)
+    check_video_sizes(recipe)
     return recipe

@@ -28,6 +28,7 @@ VIDEO_EXTS = ("mp4", "mkv")
 
 
 MEMORY_ENV = "RVM_DATA_MEMORY_LIMIT_GIB"
+VIDEO_BLOCK = 16  # mp4 frame sides must be multiples of this: see rvm_data.recipe.check_video_sizes
 
 
 class CodecError(RvmDataError, ValueError):
@@ -114,8 +115,9 @@ def encode_image(frame: np.ndarray, ext: str, codec: CodecConfig) -> bytes:
 def _encode_video(frames: np.ndarray, ext: str, codec: CodecConfig) -> bytes:
     """A T×H×W×C sequence as one H.264 mp4 (colour) or FFV1 mkv (alpha, lossless)."""
     t, h, w, c = frames.shape
-    if ext == "mp4" and (h % 2 or w % 2):
-        raise ValueError(f"mp4 needs an even frame size, got {h}x{w}")
+    if ext == "mp4" and (h % VIDEO_BLOCK or w % VIDEO_BLOCK):
+        raise CodecError(f"mp4 frames must be multiples of {VIDEO_BLOCK} on both sides (libx264 does not encode "
+                         f"other sizes reproducibly), got {h}x{w}")
     buf = io.BytesIO()
     fmt = "mp4" if ext == "mp4" else "matroska"
     with av.open(buf, "w", format=fmt, options={"fflags": "+bitexact"}) as container:

@@ -64,3 +64,12 @@ def test_bad_yaml_in_an_override_is_one_line_naming_it(tmp_path):
     with pytest.raises(RecipeError) as err:
         load_recipe(write(tmp_path, BASE + "bad: [\n"))
     assert "not valid YAML" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mp4_colour_at_a_size_libx264_cannot_encode_reproducibly_is_refused_at_load(tmp_path):
+    recipe = write(tmp_path, BASE + "shards: {codec: {color: mp4}}\n")
+    with pytest.raises(RecipeError, match=r"outputs\.main\.compose\.size: \[36, 52\] with shards\.codec\.color mp4: "
+                                          r"mp4 frames must be multiples of 16") as err:
+        load_recipe(recipe, ["outputs.main.compose.size=[36, 52]"])
+    assert err.value.key == "outputs.main.compose.size"
+    assert load_recipe(recipe).outputs["main"].compose.size == (48, 48)
