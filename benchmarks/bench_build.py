@@ -17,7 +17,8 @@ outputs at the recipe's codec (frames already in the encoder's layout) -- the bu
 come near it but not pass it. It is given for the decoder the build uses (libjpeg-turbo through simplejpeg for
 JPEG sources, OpenCV for the rest) and for OpenCV alone (what the build used before), and with the rest of the
 pixel work added: the same specs rendered with their sources already decoded (warps, pixel ops), the most a build
-that keeps today's bytes could reach.
+that keeps today's bytes could reach. To compare with another version of the package, run this file with that
+version first on PYTHONPATH.
 
 The epoch cost extrapolates the measured frames per CPU-second to one fresh epoch of recipes/vm_stage1.yaml (its
 samples, T and size), and the cores that keep GPUs fed at RVM's batch size (1 sequence of T frames per GPU per
@@ -125,11 +126,12 @@ def recording_reads() -> Iterator[list[tuple[str, int, bool]]]:
 @contextmanager
 def decoded_once() -> Iterator[None]:
     """Render's source loaders answer from memory after their first call: what render costs besides decoding."""
-    loaders = {name: getattr(compose, name) for name in ("load_matte_packed", "load_background_packed")}
-    cache: dict[tuple[Any, ...], np.ndarray] = {}
+    names = ("load_matte_packed", "load_background_packed", "load_matte", "load_background")
+    loaders = {name: getattr(compose, name) for name in names if hasattr(compose, name)}  # this version's
+    cache: dict[tuple[Any, ...], Any] = {}
 
-    def cached(name: str) -> Callable[..., np.ndarray]:
-        def load(clip: Any, indices: Any, **kw: Any) -> np.ndarray:
+    def cached(name: str) -> Callable[..., Any]:
+        def load(clip: Any, indices: Any, **kw: Any) -> Any:
             key = (name, clip.name, tuple(np.asarray(indices).tolist()), kw.get("min_size"))
             if key not in cache:
                 cache[key] = loaders[name](clip, indices, **kw)
@@ -160,7 +162,7 @@ def _decoders(data: bytes, reduction: int, gray: bool) -> tuple[Callable[[], Any
         height, width, space, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
         return opencv, opencv
-    if space not in imageio._FAST_JPEG_SPACES:
+    if space not in getattr(imageio, "_FAST_JPEG_SPACES", ("YCbCr", "Gray", "RGB")):  # older readers: no such list
         return opencv, opencv
     shape = dict(min_height=-(-height // reduction), min_width=-(-width // reduction), min_factor=reduction)
     return (lambda: simplejpeg.decode_jpeg(data, "GRAY" if gray else "RGB", **shape)), opencv
