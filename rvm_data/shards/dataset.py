@@ -345,12 +345,15 @@ class ShardDataset(IterableDataset):
         """
         seen = 0
         try:
-            for ref in scan_shard(shard.path):
-                if seen >= shard.samples:
-                    raise ShardError(shard.path, ref.members[0][0], f"more samples than the {shard.samples} listed")
+            refs = scan_shard(shard.path)
+            for ref in refs:
                 seen += 1
                 if seen > end:
                     return
+                if seen == shard.samples:  # the last listed sample: the shard must end with it, checked
+                    problem = self._tail_problem(shard, refs)  # before it is handed on (a reader may not come back)
+                    if problem is not None:
+                        yield _Problem(f"shard problem after the samples read: {problem}", self.handler(problem))
                 if seen > first:
                     yield ref
             if seen < end:
@@ -363,6 +366,19 @@ class ShardDataset(IterableDataset):
                 yield _Problem(f"shard problem after the samples read: {message}", warn)
             for _ in range(missing):
                 yield _Missing(str(message), warn)
+
+    @staticmethod
+    def _tail_problem(shard: ShardFile, refs: Iterator[SampleRef]) -> ShardError | None:
+        """What follows a shard's last listed sample: nothing, or the problem (more samples, or damage)."""
+        try:
+            extra = next(refs, None)
+        except ShardError as error:
+            return error
+        except OSError as error:
+            return ShardError(shard.path, None, f"cannot read: {error}")
+        if extra is None:
+            return None
+        return ShardError(shard.path, extra.members[0][0], f"more samples than the {shard.samples} listed")
 
     def _batches(self, epoch: int) -> Iterator[tuple[list[SampleRef | _Missing], list[_Problem]]]:
         """Each batch's samples, and the shard problems found while it was formed."""

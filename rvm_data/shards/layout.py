@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from rvm_data.errors import RvmDataError
+
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
 SHARD_SUFFIX = ".tar"
@@ -156,8 +158,8 @@ def temp_parts(name: str) -> tuple[str, str] | None:
 
 def index_key(index: int) -> str:
     """The tar key of sample ``index``: the index in 9 digits."""
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        raise ValueError(f"a sample index is a non-negative integer, got {index!r}")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 10**KEY_DIGITS:
+        raise ValueError(f"a sample index is an integer in [0, 10**{KEY_DIGITS}), got {index!r}")
     return f"{index:0{KEY_DIGITS}d}"
 
 
@@ -216,7 +218,7 @@ class Member:
         return self.field == SPEC_FIELD and self.ext == SPEC_EXT and self.frame is None
 
 
-class MemberNameError(ValueError):
+class MemberNameError(RvmDataError, ValueError):
     """A member name outside the grammar (readers turn it into a ShardError naming shard and member)."""
 
 
@@ -226,7 +228,7 @@ def parse_member(name: str) -> Member:
     parts = name.split(".")
     if not all(parts):
         raise MemberNameError("member name has an empty part")
-    if len(parts) == 4 and parts[2].isdigit():
+    if len(parts) == 4 and parts[2].isascii() and parts[2].isdigit():  # ASCII digits only: not "²"
         return Member(parts[0], parts[1], int(parts[2]), parts[3])
     if len(parts) == 3:
         return Member(parts[0], parts[1], None, parts[2])

@@ -5,13 +5,35 @@ import os
 from pathlib import Path
 
 import pytest
-
 from shard_helpers import synthetic_sample
+
+from rvm_data.errors import RvmDataError
 from rvm_data.shards import CodecConfig, encode_sample
-from rvm_data.shards.layout import (Member, MemberNameError, ShardName, clip_suffix, frame_suffix, index_key,
-                                    index_path, index_shard_name, is_spec_member, key_index, member_field, member_key,
-                                    member_name, parse_member, parse_shard_path, scan_key, shard_output, shard_path,
-                                    spec_member, temp_parts, temp_path, wids_output, wids_path)
+from rvm_data.shards.layout import (
+    Member,
+    MemberNameError,
+    ShardName,
+    clip_suffix,
+    frame_suffix,
+    index_key,
+    index_path,
+    index_shard_name,
+    is_spec_member,
+    key_index,
+    member_field,
+    member_key,
+    member_name,
+    parse_member,
+    parse_shard_path,
+    scan_key,
+    shard_output,
+    shard_path,
+    spec_member,
+    temp_parts,
+    temp_path,
+    wids_output,
+    wids_path,
+)
 
 
 def test_shard_paths_round_trip():
@@ -59,10 +81,14 @@ def test_member_grammar():
 
 
 @pytest.mark.parametrize("name, problem", [("k..jpg", "empty part"), ("k.fgr.0.jpg.x", "unknown member"),
-                                           ("k.fgr", "unknown member"), ("k.fgr.a.jpg", "unknown member")])
+                                           ("k.fgr", "unknown member"), ("k.fgr.a.jpg", "unknown member"),
+                                           ("k.fgr.\u00b2.png", "unknown member"), ("k.fgr.\u0663.png", "unknown member")])
 def test_names_outside_the_grammar_are_refused(name, problem):
-    with pytest.raises(MemberNameError, match=problem):
+    """Non-ASCII digits (superscript two, Arabic-Indic three) too: str.isdigit takes them, but a frame number
+    is ASCII digits only (int() refuses the first and would read the second as 3)."""
+    with pytest.raises(MemberNameError, match=problem) as caught:
         parse_member(name)
+    assert isinstance(caught.value, RvmDataError)
 
 
 @pytest.mark.parametrize("name, key", [("000000001.fgr.0000.jpg", "000000001"), ("k.x", "k"), ("nodot", None),

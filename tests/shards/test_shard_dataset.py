@@ -185,11 +185,14 @@ def test_a_split_with_two_outputs_needs_output(tmp_path):
 
 def test_whole_sequence_video_members_load_like_frames(tmp_path):
     from rvm_data.shards import CodecConfig
-    root = make_build(tmp_path, [3], CodecConfig(color="mp4", alpha="mkv", crf=0), frames=3)
+    size = (16, 32)  # mp4: multiples of 16
+    root = make_build(tmp_path, [3], CodecConfig(color="mp4", alpha="mkv", crf=0), frames=3, size=size)
     batch = next(iter(ShardDataset(root, batch_size=3, shuffle=False)))
-    assert batch["fgr"].shape == (3, 3, 3, 16, 24)
-    assert np.array_equal(batch["pha"][1].permute(0, 2, 3, 1).numpy(), synthetic_sample(1, frames=3)["pha"])
-    assert (batch["fgr"][1].permute(0, 2, 3, 1).float() - torch.from_numpy(synthetic_sample(1, frames=3)["fgr"])).abs().mean() < 8  # 4:2:0 chroma at 16x24
+    assert batch["fgr"].shape == (3, 3, 3, 16, 32)
+    expected = synthetic_sample(1, frames=3, size=size)
+    assert np.array_equal(batch["pha"][1].permute(0, 2, 3, 1).numpy(), expected["pha"])
+    fgr = batch["fgr"][1].permute(0, 2, 3, 1).float()
+    assert (fgr - torch.from_numpy(expected["fgr"])).abs().mean() < 8  # 4:2:0 chroma at 16x32
 
 
 def test_loader_refuses_options_that_break_the_order(build):

@@ -227,13 +227,14 @@ def test_the_manifest_size_decides_not_a_foreign_first_shard(tmp_path):
 def test_video_members_are_checked_for_size_and_frames_before_decoding(tmp_path):
     codec = CodecConfig(color="mp4", alpha="mkv", crf=0)
     paths = [tmp_path / "a.tar", tmp_path / "b.tar"]
-    write_shard(paths[0], [synthetic_sample(i, frames=3) for i in range(2)], codec)
-    write_shard(paths[1], [synthetic_sample(2, frames=4)], codec)
+    size = (16, 32)  # mp4: multiples of 16
+    write_shard(paths[0], [synthetic_sample(i, frames=3, size=size) for i in range(2)], codec)
+    write_shard(paths[1], [synthetic_sample(2, frames=4, size=size)], codec)
     with pytest.raises(ShardError, match=r"b\.tar: member 000000002\.bgr\.mp4: video has 4 frames, expected 3 "
                                          r"\(not decoded\)"):
         list(ShardDataset(paths, batch_size=1, shuffle=False))
     write_shard(paths[1], [synthetic_sample(2, frames=3, size=(32, 48))], codec)
-    with pytest.raises(ShardError, match=r"b\.tar: member 000000002\.bgr\.mp4: frame is 32x48, expected 16x24"):
+    with pytest.raises(ShardError, match=r"b\.tar: member 000000002\.bgr\.mp4: frame is 32x48, expected 16x32"):
         list(ShardDataset(paths, batch_size=1, shuffle=False))
 
 
@@ -256,6 +257,22 @@ def test_a_count_that_is_not_the_shards_real_one_is_detected(tmp_path, listed, p
     with_workers = ShardDataset(root, batch_size=1, shuffle=False, with_spec=True, on_error="skip")
     assert [b["spec"][0]["index"] for b in with_workers.loader(num_workers=2)] == indices
     assert with_workers.skipped == 1  # found by both workers' scans, reported by the one loading that batch
+
+
+def test_a_last_shard_longer_than_listed_is_detected_in_order_too(tmp_path):
+    """The last shard of an unshuffled read (the valid and eval loaders' path): its tail is looked at before
+    its last listed sample is handed on, since nothing comes back for more after the last batch."""
+    root = make_build(tmp_path / "build", [5, 5])
+    manifest = read_manifest(root)
+    entry = manifest.splits["train"][1]
+    manifest.splits["train"][1] = ShardEntry(entry.path, 4, entry.bytes, entry.sha256)
+    write_manifest(root, manifest)
+    with pytest.raises(ShardError, match=r"test-000001\.tar.*more samples than the 4 listed"):
+        list(ShardDataset(root, batch_size=3, shuffle=False))
+    ds = ShardDataset(root, batch_size=3, shuffle=False, with_spec=True, on_error="skip")
+    with pytest.warns(RuntimeWarning, match="more samples than the 4 listed"):
+        indices = [s["index"] for b in ds for s in b["spec"]]
+    assert indices == [0, 1, 2, 3, 4, 5, 6, 7, 8] and ds.skipped == 1
 
 
 def test_a_worker_error_reaches_the_main_process_as_the_shard_error(shard_build):
