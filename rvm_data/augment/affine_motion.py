@@ -84,10 +84,15 @@ class AffineMotion(MotionRecord):
                     height: int, width: int) -> np.ndarray:
         """The eased trajectory at any output times, sub-frame ones included: A -> B along the
         record's curve at the interpolated progress, cut to the physical domain as the per-frame values are."""
-        times = np.asarray(times, np.float64)
+        return self.matrices_at_progress(entry, progress_at(clock, np.asarray(times, np.float64)), height, width)
+
+    def matrices_at_progress(self, entry: dict[str, Any] | None, progress: np.ndarray, height: int,
+                             width: int) -> np.ndarray:
+        """The eased trajectory at any points of the clip's progress (0 -> 1, ``SampleSpec.progress``)."""
+        progress = np.asarray(progress, np.float64)
         if entry is None:
-            return np.tile(np.eye(3), (len(times), 1, 1))
-        values = trajectory(entry["a"], entry["b"], entry["easing"], progress_at(clock, times))
+            return np.tile(np.eye(3), (len(progress), 1, 1))
+        values = trajectory(entry["a"], entry["b"], entry["easing"], progress)
         return affine_stack(clamp_affine(values), height, width)
 
 

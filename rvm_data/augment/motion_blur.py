@@ -10,8 +10,9 @@ average of the warps that take the figure from where it is at t to where it is a
 
 The average is taken over premultiplied colour (colour x alpha) and alpha, with the same kernel,
 then divided back, so the composite over any background equals the blur of the composite over a
-uniform one, and colour never bleeds from transparent pixels. A still figure, a paused stretch or a
-sample whose foreground did not move is left untouched. The camera move is not blurred: it moves the
+uniform one, and colour never bleeds from transparent pixels. A still figure, or a sample whose
+foreground did not move, is left untouched; the frames of a pause (one tick shown again) are all
+blurred as that tick is, as a held frame of real footage is. The camera move is not blurred: it moves the
 background too, which this op leaves alone. The frame's edge is extended (replicated) for the warps,
 so a figure cut by the frame is not faded where it leaves it.
 
@@ -26,7 +27,7 @@ import cv2
 import numpy as np
 
 from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion
-from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot
+from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot, SpecError
 from rvm_data.augment.params import MotionBlurConfig
 
 MIN_LENGTH = 1e-3
@@ -44,17 +45,20 @@ def exposure_warps(matrices: np.ndarray, moves: list[tuple[AffineMotion, dict[st
     """T x samples x 3 x 3 output -> output warps: from the foreground at frame t to where its own move
     puts it at each sub-frame time of frame t's exposure (the camera and framing held at frame t).
 
-    The move is evaluated through ``matrices_at``: the clock interpolated between frames (a pause
-    holds it, so a held frame is not blurred) and held at the clip's ends."""
+    The exposure is centred on the frame's tick (``clock[t]``), in ticks: every frame of a pause shows
+    one tick, so they are all blurred alike, as the repeated frame of real footage is; the move is held
+    at the clip's ends, where a frame gets only the part of its exposure inside the clip."""
     frames = len(clock)
     height, width = source_hw
     offsets = shutter * ((np.arange(samples) + 0.5) / samples - 0.5)
-    now = np.arange(frames, dtype=np.float64)
-    sub = (now[:, None] + offsets[None, :]).ravel()
+    ticks = np.asarray(clock, dtype=np.float64)
+    span = max(float(ticks[-1]), 1.0)
+    now = ticks / span
+    sub = np.clip((ticks[:, None] + offsets[None, :]) / span, 0.0, 1.0).ravel()
     move_now, move_sub = np.tile(np.eye(3), (frames, 1, 1)), np.tile(np.eye(3), (frames * samples, 1, 1))
     for aug, entry in moves:  # source-space matrices compose to the right, in registry order
-        move_now = move_now @ aug.matrices_at(entry, "fgr", now, clock, height, width)
-        move_sub = move_sub @ aug.matrices_at(entry, "fgr", sub, clock, height, width)
+        move_now = move_now @ aug.matrices_at_progress(entry, now, height, width)
+        move_sub = move_sub @ aug.matrices_at_progress(entry, sub, height, width)
     full = np.concatenate([np.asarray(matrices, np.float64)[:, :2], np.tile([[[0.0, 0.0, 1.0]]], (frames, 1, 1))], axis=1)
     undo = full @ np.linalg.inv(move_now)  # T x 3 x 3: the frame's matrix without its own move
     return undo[:, None] @ move_sub.reshape(frames, samples, 3, 3) @ np.linalg.inv(full)[:, None]
@@ -119,6 +123,22 @@ class MotionBlur(MotionRecord):
 
     def settings(self, augment: Any) -> MotionBlurConfig:
         return augment.motion_blur
+
+    def check(self, entry: Any, frames: int, where: str) -> None:
+        """The record's keys and series, and what render takes from it: a shutter in [0, 1], an integer
+        count of sub-frame samples >= 2, finite lengths >= 0 (as the settings allow)."""
+        super().check(entry, frames, where)
+        key = f"motion.{self.name}"
+        shutter, samples = entry["shutter"], entry["samples"]
+        if isinstance(shutter, bool) or not isinstance(shutter, (int, float)) or not 0.0 <= shutter <= 1.0:
+            raise SpecError(where, f"{key}.shutter", f"expected a fraction of the frame interval in [0, 1], "
+                            f"got {shutter!r}")
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+            raise SpecError(where, f"{key}.samples", f"expected an integer >= 2, got {samples!r}")
+        lengths = entry["values"]["length"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
+                   for v in lengths):
+            raise SpecError(where, f"{key}.values.length", "expected finite numbers >= 0 (pixels)")
 
     def label(self, entry: dict[str, Any]) -> str:
         return f"shutter {entry['shutter']:.2f}"

@@ -8,7 +8,7 @@ augmentation's ``plots``; ``SampleSpec.from_dict`` checks every record against i
 
 A new augmentation is one module (its :class:`~rvm_data.augment.base.Augmentation` object), its
 tests, its line here (and in :data:`RENDER_ORDER` for a pixel op), and its settings class with its
-field in ``AugmentConfig`` (``rvm_data.augment.params``; off by default and, while off, left out of
+field in ``AugmentConfig`` (``rvm_data.augment.params``; off by default and, while at its defaults, left out of
 the recipe hash, so existing recipes keep their hash and their shards).
 """
 

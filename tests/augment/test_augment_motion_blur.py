@@ -12,10 +12,18 @@ import pytest
 
 from rvm_data.augment import AugmentConfig, TemporalConfig
 from rvm_data.augment.motion_blur import MIN_LENGTH, exposure_warps, own_motion
-from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, EasingConfig, MotionAffineConfig,
-                                     MotionBlurConfig, NoiseConfig, SharpenConfig)
-from rvm_data.errors import ConfigError
+from rvm_data.augment.params import (
+    AffineRange,
+    BlurConfig,
+    ColorJitterConfig,
+    EasingConfig,
+    MotionAffineConfig,
+    MotionBlurConfig,
+    NoiseConfig,
+    SharpenConfig,
+)
 from rvm_data.compose import ComposeConfig, plan_sample, render_sample
+from rvm_data.errors import ConfigError
 from rvm_data.recipe import load_recipe, parse_recipe
 from rvm_data.sources import SourcesConfig, build_catalog
 
@@ -98,15 +106,27 @@ def test_still_foreground_is_untouched(catalog):
         np.testing.assert_array_equal(sample[key], plain[key])
 
 
-def test_paused_frames_are_not_blurred(catalog):
+def test_the_frames_of_a_pause_are_blurred_alike(catalog):
+    """A pause shows one tick again: its frames get that tick's exposure, so they stay identical (as a
+    held frame of real footage is), and their blur is the moving figure's there (found in review: the
+    first frame of a pause was half blurred and the rest sharp)."""
     cfg = config(pause=1.0, frames=8)
+    rendered = 0
     for index in range(10):
         spec = plan_sample(cfg, catalog, seed=3, split="train", index=index, augment=True)
         clock, lengths = spec.clock, spec.motion["motion_blur"]["values"]["length"]
-        held = [t for t in range(1, 7) if clock[t - 1] == clock[t] == clock[t + 1]]
-        assert all(lengths[t] < MIN_LENGTH for t in held)
+        held = [t for t in range(1, 8) if clock[t - 1] == clock[t]]
+        for t in held:
+            assert lengths[t] == lengths[t - 1]
         moving = [t for t in range(1, 7) if clock[t - 1] < clock[t] < clock[t + 1]]
         assert all(lengths[t] > 0.01 for t in moving)
+        if held and rendered < 2:
+            rendered += 1
+            sample = render_sample(spec, catalog)
+            for t in held:
+                np.testing.assert_array_equal(sample["pha"][t], sample["pha"][t - 1])
+                np.testing.assert_array_equal(sample["fgr"][t], sample["fgr"][t - 1])
+    assert rendered == 2
 
 
 def test_composite_of_blur_is_blur_of_composite_over_a_uniform_background(catalog):
@@ -157,3 +177,17 @@ def test_settings_are_checked_with_their_key():
     with pytest.raises(ConfigError, match=r"augment\.motion_blur\.samples: must be an integer >= 2"):
         ComposeConfig(augment=AugmentConfig(motion_blur=MotionBlurConfig(samples=1)))
     assert dataclasses.replace(MotionBlurConfig(), prob=0.5).samples == 8
+
+
+@pytest.mark.parametrize("change, key", [({"samples": 0}, "samples"), ({"samples": 1.5}, "samples"),
+                                         ({"shutter": -3}, "shutter"), ({"shutter": "wide"}, "shutter")])
+def test_a_stored_record_render_could_not_use_is_refused_naming_its_key(catalog, change, key):
+    """Found in review: samples 0 rendered an empty alpha, shutter -3 rendered, 1.5 was a TypeError."""
+    from rvm_data.augment.base import SpecError
+    from rvm_data.compose import SampleSpec
+
+    spec = plan_sample(config(), catalog, seed=3, split="train", index=0, augment=True).to_dict()
+    spec["motion"]["motion_blur"].update(change)
+    with pytest.raises(SpecError) as caught:
+        SampleSpec.from_dict(spec)
+    assert caught.value.key == f"motion.motion_blur.{key}"
