@@ -342,7 +342,8 @@ class Recipe:
 
     def frames(self, output: str) -> int:
         """T of one output's samples, whatever its kind."""
-        return self.all_outputs()[output].frames
+        frames: int = self.all_outputs()[output].frames  # OutputConfig or SegOutputConfig
+        return frames
 
     def output_seed(self, output: str, epoch: int = 0) -> int:
         """The seed plan_sample gets for one output and epoch: independent streams for lr and hr

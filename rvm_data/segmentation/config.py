@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rvm_data.errors import ConfigError
 from rvm_data.augment.config import check_prob
 from rvm_data.augment.temporal import TemporalConfig
+from rvm_data.errors import ConfigError
 
 SourceKind = Literal["coco_panoptic", "supervisely", "youtubevis", "builtin"]
 _PATH_FIELDS = ("images", "masks", "annotations", "root")
