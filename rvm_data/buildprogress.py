@@ -31,6 +31,7 @@ class SampleBar:
         self._done: set[str] = set()
         self.address: bytes | None = None
         self._socket: socket.socket | None = None
+        self._listener: threading.Thread | None = None
         if listen and not bar.disable and hasattr(socket, "AF_UNIX"):
             try:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -39,7 +40,8 @@ class SampleBar:
             except OSError:  # no abstract namespace (not Linux)
                 return
             self._socket, self.address = sock, address
-            threading.Thread(target=self._receive, name="rvm-data-build-bar", daemon=True).start()
+            self._listener = threading.Thread(target=self._receive, name="rvm-data-build-bar", daemon=True)
+            self._listener.start()
 
     def tick(self, shard: str) -> None:
         """One sample of ``shard`` written (ignored once the shard has been counted whole)."""
@@ -55,8 +57,13 @@ class SampleBar:
             self._bar.update(samples - self._ticked.pop(shard, 0))
 
     def close(self) -> None:
-        if self._socket is not None:
+        """Stop listening (an empty datagram wakes the listener, which then ends) and close the bar."""
+        if self._socket is not None and self._listener is not None and self.address is not None:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as waker:
+                waker.sendto(b"", self.address)
+            self._listener.join()
             self._socket.close()
+            self._socket = self._listener = None
         self._bar.close()
 
     def _receive(self) -> None:
@@ -64,7 +71,9 @@ class SampleBar:
         while True:
             try:
                 message = self._socket.recv(4096)
-            except OSError:  # closed
+            except OSError:  # closed under it
+                return
+            if not message:  # close() asks it to end
                 return
             self.tick(message.decode("utf-8", "replace"))
 

@@ -42,7 +42,9 @@ def test_ticks_from_another_socket_reach_the_bar() -> None:
     while bar._bar.n < 5 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert bar._bar.n == 5
+    listener = bar._listener
     bar.close()
+    assert listener is not None and not listener.is_alive()  # a closed bar leaves no thread behind
     tick2, release2 = remote_ticker(bar.address, "x")
     assert tick2 is not None
     tick2()  # the bar is gone: not an error
