@@ -88,7 +88,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextmanager
-def _stop_signals_interrupt() -> Iterator[None]:
+def stop_signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP raise :class:`Stopped` in the main thread while a build runs (each where nobody
     else has claimed it: a default handler), so ``timeout``/``scancel``/``docker stop`` or a closed
     terminal get Ctrl-C's clean stop instead of a dead build whose workers render on. Signals after
@@ -525,7 +525,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
     shown = epoch_root(Path(out_dir) if out_dir is not None else default_out_dir(recipe), epoch)
     out = shown.resolve()  # absolute: dask workers elsewhere write to the same shared path
     made = prepare_folder(out)
-    with _stop_signals_interrupt(), FolderLock(out) as lock:  # before anything is read, removed or written
+    with stop_signals_interrupt(), FolderLock(out) as lock:  # before anything is read, removed or written
         try:
             catalogs = catalogs_for(recipe, jobs)
         except BaseException:

@@ -41,14 +41,17 @@ def run(args: argparse.Namespace) -> int:
     from rvm_data.train.run import train
 
     warnings.showwarning = _show_warning
+    from rvm_data.build import stop_signals_interrupt
+
     try:
         recipe = load_recipe(args.recipe, args.overrides)
-        result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
-                       device=args.device, progress=not args.no_progress, build_ahead=args.build_ahead,
-                       build_workers=args.build_workers, keep_epochs=args.keep_epochs)
+        with stop_signals_interrupt():  # SIGTERM/SIGHUP (timeout, scancel, a closed terminal) stop like Ctrl-C
+            result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
+                           device=args.device, progress=not args.no_progress, build_ahead=args.build_ahead,
+                           build_workers=args.build_workers, keep_epochs=args.keep_epochs)
     except TrainInterrupted as error:
         print(f"\nrvm-data train: {error}", file=sys.stderr)
-        return 130
+        return 128 + error.signum
     except RvmDataError as error:  # bad input, named in one line; anything else is a bug and shows as one
         print(f"rvm-data train: {error}", file=sys.stderr)
         return 2

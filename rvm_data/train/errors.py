@@ -16,10 +16,11 @@ class TrainFileMissing(TrainError, FileNotFoundError):
 
 
 class TrainInterrupted(RvmDataError):
-    """Ctrl-C (or SIGTERM) stopped the run; says which step the last checkpoint holds, where --resume starts."""
+    """Ctrl-C, or SIGTERM/SIGHUP where ``rvm-data train`` turns them into an interrupt (``signum``), stopped
+    the run; says which step the last checkpoint holds, where --resume starts."""
 
-    def __init__(self, out_dir: str, step: int, checkpoint_step: int | None) -> None:
-        self.out_dir, self.step, self.checkpoint_step = out_dir, step, checkpoint_step
+    def __init__(self, out_dir: str, step: int, checkpoint_step: int | None, signum: int = 2) -> None:
+        self.out_dir, self.step, self.checkpoint_step, self.signum = out_dir, step, checkpoint_step, signum
         if checkpoint_step is None:
             saved = "no checkpoint was written yet: run the command again without --resume to start over"
         else:

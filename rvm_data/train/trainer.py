@@ -8,6 +8,7 @@ seeded by (seed, rank, step, pass), so there is no random state to carry across 
 from __future__ import annotations
 
 import sys
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -327,8 +328,9 @@ class Trainer:
         Ctrl-C raises :class:`TrainInterrupted`, which names the step the last checkpoint holds."""
         try:
             return self._fit()
-        except KeyboardInterrupt:
-            raise TrainInterrupted(str(self.out_dir), self.step, self.checkpoint_step) from None
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or a stop signal the CLI turned into one (signum)
+            raise TrainInterrupted(str(self.out_dir), self.step, self.checkpoint_step,
+                                   getattr(interrupt, "signum", signal.SIGINT)) from None
 
     def _fit(self) -> TrainResult:
         cfg, spe, total = self.config, self.data.steps_per_epoch, self.total_steps()

@@ -109,3 +109,26 @@ def test_ctrl_c_says_which_step_the_last_checkpoint_holds(tiny_build, tmp_path, 
     assert rc == 130
     assert err[-1] == (f"rvm-data train: interrupted at step 3; the last checkpoint ({out}/checkpoints/last.pt) "
                    "holds step 2: --resume continues from there")
+
+
+def test_sigterm_stops_training_like_ctrl_c(tiny_build, tmp_path):
+    """`timeout`, scancel and docker stop send SIGTERM: one line naming the checkpoint, exit 143."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from rvm_data.cli import main; sys.exit(main())",
+                             "train", str(recipe), "--shards", str(tiny_build), "--out", str(out), "--no-progress",
+                             "--device", "cpu", "--set", "train.checkpoint_interval=1", "--set", "train.validate=false",
+                             "--set", "train.max_steps=100000"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoints" / "last.pt").is_file() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert "rvm-data train: interrupted at step" in err and "checkpoints/last.pt) holds step" in err
