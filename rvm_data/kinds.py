@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from rvm_data.segmentation.shards import render_seg_shard, seg_catalog
 from rvm_data.shards.writer import ShardInfo, ShardWriter
 from rvm_data.sources import Catalog, SourceError, build_catalog
 from rvm_data.sources.catalog import SkippedClip
+
 
 @dataclass(frozen=True)
 class ShardResult:
@@ -64,11 +66,17 @@ class SampleKind(Protocol):
                      catalog: Any, epoch: int = 0, on_sample: Callable[[], None] | None = None) -> ShardResult: ...
 
 
+class MattingPlanner(Protocol):
+    """``plan(index, attempt=0)``: the spec of one matting sample (``attempt`` > 0: a replacement's)."""
+
+    def __call__(self, index: int, attempt: int = 0) -> SampleSpec: ...
+
+
 class MattingKind:
     """fgr, pha, bgr composited from matting sources and backgrounds (``outputs:``)."""
 
     name = "matting"
-    fields = ("fgr", "pha", "bgr")
+    fields: tuple[str, ...] = ("fgr", "pha", "bgr")  # typed as SampleKind's, which it must match
     outputs_key = "outputs"
 
     def outputs(self, recipe: Recipe) -> Mapping[str, Any]:
@@ -91,7 +99,7 @@ class MattingKind:
         return catalog.skipped
 
     def planner(self, recipe: Recipe, output: str, split: str, catalog: Catalog,
-                epoch: int = 0) -> Callable[[int, int], SampleSpec]:
+                epoch: int = 0) -> MattingPlanner:
         """``plan(index, attempt=0)``: the spec of one sample of a matting output and split, exactly as a
         build plans it (the output's seed, augmentation where the recipe asks for it in this split, and
         the recipe's name, hash and the output in ``spec.meta``), so a preview from the recipe equals what
@@ -120,7 +128,7 @@ class MattingKind:
         skipped: list[SkippedClip] = []
         with ShardWriter(path, recipe.shards.codec) as writer:
             for index in range(start, stop):
-                sample, replaced = render_replacing(lambda attempt: plan(index, attempt), catalog, on_bad_clip)
+                sample, replaced = render_replacing(partial(plan, index), catalog, on_bad_clip)
                 writer.write(sample)
                 skipped += replaced
                 if on_sample is not None:
@@ -133,7 +141,7 @@ class SegmentationKind:
     """img, seg from segmentation image and video sets (``segmentation.outputs:``)."""
 
     name = "segmentation"
-    fields = ("img", "seg")
+    fields: tuple[str, ...] = ("img", "seg")
     outputs_key = "segmentation.outputs"
 
     def outputs(self, recipe: Recipe) -> Mapping[str, Any]:
