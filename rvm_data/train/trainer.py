@@ -7,8 +7,8 @@ seeded by (seed, rank, step, pass), so there is no random state to carry across 
 
 from __future__ import annotations
 
-import sys
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
