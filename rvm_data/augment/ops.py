@@ -179,11 +179,17 @@ def add_noise(
 
 
 def sharpen(stack: np.ndarray, factor: float) -> None:
-    """torchvision's ``adjust_sharpness``: blend each frame with its 3 x 3 smoothed copy."""
+    """torchvision's ``adjust_sharpness`` (RVM's): blend each frame with its 3 x 3 smoothed copy, the
+    one-pixel border ring left as it is (torchvision smooths the interior only, so the blend leaves the
+    ring unchanged), rounded to the nearest level (RVM blends float frames)."""
     for t in range(stack.shape[0]):
         frame = stack[t] if stack.shape[-1] > 1 else stack[t, ..., 0]
+        if min(frame.shape[:2]) < 3:
+            continue  # no interior: torchvision returns such an image as it is
+        ring = frame[0].copy(), frame[-1].copy(), frame[:, 0].copy(), frame[:, -1].copy()
         smooth = cv2.filter2D(frame, -1, _SHARPEN_KERNEL, borderType=cv2.BORDER_REPLICATE)
         cv2.addWeighted(frame, factor, smooth, 1.0 - factor, 0.0, dst=frame)
+        frame[0], frame[-1], frame[:, 0], frame[:, -1] = ring
 
 
 def gaussian_taps(sigma: float, size: int) -> np.ndarray:
