@@ -15,7 +15,7 @@ reduced here after a full decode (the same resize OpenCV does, bit for bit). A P
 the one in an eXIf chunk before the pixel data (what Pillow reads without decoding).
 
 JPEG colour and grayscale reads go through simplejpeg (libjpeg-turbo's own API, the same 3.1.2
-that OpenCV builds in, with the same IDCT and upsampling, about twice as fast at full size and
+that OpenCV builds in, with the same IDCT and upsampling, up to twice as fast at full size and
 able to decode straight into the caller's array, RGB or the warp's RGBX) wherever that gives OpenCV's pixels: a YCbCr,
 grayscale or RGB JPEG, at least 8 pixels on one side (so libjpeg's scale is exactly 1/reduction),
 that libjpeg decodes without a single warning. Anything else (CMYK, damaged, truncated, other
