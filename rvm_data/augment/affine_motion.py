@@ -15,7 +15,7 @@ import numpy as np
 
 from rvm_data.augment import geometry
 from rvm_data.augment.base import MotionRecord, PlanContext, draw_eased, progress_at
-from rvm_data.augment.params import MotionAffineConfig, clamp_affine, trajectory
+from rvm_data.augment.params import AugmentConfig, MotionAffineConfig, clamp_affine, trajectory
 
 AFFINE_KEYS = frozenset({"angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y"})
 
@@ -65,8 +65,9 @@ class AffineMotion(MotionRecord):
         self.targets = frozenset(targets)
         self.space = space
 
-    def settings(self, augment: Any) -> MotionAffineConfig:
-        return getattr(augment, self.name)
+    def settings(self, augment: AugmentConfig) -> MotionAffineConfig:
+        config: MotionAffineConfig = getattr(augment, self.name)
+        return config
 
     def draw(self, rng: np.random.Generator, ctx: PlanContext) -> dict[str, Any] | None:
         config = self.settings(ctx.config.augment)

@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from rvm_data.augment.params import Eased, trajectory
+from rvm_data.augment.params import AugmentConfig, Eased, trajectory
 from rvm_data.errors import RvmDataError
 
 TARGETS = ("fgr", "pha", "bgr")
@@ -98,14 +98,35 @@ class Layers:
 
 @runtime_checkable
 class Augmentation(Protocol):
-    name: str
-    decision: str  # its random stream; the name, but for the version-1 switches' shared one
-    field: str  # where its record lives: "motion" (SampleSpec.motion[name]) or a version-1 field
-    targets: frozenset[str]
-    kind: str
-    space: str | None
-    neutral: Mapping[str, float]
-    plots: tuple[Plot, ...]
+    # Read-only members (properties), so an augmentation may declare narrower types (a dict for a
+    # Mapping, None for a space) as plain class or instance attributes.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def decision(self) -> str:
+        """Its random stream; the name, but for the version-1 switches' shared one."""
+        ...
+
+    @property
+    def field(self) -> str:
+        """Where its record lives: "motion" (``SampleSpec.motion[name]``) or a version-1 field."""
+        ...
+
+    @property
+    def targets(self) -> frozenset[str]: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def space(self) -> str | None: ...
+
+    @property
+    def neutral(self) -> Mapping[str, float]: ...
+
+    @property
+    def plots(self) -> tuple[Plot, ...]: ...
 
     def settings(self, augment: Any) -> Any:
         """Its settings in an ``AugmentConfig``."""
@@ -180,14 +201,21 @@ class MotionRecord:
     def off(self) -> None:
         return None
 
-    def can_fire(self, augment: Any) -> bool:
-        return self.settings(augment).prob > 0
+    def settings(self, augment: AugmentConfig) -> Any:
+        """Its settings in ``augment`` (each subclass names its own, with its type)."""
+        raise NotImplementedError
+
+    def can_fire(self, augment: AugmentConfig) -> bool:
+        prob: float = self.settings(augment).prob
+        return prob > 0
 
     def read(self, spec: Any) -> dict[str, Any] | None:
-        return spec.motion.get(self.name)
+        record: dict[str, Any] | None = spec.motion.get(self.name)
+        return record
 
     def label(self, entry: dict[str, Any]) -> str:
-        return entry["easing"]
+        easing: str = entry["easing"]
+        return easing
 
     def check(self, entry: Any, frames: int, where: str) -> None:
         key = f"motion.{self.name}"
@@ -203,7 +231,8 @@ class MotionRecord:
                 raise SpecError(where, f"{key}.values.{name}", f"expected a list of {frames} numbers (one per frame)")
 
 
-def _check_keys(d: dict, required: frozenset[str], optional: frozenset[str], where: str, key: str) -> None:
+def _check_keys(d: Mapping[str, object], required: frozenset[str], optional: frozenset[str], where: str,
+                key: str) -> None:
     known = required | optional
     for name in sorted(set(d) - known):
         close = difflib.get_close_matches(str(name), sorted(known), n=1)

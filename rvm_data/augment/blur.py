@@ -9,7 +9,7 @@ import numpy as np
 
 from rvm_data.augment import ops
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot, draw_eased
-from rvm_data.augment.params import BlurConfig
+from rvm_data.augment.params import AugmentConfig, BlurConfig
 
 
 class Blur(MotionRecord):
@@ -24,7 +24,7 @@ class Blur(MotionRecord):
         self.targets = frozenset(targets)
         self.plots = (Plot("noise & blur", "blur σ (px)", ("sigma",), (name,)),)
 
-    def settings(self, augment: Any) -> BlurConfig:
+    def settings(self, augment: AugmentConfig) -> BlurConfig:
         return augment.blur
 
     def draw(self, rng: np.random.Generator, ctx: PlanContext) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from rvm_data.augment import ops
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot, draw_eased
-from rvm_data.augment.params import ColorJitterConfig
+from rvm_data.augment.params import AugmentConfig, ColorJitterConfig
 
 COLOUR_FACTORS = ("brightness", "contrast", "saturation")
 
@@ -28,13 +28,15 @@ class ColourJitter(MotionRecord):
         self.plots = (Plot("colour", f"{layer} colour factors", COLOUR_FACTORS),
                       Plot("colour", "hue shift (turns)", ("hue",), (f"{layer} hue",)))
 
-    def settings(self, augment: Any) -> ColorJitterConfig:
-        return getattr(augment, self.name)
+    def settings(self, augment: AugmentConfig) -> ColorJitterConfig:
+        config: ColorJitterConfig = getattr(augment, self.name)
+        return config
 
     def draw(self, rng: np.random.Generator, ctx: PlanContext) -> dict[str, Any] | None:
         config = self.settings(ctx.config.augment)
 
-        def drift(rng: np.random.Generator, a: dict, b: dict) -> tuple[dict, dict, dict]:
+        def drift(rng: np.random.Generator, a: dict[str, float],
+                  b: dict[str, float]) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
             d, b = config.draw_drift(rng, a, b)
             return a, b, {"drift": d}
 

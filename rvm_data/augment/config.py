@@ -8,8 +8,9 @@ change once made: :class:`Settings` subclasses are frozen, and lists given to th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any
+from typing import Any, cast
 
 from rvm_data.errors import ConfigError
 
@@ -48,7 +49,7 @@ def validate_tree(obj: Any, path: str) -> None:
         if is_dataclass(value):
             sub = join(path, f.name)
             validate_tree(value, sub)
-            value.validate(sub)
+            cast(Settings, value).validate(sub)  # every nested settings dataclass is a Settings
 
 
 def check_prob(value: float, path: str) -> None:
@@ -63,6 +64,6 @@ def check_range(value: tuple[float, float], path: str, lo: float | None = None) 
         raise ConfigError(path, f"must be >= {lo}, got {value}")
 
 
-def check_choice(value: Any, choices: tuple | dict, path: str) -> None:
+def check_choice(value: Any, choices: Collection[object], path: str) -> None:
     if value not in choices:
         raise ConfigError(path, f"must be one of {tuple(choices)}, got {value!r}")

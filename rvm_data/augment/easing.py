@@ -23,7 +23,7 @@ set RVM draws from), plus the two Penner families above.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -33,7 +33,8 @@ def affine(
     return m
 
 
-def resize(src_hw: tuple[float, float], dst_hw: tuple[float, float], offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def resize(src_hw: tuple[float, float], dst_hw: tuple[float, float],
+           offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Map the box of size ``src_hw`` starting at pixel ``offset`` (x, y) onto an image of
     size ``dst_hw``, pixel edges to pixel edges (OpenCV's resize convention)."""
     sx = dst_hw[1] / src_hw[1]

@@ -28,7 +28,7 @@ import numpy as np
 
 from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot, SpecError
-from rvm_data.augment.params import MotionBlurConfig
+from rvm_data.augment.params import AugmentConfig, MotionBlurConfig
 
 MIN_LENGTH = 1e-3
 """Output pixels: a frame whose blur is shorter is left as it is (no resampling for nothing)."""
@@ -59,9 +59,11 @@ def exposure_warps(matrices: np.ndarray, moves: list[tuple[AffineMotion, dict[st
     for aug, entry in moves:  # source-space matrices compose to the right, in registry order
         move_now = move_now @ aug.matrices_at_progress(entry, now, height, width)
         move_sub = move_sub @ aug.matrices_at_progress(entry, sub, height, width)
-    full = np.concatenate([np.asarray(matrices, np.float64)[:, :2], np.tile([[[0.0, 0.0, 1.0]]], (frames, 1, 1))], axis=1)
+    full = np.concatenate([np.asarray(matrices, np.float64)[:, :2], np.tile([[[0.0, 0.0, 1.0]]], (frames, 1, 1))],
+                          axis=1)
     undo = full @ np.linalg.inv(move_now)  # T x 3 x 3: the frame's matrix without its own move
-    return undo[:, None] @ move_sub.reshape(frames, samples, 3, 3) @ np.linalg.inv(full)[:, None]
+    warps: np.ndarray = undo[:, None] @ move_sub.reshape(frames, samples, 3, 3) @ np.linalg.inv(full)[:, None]
+    return warps
 
 
 def blur_lengths(warps: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
@@ -72,7 +74,8 @@ def blur_lengths(warps: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
                       dtype=np.float64).T
     moved = warps[..., :2, :] @ points  # T x samples x 2 x 5
     steps = np.linalg.norm(np.diff(moved, axis=1), axis=2)  # T x (samples - 1) x 5
-    return steps.sum(axis=1).max(axis=1)
+    lengths: np.ndarray = steps.sum(axis=1).max(axis=1)
+    return lengths
 
 
 def _reach(warps: np.ndarray, out_hw: tuple[int, int]) -> int:
@@ -121,7 +124,7 @@ class MotionBlur(MotionRecord):
     required = frozenset({"shutter", "samples", "values"})
     value_keys = frozenset({"length"})
 
-    def settings(self, augment: Any) -> MotionBlurConfig:
+    def settings(self, augment: AugmentConfig) -> MotionBlurConfig:
         return augment.motion_blur
 
     def check(self, entry: Any, frames: int, where: str) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from rvm_data.augment import ops
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot, draw_eased
-from rvm_data.augment.params import NoiseConfig
+from rvm_data.augment.params import AugmentConfig, NoiseConfig
 
 
 class Noise(MotionRecord):
@@ -23,13 +23,14 @@ class Noise(MotionRecord):
     value_keys = frozenset({"grain", "strength"})
     optional_values = frozenset({"bgr_strength"})  # with noise.per_layer
 
-    def settings(self, augment: Any) -> NoiseConfig:
+    def settings(self, augment: AugmentConfig) -> NoiseConfig:
         return augment.noise
 
     def draw(self, rng: np.random.Generator, ctx: PlanContext) -> dict[str, Any] | None:
         config = self.settings(ctx.config.augment)
 
-        def per_layer(rng: np.random.Generator, a: dict, b: dict) -> tuple[dict, dict, dict]:
+        def per_layer(rng: np.random.Generator, a: dict[str, float],
+                      b: dict[str, float]) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
             return (*config.draw_bgr(rng, a, b), {}) if config.per_layer else (a, b, {})
 
         entry = draw_eased(rng, ctx, config.prob, config, per_layer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import cast
 
 import cv2
 import numpy as np
@@ -81,7 +82,8 @@ def hue_rotation(turns: float) -> np.ndarray:
     a = 2.0 * np.pi * turns
     k = np.full(3, 1.0 / np.sqrt(3.0))
     cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.cos(a) * np.eye(3) + np.sin(a) * cross + (1.0 - np.cos(a)) * np.outer(k, k)
+    rotation: np.ndarray = np.cos(a) * np.eye(3) + np.sin(a) * cross + (1.0 - np.cos(a)) * np.outer(k, k)
+    return rotation
 
 
 def frame_means(stack: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
@@ -112,6 +114,7 @@ def color_matrices(
             s, h = color["saturation"][t], color["hue"][t]
             sat = s * np.eye(3) + (1.0 - s) * _GRAY
             lin = hue_rotation(h) @ sat * (b * c)
+            assert means is not None  # callers pass the frames' means with colour values
             offset = (1.0 - c) * b * means[t]  # greys are fixed points of saturation and hue
         if grayscale:
             lin = _GRAY @ lin
@@ -139,7 +142,8 @@ def _gaussian_quantiles() -> np.ndarray:
     x = np.linspace(-6.0, 6.0, 24001)
     cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in x]))
     table = np.interp((np.arange(65536) + 0.5) / 65536.0, cdf, x)
-    return (table - table.mean()) / table.std()
+    standard: np.ndarray = (table - table.mean()) / table.std()
+    return standard
 
 
 def add_noise(
@@ -158,7 +162,11 @@ def add_noise(
     table = _gaussian_quantiles()
     height, width = stacks[0].shape[1:3]
     channels = 1 if monochrome else 3
-    per_stack = [list(strength)] * len(stacks) if np.ndim(strength) == 1 else [list(s) for s in strength]
+    per_stack: list[list[float]]  # np.ndim tells the two forms apart, which mypy cannot narrow by
+    if np.ndim(strength) == 1:
+        per_stack = [list(cast("list[float]", strength))] * len(stacks)
+    else:
+        per_stack = [list(s) for s in cast("list[list[float]]", strength)]
     if len(per_stack) != len(stacks):
         raise ValueError(f"add_noise: {len(per_stack)} strength lists for {len(stacks)} stacks")
     for t in range(len(clock)):
@@ -167,9 +175,9 @@ def add_noise(
                 stack[t] = stack[t - 1]
             continue
         small = (max(1, round(height / grain[t])), max(1, round(width / grain[t])))
-        for stack, strengths in zip(stacks, per_stack):
+        for stack, strengths in zip(stacks, per_stack, strict=True):  # lengths checked above
             scaled = (table * (strengths[t] * 255.0)).astype(np.float32)
-            noise = np.take(scaled, rng.integers(0, 65536, (*small, channels), dtype=np.uint16))
+            noise: np.ndarray = np.take(scaled, rng.integers(0, 65536, (*small, channels), dtype=np.uint16))
             if small != (height, width):
                 noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR)
             noise = noise.reshape(height, width, channels)
@@ -199,7 +207,8 @@ def gaussian_taps(sigma: float, size: int) -> np.ndarray:
     size = size + 1 if size % 2 == 0 else size
     x = np.arange(-(size // 2), size // 2 + 1, dtype=np.float64)
     taps = np.exp(-0.5 * (x / sigma) ** 2)
-    return taps / taps.sum()
+    normalised: np.ndarray = taps / taps.sum()
+    return normalised
 
 
 def blur(stack: np.ndarray, sigma: list[float], kernel: str) -> None:

@@ -73,7 +73,8 @@ class AffineRange(Settings):
         check_range(self.scale, f"{path}.scale", lo=MIN_SCALE)
         check_range(self.shear, f"{path}.shear", lo=-MAX_SHEAR)
         if self.shear[1] > MAX_SHEAR:
-            raise ConfigError(f"{path}.shear", f"must be within (-{MAX_SHEAR:g}, {MAX_SHEAR:g}) degrees, got {self.shear}")
+            raise ConfigError(f"{path}.shear",
+                              f"must be within (-{MAX_SHEAR:g}, {MAX_SHEAR:g}) degrees, got {self.shear}")
         if len(self.translate) != 2 or min(self.translate) < 0:
             raise ConfigError(f"{path}.translate", f"must be two fractions >= 0, got {self.translate}")
 

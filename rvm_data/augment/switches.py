@@ -19,6 +19,8 @@ SWITCHES = "switches"
 
 
 class _Switch:
+    name: str
+    field: str
     decision = SWITCHES
     neutral: dict[str, float] = {}
     plots = ()

@@ -66,7 +66,7 @@ class TemporalConfig(Settings):
         check_choice(self.speed_fit, SPEED_FITS, f"{path}.speed_fit")
 
 
-def plan_clock(rng: np.random.Generator, frames: int, pause_prob: float) -> tuple[list[int], dict | None]:
+def plan_clock(rng: np.random.Generator, frames: int, pause_prob: float) -> tuple[list[int], dict[str, int] | None]:
     """Clock ticks for ``frames`` output frames and the pause record (None without a pause).
 
     A pause starts at output frame ``start`` and shows the same tick for ``length >= 2`` frames.
@@ -100,12 +100,13 @@ def plan_stream_frames(
         count = min(int(rng.integers(cfg.skip_events[0], cfg.skip_events[1] + 1)), ticks - 1)
         at = np.sort(rng.choice(np.arange(1, ticks), size=count, replace=False))
         drops = rng.integers(cfg.skip_frames[0], cfg.skip_frames[1] + 1, size=count)
-        for tick, drop in zip(at.tolist(), drops.tolist()):
+        for tick, drop in zip(at.tolist(), drops.tolist(), strict=True):
             jumps[tick:] += drop
             skips.append([tick, drop])
 
     def offsets_at(s: float) -> np.ndarray:
-        return np.floor(np.arange(ticks) * s).astype(np.int64) + jumps
+        offsets: np.ndarray = np.floor(np.arange(ticks) * s).astype(np.int64) + jumps
+        return offsets
 
     drawn, boundary = speed, None
     offsets = offsets_at(speed)
@@ -154,8 +155,9 @@ def speed_stats(specs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]
     (streams whose drawn speed was lowered, by ``speed_fit`` or the ``fit`` boundary), ``clamped``
     / ``bounced`` (streams whose boundary held or reflected frames), ``streams`` (video streams seen;
     still images have no speed)."""
-    out = {name: {"counts": Counter(), "lowered": 0, "clamped": 0, "bounced": 0, "streams": 0}
-           for name in ("fgr", "bgr")}
+    out: dict[str, dict[str, Any]] = {
+        name: {"counts": Counter(), "lowered": 0, "clamped": 0, "bounced": 0, "streams": 0} for name in ("fgr", "bgr")
+    }
     for spec in specs:
         ticks = spec["clock"][-1] + 1
         for name, stats in out.items():

@@ -9,11 +9,10 @@ import pytest
 
 from rvm_data.augment import config, params, temporal
 from rvm_data.augment.config import Settings
-from rvm_data.errors import ConfigError
 from rvm_data.augment.params import AugmentConfig, EasingConfig, NoiseConfig
 from rvm_data.augment.temporal import TemporalConfig
 from rvm_data.compose import ComposeConfig
-from rvm_data.errors import RvmDataError
+from rvm_data.errors import ConfigError, RvmDataError
 
 
 def _settings_classes() -> list[type]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rvm_data.augment import AugmentConfig, TemporalConfig
-from rvm_data.augment.motion_blur import MIN_LENGTH, exposure_warps, own_motion
+from rvm_data.augment.motion_blur import exposure_warps, own_motion
 from rvm_data.augment.params import (
     AffineRange,
     BlurConfig,
@@ -49,7 +49,10 @@ def catalog(tmp_path_factory):
     return build_catalog(SourcesConfig(foreground=str(root / "fg"), background_images=str(root / "bgi")))
 
 
-def config(move: bool = True, blur: MotionBlurConfig = MotionBlurConfig(prob=1.0, shutter=(1.0, 1.0)),
+BLUR = MotionBlurConfig(prob=1.0, shutter=(1.0, 1.0))  # frozen: one shared default, as before
+
+
+def config(move: bool = True, blur: MotionBlurConfig = BLUR,
            pause: float = 0.0, frames: int = T) -> ComposeConfig:
     """Only a horizontal foreground move (if ``move``) and the motion blur; everything else off."""
     slide = MotionAffineConfig(prob=1.0 if move else 0.0,

@@ -55,7 +55,8 @@ def test_intensity_ops_get_no_writable_alpha():
 
 
 def test_misspelt_record_names_the_nearest_augmentation():
-    with pytest.raises(SpecError, match=r"S: motion\.fgr_colour: unknown augmentation; did you mean 'fgr_color'\?") as e:
+    with pytest.raises(SpecError,
+                       match=r"S: motion\.fgr_colour: unknown augmentation; did you mean 'fgr_color'\?") as e:
         check_motion({"fgr_colour": {}}, 2, "S")
     assert e.value.key == "motion.fgr_colour" and e.value.where == "S"
     entry = {"easing": "linear", "a": {}, "b": {}, "values": {"sigma": [0.0, 1.0]}}
@@ -146,8 +147,8 @@ def test_a_new_augmentation_is_a_registry_line(monkeypatch, tmp_path):
         new["motion"][tint.name] = {"values": {"level": levels}}
         sample = render_sample(new, catalog)
         np.testing.assert_array_equal(sample["fgr"], rendered[i]["fgr"])
-        np.testing.assert_array_equal(sample["bgr"].astype(int),
-                                      np.minimum(rendered[i]["bgr"].astype(int) + np.array(levels)[:, None, None, None], 255))
+        tinted = np.minimum(rendered[i]["bgr"].astype(int) + np.array(levels)[:, None, None, None], 255)
+        np.testing.assert_array_equal(sample["bgr"].astype(int), tinted)
         np.testing.assert_array_equal(plotted_series(spec_figure(new))["colour/bgr tint (levels)/level"], levels)
         with pytest.raises(SpecError, match="expected only values"):
             SampleSpec.from_dict({**new, "motion": {**new["motion"], tint.name: {"values": {}, "x": 1}}})
