@@ -20,13 +20,13 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from rvm_data.augment import geometry, ops
 from rvm_data.augment.affine_motion import affine_matrix
-from rvm_data.augment.base import Layers, PlanContext, SpecError
+from rvm_data.augment.base import Layers, PixelOp, PlanContext, SpecError
 from rvm_data.augment.config import Settings, check_choice, check_prob, join, validate_tree
 from rvm_data.augment.params import AugmentConfig, crop_aspect
 from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geometry_of
@@ -161,7 +161,7 @@ class SampleSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SampleSpec":
+    def from_dict(cls, d: dict[str, Any]) -> SampleSpec:
         """The spec of a ``to_dict()`` form (a shard's JSON), every key and every augmentation's record
         checked: a misspelt augmentation is a :class:`SpecError` naming it, the sample and the nearest
         known name, never a sample rendered without it."""
@@ -209,7 +209,8 @@ def _source(collection: str, index: int, clip: ClipInfo) -> dict[str, Any]:
             "height": clip.height, "width": clip.width}
 
 
-def _pick_sources(cfg: ComposeConfig, catalog: Catalog, rng: np.random.Generator) -> tuple[dict, dict]:
+def _pick_sources(cfg: ComposeConfig, catalog: Catalog,
+                  rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
     fgs = catalog.foregrounds
     if not fgs:
         raise ValueError("catalog has no foreground clips")
@@ -229,8 +230,8 @@ def _pick_sources(cfg: ComposeConfig, catalog: Catalog, rng: np.random.Generator
     return _source("foregrounds", i, fgs[i]), _source(collection, j, pool[j])
 
 
-def _stream_matrices(cfg: ComposeConfig, source: dict, static: dict | None, aspect: float, stream: str,
-                     drawn: dict[str, Any]) -> list[np.ndarray]:
+def _stream_matrices(cfg: ComposeConfig, source: dict[str, Any], static: dict[str, float] | None, aspect: float,
+                     stream: str, drawn: dict[str, Any]) -> list[np.ndarray]:
     """A stream's per-frame 3 x 3 matrices: the framing (static affine, aspect crop, resize), then the
     geometry drawn so far, output-space matrices to its left and source-space ones to its right, each
     in registry order (a geometry augmentation that did not fire gives its neutral matrix)."""
@@ -345,7 +346,8 @@ def _clip(catalog: Catalog, source: dict[str, Any]) -> ClipInfo:
     if not 0 <= index < len(pool) or pool[index].name != name:
         raise ValueError(f"catalog has no {collection} clip {name!r} at index {index}; "
                          "was the spec planned against another catalog?")
-    return pool[index]
+    clip: ClipInfo = pool[index]
+    return clip
 
 
 def _fit_matrices(matrices: np.ndarray, source_hw: tuple[int, int], decoded_hw: tuple[int, int]) -> np.ndarray:
@@ -414,7 +416,7 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
 
     stacks = {"fgr": fgr, "pha": pha, "bgr": bgr}
     for name in RENDER_ORDER:  # each pixel op gets writable arrays of its own targets only
-        op = REGISTRY[name]
+        op = cast(PixelOp, REGISTRY[name])  # RENDER_ORDER names pixel ops (test_augment_registry checks)
         op.apply(spec, Layers(stacks, op.targets))
     watch.lap("pixel_ops")
     return {"fgr": fgr, "pha": pha, "bgr": bgr, "spec": spec.to_dict()}

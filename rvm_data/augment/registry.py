@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import difflib
 import functools
-from typing import Any
+from typing import Any, cast
 
 from rvm_data.augment.affine_motion import BGR_AFFINE, CAMERA_AFFINE, FGR_AFFINE
-from rvm_data.augment.base import Augmentation, SpecError
+from rvm_data.augment.base import Augmentation, GeometryOp, SpecError
 from rvm_data.augment.blur import BGR_BLUR, BOTH_BLUR, FGR_BLUR
 from rvm_data.augment.colour import BGR_COLOR, FGR_COLOR
 from rvm_data.augment.motion_blur import MOTION_BLUR
@@ -57,9 +57,11 @@ RENDER_ORDER: tuple[str, ...] = (
 
 
 @functools.cache
-def geometry_of(layer: str, space: str) -> tuple[Augmentation, ...]:
+def geometry_of(layer: str, space: str) -> tuple[GeometryOp, ...]:
     """The geometry augmentations that move ``layer`` in ``space``, in registry order."""
-    return tuple(a for a in REGISTRY.values() if a.kind == "geometry" and a.space == space and layer in a.targets)
+    # kind "geometry" means a GeometryOp (tests/augment/test_augment_registry.py checks each one)
+    return tuple(cast(GeometryOp, a) for a in REGISTRY.values()
+                 if a.kind == "geometry" and a.space == space and layer in a.targets)
 
 
 def in_motion() -> dict[str, Augmentation]:

@@ -16,8 +16,14 @@ import pytest
 
 from rvm_data.augment import AugmentConfig
 from rvm_data.augment.geometry import affine
-from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, MotionAffineConfig, NoiseConfig,
-                                     SharpenConfig)
+from rvm_data.augment.params import (
+    AffineRange,
+    BlurConfig,
+    ColorJitterConfig,
+    MotionAffineConfig,
+    NoiseConfig,
+    SharpenConfig,
+)
 from rvm_data.compose import ComposeConfig, plan_sample, render_sample
 from rvm_data.sources import Catalog, SourcesConfig, build_catalog
 
@@ -42,8 +48,9 @@ def catalog(tmp_path_factory) -> Catalog:
 
 def config(camera: MotionAffineConfig, layers: MotionAffineConfig, **changes) -> ComposeConfig:
     """Geometry only: colour, noise, blur and sharpening off."""
-    aug = AugmentConfig(fgr_affine=layers, bgr_affine=layers, camera_affine=camera, fgr_color=ColorJitterConfig(prob=0.0),
-                        bgr_color=ColorJitterConfig(prob=0.0), noise=NoiseConfig(prob=0.0), blur=BlurConfig(prob=0.0),
+    aug = AugmentConfig(fgr_affine=layers, bgr_affine=layers, camera_affine=camera,
+                        fgr_color=ColorJitterConfig(prob=0.0), bgr_color=ColorJitterConfig(prob=0.0),
+                        noise=NoiseConfig(prob=0.0), blur=BlurConfig(prob=0.0),
                         sharpen=SharpenConfig(prob=0.0), grayscale_prob=0.0, **changes)
     return ComposeConfig(size=SIZE, frames=4, augment=aug)
 

@@ -9,8 +9,15 @@ from engine_sources import write_sources
 
 from rvm_data.augment import AugmentConfig
 from rvm_data.augment.easing import EASINGS, ease
-from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, EasingConfig, MotionAffineConfig,
-                                     NoiseConfig, trajectory)
+from rvm_data.augment.params import (
+    AffineRange,
+    BlurConfig,
+    ColorJitterConfig,
+    EasingConfig,
+    MotionAffineConfig,
+    NoiseConfig,
+    trajectory,
+)
 from rvm_data.compose import ComposeConfig, plan_sample, render_sample
 
 OVERSHOOTING = tuple(sorted(k for k in EASINGS if k.startswith(("back_", "elastic_"))))

@@ -12,8 +12,14 @@ from engine_sources import write_sources
 
 import rvm_data.compose as compose
 from rvm_data.augment import AugmentConfig, TemporalConfig, geometry
-from rvm_data.augment.params import (AffineRange, BlurConfig, ColorJitterConfig, MotionAffineConfig, NoiseConfig,
-                                     SharpenConfig)
+from rvm_data.augment.params import (
+    AffineRange,
+    BlurConfig,
+    ColorJitterConfig,
+    MotionAffineConfig,
+    NoiseConfig,
+    SharpenConfig,
+)
 from rvm_data.compose import ComposeConfig, SampleSpec, plan_sample, render_sample
 from rvm_data.sources import load_matte
 
@@ -130,7 +136,8 @@ def test_render_from_json_spec_is_identical(catalog):
     spec = plan_sample(cfg, catalog, seed=2, split="train", index=7, augment=True)
     again = SampleSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert digest(render_sample(spec, catalog)) == digest(render_sample(again, catalog))
-    assert digest(render_sample(json.loads(json.dumps(spec.to_dict())), catalog)) == digest(render_sample(spec, catalog))
+    from_json = json.loads(json.dumps(spec.to_dict()))
+    assert digest(render_sample(from_json, catalog)) == digest(render_sample(spec, catalog))
 
 
 def plain(**temporal) -> ComposeConfig:

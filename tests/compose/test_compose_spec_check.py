@@ -30,7 +30,8 @@ def test_renamed_colour_record_is_refused_with_a_did_you_mean(spec, catalog):
     motion = dict(spec["motion"])
     motion["fgr_colour"] = motion.pop("fgr_color")
     bad = {**spec, "motion": motion}
-    message = r"sample spec \(split 'train', index 4\): motion\.fgr_colour: unknown augmentation; did you mean 'fgr_color'\?"
+    message = (r"sample spec \(split 'train', index 4\): motion\.fgr_colour: unknown augmentation; "
+               r"did you mean 'fgr_color'\?")
     with pytest.raises(SpecError, match=message) as caught:
         SampleSpec.from_dict(bad)
     assert isinstance(caught.value, RvmDataError) and caught.value.key == "motion.fgr_colour"
