@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rvm_data.errors import RvmDataError
 from rvm_data.shards.layout import MANIFEST_NAME, SHARD_SUFFIX, is_shard_file
 from rvm_data.sources.imageio import is_image, natural_key
 
@@ -43,6 +44,15 @@ GRAD_HR_SIDE = 1080
 """Shorter side from which ``auto`` scores Grad as RVM's evaluate_hr.py (no normalisation)."""
 GRAD_SOURCE = {"minmax": "each frame min-max normalised first, as RVM's evaluate_lr.py",
                "none": "frames not normalised, as RVM's evaluate_hr.py"}
+
+
+class EvalError(RvmDataError, ValueError):
+    """Predictions or ground truth that cannot be scored (shapes, clips that do not pair up, unreadable
+    frames) or a metric setting out of range, naming the clip, file or setting."""
+
+
+class EvalFileMissing(EvalError, FileNotFoundError):
+    """A prediction or ground-truth folder or file that is not there."""
 
 
 # ---------------------------------------------------------------- array plumbing
@@ -79,7 +89,7 @@ def alpha_frames(x: Any) -> np.ndarray:
     elif a.ndim == 4 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 3:
-        raise ValueError(f"alpha must be T x H x W (x 1) or T x 1 x H x W, got shape {a.shape}")
+        raise EvalError(f"alpha must be T x H x W (x 1) or T x 1 x H x W, got shape {a.shape}")
     return np.ascontiguousarray(a)
 
 
@@ -92,13 +102,13 @@ def colour_frames(x: Any, unit: bool = True) -> np.ndarray:
     if c.ndim == 4 and c.shape[-1] != 3 and c.shape[1] == 3:
         c = np.moveaxis(c, 1, -1)
     if c.ndim != 4 or c.shape[-1] != 3:
-        raise ValueError(f"foreground must be T x H x W x 3 or T x 3 x H x W, got shape {c.shape}")
+        raise EvalError(f"foreground must be T x H x W x 3 or T x 3 x H x W, got shape {c.shape}")
     return np.ascontiguousarray(c)
 
 
 def _check_same(pred: np.ndarray, true: np.ndarray, what: str) -> None:
     if pred.shape != true.shape:
-        raise ValueError(f"{what}: prediction shape {pred.shape} differs from ground truth {true.shape}")
+        raise EvalError(f"{what}: prediction shape {pred.shape} differs from ground truth {true.shape}")
 
 
 # ---------------------------------------------------------------- per-frame metrics
@@ -153,7 +163,7 @@ def grad_mode(height: int, width: int, grad_normalise: str = "auto") -> str:
     """``minmax`` or ``none``: what ``grad_normalise`` means for frames of this size (``auto``: RVM's
     choice, evaluate_hr.py's ``none`` from a 1080-pixel shorter side, evaluate_lr.py's ``minmax`` below)."""
     if grad_normalise not in GRAD_NORMALISE:
-        raise ValueError(f"grad_normalise must be one of {', '.join(GRAD_NORMALISE)}, got {grad_normalise!r}")
+        raise EvalError(f"grad_normalise must be one of {', '.join(GRAD_NORMALISE)}, got {grad_normalise!r}")
     if grad_normalise != "auto":
         return grad_normalise
     return "none" if min(height, width) >= GRAD_HR_SIDE else "minmax"
@@ -218,7 +228,7 @@ def fgr_errors(pred_fgr: Any, true_fgr: Any, true_pha: Any) -> tuple[np.ndarray,
     _check_same(pf, tf, "foreground")
     mask = alpha_frames(true_pha) > 0
     if mask.shape != tf.shape[:3]:
-        raise ValueError(f"foreground: alpha shape {mask.shape} does not match foreground {tf.shape}")
+        raise EvalError(f"foreground: alpha shape {mask.shape} does not match foreground {tf.shape}")
     exact = pf.dtype == tf.dtype == np.uint8
     if not exact:
         pf, tf = to_unit(pf), to_unit(tf)
@@ -257,7 +267,7 @@ def check_metric_names(metrics: Iterable[str]) -> tuple[str, ...]:
     names = tuple(metrics)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+        raise EvalError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
     return names
 
 
@@ -310,7 +320,7 @@ def batch_metrics(
     """Mean over a batch of clips (B x T x C x H x W tensors or arrays), for the trainer's validation."""
     n = len(pred_pha)
     if len(true_pha) != n:
-        raise ValueError(f"batch sizes differ: prediction {n}, ground truth {len(true_pha)}")
+        raise EvalError(f"batch sizes differ: prediction {n}, ground truth {len(true_pha)}")
     per_clip = [
         clip_metrics(
             pred_pha[b],
@@ -359,7 +369,7 @@ def read_image(path: Path, colour: bool) -> np.ndarray:
     """One frame as stored (uint8/uint16): H x W x 3 RGB when colour, else H x W."""
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise ValueError(f"cannot read image {path}")
+        raise EvalError(f"cannot read image {path}")
     if colour:
         if img.ndim == 2:
             return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
@@ -389,7 +399,7 @@ def read_frames(paths: Sequence[Path], colour: bool) -> np.ndarray:
     frames = [read_image(p, colour) for p in paths]
     for path, frame in zip(paths, frames, strict=True):
         if frame.shape != frames[0].shape or frame.dtype != frames[0].dtype:
-            raise ValueError(f"{path}: {frame.shape} {frame.dtype}, but {paths[0].name} is {frames[0].shape} "
+            raise EvalError(f"{path}: {frame.shape} {frame.dtype}, but {paths[0].name} is {frames[0].shape} "
                              f"{frames[0].dtype} (a clip's frames must match)")
     return np.stack(frames)
 
@@ -403,7 +413,7 @@ def read_frame_folder(folder: Path, name: str) -> Clip:
         by_stem = {p.stem: p for p in list_frames(folder / "fgr")}
         missing = [p.stem for p in pha_paths if p.stem not in by_stem]
         if missing:
-            raise ValueError(f"{folder / 'fgr'}: no foreground frame for {', '.join(missing[:3])}")
+            raise EvalError(f"{folder / 'fgr'}: no foreground frame for {', '.join(missing[:3])}")
         fgr = read_frames([by_stem[p.stem] for p in pha_paths], colour=True)
     return Clip(name, pha, fgr, tuple(p.stem for p in pha_paths))
 
@@ -493,9 +503,9 @@ def score_clip(pred: Clip, true: Clip, metrics: Sequence[str] = METRICS, chunk: 
     if pred.frames is not None and true.frames is not None and set(pred.frames) <= set(true.frames):
         true = true.select(pred.frames)
     if len(pred.pha) != len(true.pha):
-        raise ValueError(f"clip {true.name}: {len(pred.pha)} predicted frames, {len(true.pha)} true frames")
+        raise EvalError(f"clip {true.name}: {len(pred.pha)} predicted frames, {len(true.pha)} true frames")
     if pred.pha.shape[1:3] != true.pha.shape[1:3]:
-        raise ValueError(f"clip {true.name}: prediction is {pred.pha.shape[1:3]}, ground truth {true.pha.shape[1:3]}")
+        raise EvalError(f"clip {true.name}: prediction is {pred.pha.shape[1:3]}, ground truth {true.pha.shape[1:3]}")
     pred_fgr, true_fgr = (None, None) if pred.fgr is None or true.fgr is None else (pred.fgr, true.fgr)
     per_frame: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(true.pha), chunk):
@@ -524,13 +534,13 @@ def match_clips(pred: Sequence[str], true: Sequence[str]) -> dict[str, str]:
     for p in pred:
         found = [p] if p in exact else [t for t in true if t.endswith("/" + p) or p.endswith("/" + t)]
         if len(found) > 1:
-            raise ValueError(f"predicted clip {p} matches several ground-truth clips ({', '.join(found[:3])})")
+            raise EvalError(f"predicted clip {p} matches several ground-truth clips ({', '.join(found[:3])})")
         if found:
             mapping[p] = found[0]
         else:
             missing.append(p)
     if missing:
-        raise ValueError(f"no ground truth for predicted clip(s) {', '.join(missing[:5])}")
+        raise EvalError(f"no ground truth for predicted clip(s) {', '.join(missing[:5])}")
     return mapping
 
 
@@ -553,8 +563,8 @@ def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
     try:
         mapping = match_clips(shard_clip_names(pred, split) if pred_shards else list(pred_folders),
                               shard_clip_names(true, split) if true_shards else list(true_folders))
-    except ValueError as err:
-        raise ValueError(f"{true}: {err}") from None
+    except EvalError as err:
+        raise EvalError(f"{true}: {err}") from None
     back = {t: p for p, t in mapping.items()}
     if true_shards:
         preds = iter_shard_clips(pred, split, only=set(mapping)) if pred_shards else None
@@ -564,7 +574,7 @@ def _pairs(pred: Path, true: Path, split: str | None) -> Iterator[ClipPair]:
             else:
                 p = next(preds)
                 if mapping[p.name] != t.name:
-                    raise ValueError(
+                    raise EvalError(
                         f"{pred}: clip {p.name} comes where {true} has {t.name}; list clips in the same order"
                     )
                 p_load = _loaded(p)
@@ -615,12 +625,12 @@ def evaluate(
     pred, true = Path(pred), Path(true)
     for path in (pred, true):
         if not path.exists():
-            raise FileNotFoundError(f"no such file or folder: {path}")
+            raise EvalFileMissing(f"no such file or folder: {path}")
     from tqdm import tqdm
 
     scored = _ordered_map(lambda pair: score_clip(pair[0](), pair[1](), names, grad_normalise=grad_normalise),
                           _pairs(pred, true, split), workers)
     results = list(tqdm(scored, desc="evaluate", unit="clip", disable=None if progress else True))
     if not results:
-        raise ValueError(f"{pred}: no clips to evaluate (expected <clip>/pha/*.png, pha/*.png or shards)")
+        raise EvalError(f"{pred}: no clips to evaluate (expected <clip>/pha/*.png, pha/*.png or shards)")
     return Evaluation(results)

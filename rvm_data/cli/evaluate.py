@@ -29,13 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rvm_data.errors import RvmDataError
     from rvm_data.metrics import evaluate
-    from rvm_data.shards import ShardError
 
     try:
         result = evaluate(args.pred, args.true, metrics=args.metrics, split=args.split, workers=args.workers,
                           grad_normalise=args.grad_normalise, progress=not args.no_progress)
-    except (FileNotFoundError, ValueError, ShardError) as err:
+    except RvmDataError as err:  # bad input, named; anything else is a bug and shows as one
         print(f"rvm-data evaluate: {err}", file=sys.stderr)
         return 2
     print(result.table())

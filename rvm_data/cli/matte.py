@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
+    from rvm_data.errors import RvmDataError
     from rvm_data.model.inference import count_frames, find_clips, inference_threads, matte_clip
     from rvm_data.model.network import MattingNetwork, load_checkpoint
 
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 if len(clips) == 1:
                     for kind, path in result.outputs.items():
                         bar.write(f"  {kind}: {path}", file=sys.stdout)
-    except (FileNotFoundError, ValueError) as error:
+    except RvmDataError as error:  # bad input, named; anything else is a bug and shows as one
         print(f"rvm-data matte: error: {error}", file=sys.stderr)
         return 2
     finally:

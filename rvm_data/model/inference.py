@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import torch
 
+from rvm_data.model.errors import ModelError, ModelFileMissing
 from rvm_data.model.network import MattingNetwork
 from rvm_data.sources.imageio import IMAGE_EXTENSIONS, is_image, natural_key
 
@@ -44,14 +45,14 @@ def auto_downsample_ratio(height: int, width: int) -> float:
 def _folder_frames(folder: Path) -> Iterator[np.ndarray]:
     files = sorted((p for p in folder.iterdir() if is_image(p.name)), key=lambda p: natural_key(p.name))
     if not files:
-        raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+        raise ModelError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     size = None
     for file in files:
         image = cv2.imread(str(file), cv2.IMREAD_COLOR)
         if image is None:
-            raise ValueError(f"{file}: cannot read image")
+            raise ModelError(f"{file}: cannot read image")
         if size is not None and image.shape[:2] != size:
-            raise ValueError(
+            raise ModelError(
                 f"{file}: size {image.shape[1]}x{image.shape[0]} differs from the first frame's {size[1]}x{size[0]}"
             )
         size = image.shape[:2]
@@ -64,7 +65,7 @@ def _video_frames(path: Path) -> Iterator[np.ndarray]:
             for frame in container.decode(video=0):
                 yield frame.to_ndarray(format="rgb24")
     except av.error.FFmpegError as error:
-        raise ValueError(f"{path}: cannot decode video: {error}") from None
+        raise ModelError(f"{path}: cannot decode video: {error}") from None
 
 
 def video_rate(path: Path) -> Fraction | None:
@@ -75,7 +76,7 @@ def video_rate(path: Path) -> Fraction | None:
         with av.open(str(path)) as container:
             return container.streams.video[0].average_rate
     except (av.error.FFmpegError, IndexError):
-        raise ValueError(f"{path}: not a readable video file") from None
+        raise ModelError(f"{path}: not a readable video file") from None
 
 
 def count_frames(path: str | Path) -> int | None:
@@ -107,7 +108,7 @@ def read_frames(path: str | Path) -> Iterator[np.ndarray]:
     """H×W×3 uint8 RGB frames of a video file or an image folder (sorted by name)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such video file or frame folder")
+        raise ModelFileMissing(f"{path}: no such video file or frame folder")
     return _folder_frames(path) if path.is_dir() else _video_frames(path)
 
 
@@ -120,12 +121,12 @@ def find_clips(path: str | Path) -> list[tuple[Path, Path]]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such video file or frame folder")
+        raise ModelFileMissing(f"{path}: no such video file or frame folder")
     if path.is_file() or any(is_image(p.name) for p in path.iterdir()):
         return [(path, Path("."))]
     clips = sorted(com for com in path.rglob("com") if com.is_dir())
     if not clips:
-        raise ValueError(f"{path}: no image files, and no clip folders <clip>/com/ below it")
+        raise ModelError(f"{path}: no image files, and no clip folders <clip>/com/ below it")
     return [(com, com.parent.relative_to(path)) for com in clips]
 
 
@@ -141,7 +142,7 @@ class _PngWriter:
         pixels = image[..., 0] if image.shape[-1] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         path = self.folder / f"{self.count:05d}.png"
         if not cv2.imwrite(str(path), pixels):
-            raise OSError(f"{path}: cannot write PNG")
+            raise ModelError(f"{path}: cannot write PNG")
         self.count += 1
 
     def close(self) -> None:
@@ -195,11 +196,11 @@ def matte_clip(
     written (a progress bar's ``update``).
     """
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+        raise ModelError(f"format must be one of {FORMATS}, got {fmt!r}")
     if background not in BACKGROUNDS:
-        raise ValueError(f"background must be one of {tuple(BACKGROUNDS)}, got {background!r}")
+        raise ModelError(f"background must be one of {tuple(BACKGROUNDS)}, got {background!r}")
     if chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
+        raise ModelError(f"chunk must be >= 1, got {chunk}")
     source, out_dir = Path(source), Path(out_dir)
     frames = read_frames(source)
     rate = rate or video_rate(source) or Fraction(30)
@@ -234,7 +235,7 @@ def matte_clip(
         for writer in writers.values():
             writer.close()
     if result.frames == 0:
-        raise ValueError(f"{source}: no frames")
+        raise ModelError(f"{source}: no frames")
     return result
 
 

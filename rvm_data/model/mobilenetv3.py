@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from rvm_data.model.errors import ModelError, ModelFileMissing
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 BN_EPS = 0.001
@@ -170,11 +172,11 @@ class MobileNetV3LargeEncoder(nn.Module):
 def read_weights_file(path: Path, what: str) -> object:
     """``torch.load(weights_only=True)`` on the CPU; a missing or unreadable file is an error naming it."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such {what} file")
+        raise ModelFileMissing(f"{path}: no such {what} file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types (UnpicklingError, RuntimeError, ...) for a bad file
-        raise ValueError(f"{path}: cannot read {what} file: damaged, or not a torch.save file of tensors "
+        raise ModelError(f"{path}: cannot read {what} file: damaged, or not a torch.save file of tensors "
                          f"({type(error).__name__})") from error
 
 
@@ -186,10 +188,10 @@ def load_torchvision_weights(encoder: MobileNetV3LargeEncoder, path: str | Path)
     path = Path(path)
     state = read_weights_file(path, "backbone weights")
     if not isinstance(state, dict):
-        raise ValueError(f"{path}: expected a state dict (dict of tensors), got {type(state).__name__}")
+        raise ModelError(f"{path}: expected a state dict (dict of tensors), got {type(state).__name__}")
     state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
     try:
         encoder.load_state_dict(state, strict=True)
     except RuntimeError as error:
         detail = " ".join(str(error).split())
-        raise ValueError(f"{path}: not a torchvision MobileNetV3-Large state dict: {detail}") from None
+        raise ModelError(f"{path}: not a torchvision MobileNetV3-Large state dict: {detail}") from None

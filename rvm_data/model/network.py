@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from rvm_data.model.decoder import Projection, RecurrentDecoder
 from rvm_data.model.deep_guided_filter import DeepGuidedFilterRefiner
+from rvm_data.model.errors import ModelError
 from rvm_data.model.lraspp import LRASPP
 from rvm_data.model.mobilenetv3 import (
     FEATURE_CHANNELS,
@@ -43,11 +44,11 @@ class MattingNetwork(nn.Module):
     ) -> None:
         super().__init__()
         if variant != "mobilenetv3":
-            raise ValueError(f"variant {variant!r} is not available; only 'mobilenetv3' is implemented")
+            raise ModelError(f"variant {variant!r} is not available; only 'mobilenetv3' is implemented")
         if refiner != "deep_guided_filter":
-            raise ValueError(f"refiner {refiner!r} is not available; only 'deep_guided_filter' is implemented")
+            raise ModelError(f"refiner {refiner!r} is not available; only 'deep_guided_filter' is implemented")
         if isinstance(pretrained_backbone, bool) and pretrained_backbone:  # RVM's own API takes True here
-            raise ValueError(
+            raise ModelError(
                 "pretrained_backbone takes the path of a torchvision MobileNetV3-Large weights file; "
                 "nothing is downloaded"
             )
@@ -71,9 +72,9 @@ class MattingNetwork(nn.Module):
         segmentation_pass: bool = False,
     ) -> list[Tensor]:
         if src.ndim not in (4, 5) or src.shape[-3] != 3:
-            raise ValueError(f"src must be B×3×H×W or B×T×3×H×W, got shape {tuple(src.shape)}")
+            raise ModelError(f"src must be B×3×H×W or B×T×3×H×W, got shape {tuple(src.shape)}")
         if not 0 < downsample_ratio <= 1:
-            raise ValueError(f"downsample_ratio must be in (0, 1], got {downsample_ratio}")
+            raise ModelError(f"downsample_ratio must be in (0, 1], got {downsample_ratio}")
         single_frame = src.ndim == 4
         src = src.unsqueeze(1) if single_frame else src
         batch_time = src.shape[:2]
@@ -107,7 +108,7 @@ class MattingNetwork(nn.Module):
         """Bilinear resize by ``ratio`` exactly as RVM does (scale factor kept, not recomputed)."""
         height, width = src.shape[-2:]
         if int(height * ratio) < 1 or int(width * ratio) < 1:
-            raise ValueError(f"downsample_ratio {ratio} shrinks a {height}x{width} input to nothing")
+            raise ModelError(f"downsample_ratio {ratio} shrinks a {height}x{width} input to nothing")
         small = F.interpolate(
             src.flatten(0, 1), scale_factor=ratio, mode="bilinear", align_corners=False, recompute_scale_factor=False
         )
@@ -124,7 +125,7 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
                 state = state[key]
                 break
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise ValueError(f"{path}: not a MattingNetwork state dict (expected a dict of tensors)")
+        raise ModelError(f"{path}: not a MattingNetwork state dict (expected a dict of tensors)")
     return state
 
 
@@ -134,7 +135,7 @@ def load_checkpoint(model: MattingNetwork, path: str | Path) -> MattingNetwork:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise ValueError(f"{path}: does not match MattingNetwork: {' '.join(str(error).split())}") from None
+        raise ModelError(f"{path}: does not match MattingNetwork: {' '.join(str(error).split())}") from None
     return model
 
 

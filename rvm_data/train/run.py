@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from rvm_data.model import MattingNetwork, load_checkpoint
+from rvm_data.model.errors import ModelError
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import Placement, setup, teardown
@@ -83,12 +84,12 @@ def make_model(config: TrainConfig, init: str | Path | None = None) -> MattingNe
         torch.manual_seed(config.seed)
         try:
             model = MattingNetwork(config.variant, pretrained_backbone=backbone)
-        except (ValueError, FileNotFoundError) as error:  # not a MobileNetV3-Large weights file: named already
+        except ModelError as error:  # not a MobileNetV3-Large weights file: named already
             raise TrainError(f"train.pretrained_backbone: {error}") from None
     if init is not None:
         try:
             load_checkpoint(model, init)
-        except (ValueError, FileNotFoundError) as error:  # a weights file that is not one: named already
+        except ModelError as error:  # a weights file that is not one: named already
             raise TrainError(f"--init {error}") from None
     return model
 
