@@ -19,10 +19,8 @@ import av
 import cv2
 import numpy as np
 
-from rvm_data.sources import SourceError, SourcesConfig, build_catalog, load_background, load_matte
-from rvm_data.sources import video
+from rvm_data.sources import SourceError, SourcesConfig, build_catalog, load_background, load_matte, video
 from rvm_data.sources.synthetic import FigurePainter, ScenePainter, to_uint8
-
 
 GOP = 30  # keyframe interval of the benchmark videos
 
@@ -73,7 +71,7 @@ def _make_sources(root: Path, frames: int) -> None:
         _write_jpeg(root / "jpg" / "pha" / "clip" / f"{t:05d}.jpg", pha8)
         cv2.imwrite(str(root / "png" / "pha" / "clip" / f"{t:05d}.png"), pha8)
         _write_jpeg(root / "bgv" / "clip" / f"{t:05d}.jpg", to_uint8(scene.paint(t)), 92)
-        for (container, stream), image in zip(videos, [fgr8, np.dstack([pha8] * 3)] * len(VIDEO_KINDS)):
+        for (container, stream), image in zip(videos, [fgr8, np.dstack([pha8] * 3)] * len(VIDEO_KINDS), strict=True):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
     for container, stream in videos:
         container.mux(stream.encode())
@@ -126,15 +124,15 @@ def _container_table(root: Path, frames: int, window: int, repeat: int) -> None:
             index_ms = _ms(_cpu(probe, repeat))
         starts = iter(np.tile(rng.integers(0, frames - window, repeat), 1000))
         steps = iter(np.tile(np.arange(0, frames - window + 1, window), 1000))
-        random = _try_cpu(lambda: load_matte(clip, np.arange(window) + next(starts)), repeat)
-        consecutive = _try_cpu(lambda: load_matte(clip, np.arange(window) + next(steps)), repeat)
+        random = _try_cpu(lambda clip=clip, starts=starts: load_matte(clip, np.arange(window) + next(starts)), repeat)
+        consecutive = _try_cpu(lambda clip=clip, steps=steps: load_matte(clip, np.arange(window) + next(steps)), repeat)
         decoded = "-"
         if clip.color.kind == "video" and hasattr(video, "open_video") and not isinstance(random, str):
             with video.open_video(clip.color.path) as reader:
                 before = reader.decoded
                 for _ in range(repeat):
                     start = int(next(starts))
-                    for _, frame in reader.frames(list(range(start, start + window))):
+                    for _ in reader.frames(list(range(start, start + window))):
                         pass
                 decoded = f"{(reader.decoded - before) / repeat:.1f}"
         print(f"| {label} | {index_ms} | {_ms(random)} | {_ms(consecutive)} | {decoded} |")
@@ -164,12 +162,15 @@ def main() -> None:
 
         rows = [
             ("fgr 768x432 JPEG + pha JPEG, full", lambda: load_matte(fg_jpg, window_of())),
-            ("fgr 768x432 JPEG + pha JPEG, min_size 216x384", lambda: load_matte(fg_jpg, window_of(), min_size=(216, 384))),
+            ("fgr 768x432 JPEG + pha JPEG, min_size 216x384",
+             lambda: load_matte(fg_jpg, window_of(), min_size=(216, 384))),
             ("fgr 768x432 JPEG + pha PNG, full", lambda: load_matte(fg_png, window_of())),
             ("fgr + pha 768x432 mp4 (seek), full", lambda: load_matte(fg_mp4, window_of())),
-            ("fgr + pha 768x432 mp4 (seek), min_size 216x384", lambda: load_matte(fg_mp4, window_of(), min_size=(216, 384))),
+            ("fgr + pha 768x432 mp4 (seek), min_size 216x384",
+             lambda: load_matte(fg_mp4, window_of(), min_size=(216, 384))),
             ("bgr video 1280x720 JPEG, full", lambda: load_background(catalog.background_videos[0], window_of())),
-            ("bgr video 1280x720 JPEG, min_size 360x640", lambda: load_background(catalog.background_videos[0], window_of(), min_size=(360, 640))),
+            ("bgr video 1280x720 JPEG, min_size 360x640",
+             lambda: load_background(catalog.background_videos[0], window_of(), min_size=(360, 640))),
         ]
         print(f"\n### Window reads ({window} distinct frames, CPU time, 1 OpenCV thread)\n")
         print("| source | ms / window | ms / frame | frames / s |")
@@ -179,7 +180,7 @@ def main() -> None:
             print(f"| {name} | {seconds * 1e3:.1f} | {seconds * 1e3 / window:.2f} | {window / seconds:.0f} |")
         image = catalog.background_images[0]
         for name, size in (("bgr image 1024x768, full", None), ("bgr image 1024x768, min_size 384x512", (384, 512))):
-            seconds = _cpu(lambda: load_background(image, [0], min_size=size), repeat * 3)
+            seconds = _cpu(lambda size=size: load_background(image, [0], min_size=size), repeat * 3)
             print(f"| {name} | {seconds * 1e3:.1f} | {seconds * 1e3:.2f} | {1 / seconds:.0f} |")
 
         _container_table(root, frames, window, repeat)

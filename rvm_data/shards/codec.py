@@ -163,7 +163,7 @@ def image_header(data: bytes | memoryview, ext: str) -> tuple[int, int, int]:
     OpenCV has no header-only API, and a 1 MB png can hold a 30000×30000 image: the size must be known
     before decoding allocates it. Channels are what :func:`decode_image` would give (before its checks).
     """
-    head = memoryview(data) if ext == "jpg" else bytes(data[:64])  # a jpg's frame header follows its APP segments
+    head = bytes(data[:64])
     try:
         if ext == "png":
             if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
@@ -176,9 +176,9 @@ def image_header(data: bytes | memoryview, ext: str) -> tuple[int, int, int]:
         if ext == "webp":
             return _webp_header(head)
         if ext == "jpg":
-            return _jpeg_header(head)
+            return _jpeg_header(memoryview(data))  # a jpg's frame header follows its APP segments
     except IndexError:
-        raise CodecError(f"{ext} header is truncated ({len(head)} bytes)") from None
+        raise CodecError(f"{ext} header is truncated ({len(data)} bytes)") from None
     raise CodecError(f"unknown image extension {ext!r}")
 
 
@@ -266,7 +266,7 @@ def decode_video(data: bytes | memoryview, expected: tuple[int, int, int] | None
     checked before decoding and every frame as it comes, and no more than T frames are kept, so a member
     holding more than that never costs more memory.
     """
-    frames = []
+    frames: list[np.ndarray] = []
     try:
         with av.open(io.BytesIO(data), "r") as container:
             stream = container.streams.video[0]

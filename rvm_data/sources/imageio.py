@@ -301,7 +301,8 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
-        return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        scaled: np.ndarray = np.clip(image, 0.0, 1.0) * 255.0 + 0.5
+        return scaled.astype(np.uint8)
     raise ValueError(f"unsupported sample type {image.dtype}")
 
 

@@ -27,7 +27,8 @@ def _distinct(clip: ClipInfo, indices: Sequence[int] | np.ndarray) -> tuple[np.n
 def _in_order(frames: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     if inverse.size == frames.shape[0] and np.array_equal(inverse, np.arange(inverse.size)):
         return frames
-    return frames[inverse]
+    reordered: np.ndarray = frames[inverse]
+    return reordered
 
 
 def _fit(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -9,10 +9,11 @@ the file's size and mtime stay the same):
   presentation timestamps). The decoder yields frames in presentation order, so frame k is the frame
   whose pts has rank k among the pts of all video packets (edit-list discards left out). A read
   seeks to the keyframe at or before frame k and trusts the landing only if the keyframe packet it
-  demuxes, and every packet after it, has the pts *and* size the index lists for it; a landing after the target (MPEG-TS seeks
-  by dts) is retried 1, 2, 4... frames earlier, one that does not match (MPEG-PS resyncs mid-frame)
-  decodes from the start. Frames an open GOP decodes before the keyframe are dropped, and every
-  decoded frame must carry the next rank's pts, so a mismatch raises instead of mislabelling.
+  demuxes, and every packet after it, has the pts *and* size the index lists for it; a landing after
+  the target (MPEG-TS seeks by dts) is retried 1, 2, 4... frames earlier, one that does not match
+  (MPEG-PS resyncs mid-frame) decodes from the start. Frames an open GOP decodes before the keyframe
+  are dropped, and every decoded frame must carry the next rank's pts, so a mismatch raises instead
+  of mislabelling.
 - **Decode order** (AVI, whose pts the demuxer synthesises -- h264 in AVI decodes to unsorted pts --,
   other containers, and any file with a packet without pts, a repeated pts or a first packet that is
   not a keyframe): frame k is the k-th decoded frame, reached by decoding forward from the start; the
@@ -33,6 +34,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -208,7 +210,7 @@ class VideoReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _rank(self, packet: av.Packet) -> int:
+    def _rank(self, packet: av.Packet[Any]) -> int:
         """Frame index of a packet after a seek, checked against the index by timestamp and size."""
         stamps, sizes = self.index.pts, self.index.sizes
         assert stamps is not None and sizes is not None
@@ -253,7 +255,7 @@ class VideoReader:
         except av.FFmpegError as exc:
             raise SourceError(self.path, f"cannot decode video ({exc})", frame=self._failed(packet, expected)) from exc
 
-    def _failed(self, packet: av.Packet | None, expected: int) -> int:
+    def _failed(self, packet: av.Packet[Any] | None, expected: int) -> int:
         """The frame a decode error belongs to: the failing packet's, where the index knows it."""
         stamps = self.index.pts
         if stamps is not None and packet is not None and packet.pts is not None:

@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rvm_data.sources import build_catalog, load_background, load_matte
-from rvm_data.sources import builtin
+from rvm_data.sources import build_catalog, builtin, load_background, load_matte
 from rvm_data.sources.builtin import builtin_sources, ensure_sample_set
 
 _ENSURE = "import sys; from rvm_data.sources.builtin import ensure_sample_set; print(ensure_sample_set(sys.argv[1]))"
@@ -23,7 +22,7 @@ def cache(tmp_path_factory) -> Path:
     procs = [subprocess.Popen([sys.executable, "-c", _ENSURE, str(base / "a")], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [p.communicate(timeout=600) for p in procs]
-    for p, (_, err) in zip(procs, results):
+    for p, (_, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err
     assert [Path(out.strip()) for out, _ in results] == [base / "a" / builtin.NAME] * 2
     return base

@@ -48,7 +48,8 @@ def test_background_frames_from_pattern_with_offset(tmp_path):
     write_frames(tmp_path / "fg" / "fgr" / "x", frames, ".png")
     write_frames(tmp_path / "fg" / "pha" / "x", alpha_frames(3, 36, 60), ".png")
     write_frames(tmp_path / "bgv" / "clip1", frames, ".png", start=7)
-    clip = build_catalog(SourcesConfig(str(tmp_path / "fg"), background_videos=str(tmp_path / "bgv"))).background_videos[0]
+    sources = SourcesConfig(str(tmp_path / "fg"), background_videos=str(tmp_path / "bgv"))
+    clip = build_catalog(sources).background_videos[0]
     assert clip.color.pattern == "{:05d}.png" and clip.color.first == 7
     np.testing.assert_array_equal(load_background(clip, [2, 0]), frames[[2, 0]])
 

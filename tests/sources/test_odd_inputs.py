@@ -122,7 +122,8 @@ def _png_header_only(path: Path, width: int, height: int) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b""))
+                     + chunk(b"IEND", b""))
 
 
 @pytest.fixture()
@@ -208,12 +209,14 @@ def test_exif_orientation_probe_and_every_decode_agree(tmp_path, fmt, orientatio
     color = read_color(path)
     assert color.shape[:2] == (header.height, header.width) and read_alpha(path).shape == color.shape[:2]
     tolerance = 4 if fmt == "JPEG" else 0
-    assert np.abs(color.astype(int) - shown).max() <= tolerance * 4 and np.abs(color.astype(int) - shown).mean() <= tolerance
+    error = np.abs(color.astype(int) - shown)
+    assert error.max() <= tolerance * 4 and error.mean() <= tolerance
     jpeg = read_color(str(_save_oriented(tmp_path / "same.jpg", rgb, "RGB", orientation, "JPEG")))
     assert np.abs(color.astype(int) - jpeg).mean() <= 4  # the orientation a JPEG with this EXIF decodes to
     for reduction in (2, 4):
         reduced = read_color(path, reduction)
-        assert abs(reduced.shape[0] - header.height / reduction) < 1 and abs(reduced.shape[1] - header.width / reduction) < 1
+        assert abs(reduced.shape[0] - header.height / reduction) < 1
+        assert abs(reduced.shape[1] - header.width / reduction) < 1
         small = cv2.resize(shown, (reduced.shape[1], reduced.shape[0]), interpolation=cv2.INTER_AREA)
         assert np.abs(reduced.astype(int) - small).mean() <= 6
         assert read_alpha(path, reduction).shape == reduced.shape[:2]
@@ -242,7 +245,8 @@ def test_exif_rotated_background_size_matches_decode(tmp_path, fmt):
     fg = _imagematte(tmp_path / "fg")
     cv2.imwrite(str(fg / "fgr" / "x.png"), rgb)
     cv2.imwrite(str(fg / "pha" / "x.png"), rgb[:, :, 0])
-    clip = build_catalog(SourcesConfig(str(fg), "imagematte", background_images=str(tmp_path / "bg"))).background_images[0]
+    sources = SourcesConfig(str(fg), "imagematte", background_images=str(tmp_path / "bg"))
+    clip = build_catalog(sources).background_images[0]
     assert (clip.height, clip.width) == (W, H)
     assert load_background(clip, [0]).shape == (1, W, H, 3)
 

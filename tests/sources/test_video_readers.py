@@ -29,7 +29,10 @@ def test_video_catalog_matches_frame_folder(roots):
     video = build_catalog(SourcesConfig(str(roots[0]))).foregrounds[0]
     frames = build_catalog(SourcesConfig(str(roots[1]))).foregrounds[0]
     assert video.color.kind == "video" and frames.color.kind == "frames"
-    assert (video.name, video.frames, video.height, video.width) == (frames.name, frames.frames, frames.height, frames.width)
+    def described(clip):
+        return clip.name, clip.frames, clip.height, clip.width
+
+    assert described(video) == described(frames)
 
 
 def test_video_window_equals_frame_folder_within_codec_tolerance(roots):
@@ -89,7 +92,8 @@ def test_container_without_frame_count_is_counted(tmp_path):
     (tmp_path / "fg" / "pha").mkdir(parents=True)
     write_video(tmp_path / "fg" / "fgr" / "c.mp4", frames)
     write_video(tmp_path / "fg" / "pha" / "c.mp4", frames[..., :1])
-    clip = build_catalog(SourcesConfig(str(tmp_path / "fg"), background_videos=str(tmp_path / "bg"))).background_videos[0]
+    sources = SourcesConfig(str(tmp_path / "fg"), background_videos=str(tmp_path / "bg"))
+    clip = build_catalog(sources).background_videos[0]
     assert clip.frames == 6
     assert _mad(load_background(clip, [5, 1]), frames[[5, 1]]) < 2.0
 
