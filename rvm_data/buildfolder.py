@@ -44,13 +44,13 @@ class FolderError(BuildError):
     """A build folder (or a file in it) that cannot be used: busy, not a folder, not writable, disk full.
     ``path`` is what could not be used, ``reason`` why."""
 
-    def __init__(self, path: str | os.PathLike, reason: str):
+    def __init__(self, path: str | os.PathLike[str], reason: str):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
 
 
-def write_error(error: OSError, path: str | os.PathLike, out: Path) -> FolderError | None:
+def write_error(error: OSError, path: str | os.PathLike[str], out: Path) -> FolderError | None:
     """The FolderError for an OSError met writing ``path`` in build folder ``out``, or None when the
     error is not about writing there (a bug, or a source that cannot be read, which stays as it is).
     A full disk is named whatever file the error carries: only the build writes."""
@@ -64,7 +64,7 @@ def write_error(error: OSError, path: str | os.PathLike, out: Path) -> FolderErr
 
 
 @contextmanager
-def writing(path: str | os.PathLike, out: Path) -> Iterator[None]:
+def writing(path: str | os.PathLike[str], out: Path) -> Iterator[None]:
     """Inside, an OSError saying the folder cannot be written becomes a FolderError naming ``path``."""
     try:
         yield

@@ -23,9 +23,10 @@ import json
 import os
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import torch
@@ -36,13 +37,32 @@ from rvm_data.shards.folder import BuildFolder, ShardFile, ShardSetError
 from rvm_data.shards.handlers import Handler, error_handler
 from rvm_data.shards.layout import index_key, is_shard_file, member_key, shard_output
 from rvm_data.shards.manifest import Manifest
-from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
 from rvm_data.shards.members import MemberCheck, read_index
-from rvm_data.shards.order import (batch_count, buffer_shuffle, cut_batches, epoch_order, rank_share, worker_next,
-                                   worker_owns)
-from rvm_data.shards.reader import (Layout, SampleRef, ShardError, allocate, check_memory, count_samples,
-                                    decode_sample, decode_sample_into, decode_spec, load_sample, parse_sample,
-                                    sample_layout, scan_shard)
+from rvm_data.shards.memory import SLOT_KEY, BatchMemory, SlotReleaser
+from rvm_data.shards.order import (
+    batch_count,
+    buffer_shuffle,
+    cut_batches,
+    epoch_order,
+    rank_share,
+    worker_next,
+    worker_owns,
+)
+from rvm_data.shards.reader import (
+    Layout,
+    SampleRef,
+    ShardError,
+    allocate,
+    check_memory,
+    count_samples,
+    decode_sample,
+    decode_sample_into,
+    decode_spec,
+    load_sample,
+    parse_sample,
+    sample_layout,
+    scan_shard,
+)
 
 SKIPPED_KEY = "_skipped"  # worker -> main process: messages of samples replaced in this batch
 ERROR_KEY = "_error"  # worker -> main process: the project error that ended the worker, intact
@@ -73,8 +93,12 @@ def _is_problem(ref: object) -> bool:
     return isinstance(ref, _Problem)
 
 
-def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
-                   split: str | None = None, root: str | os.PathLike | None = None,
+ShardSource = str | os.PathLike[str] | Manifest | Sequence[str | os.PathLike[str] | ShardFile]
+"""What a dataset reads: a build folder or its manifest.json, a Manifest (with ``root``), or a list of shards."""
+
+
+def resolve_shards(source: ShardSource,
+                   split: str | None = None, root: str | os.PathLike[str] | None = None,
                    output: str | None = None) -> list[ShardFile]:
     """Shards of a build folder / manifest.json (one split, one output) or of an explicit list of shards.
 
@@ -84,20 +108,21 @@ def resolve_shards(source: str | os.PathLike | Manifest | Sequence[str | os.Path
     return _shards(_folder(source, root), source, split, output)
 
 
-def _shards(folder: BuildFolder | None, source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
+def _shards(folder: BuildFolder | None, source: ShardSource,
             split: str | None, output: str | None) -> list[ShardFile]:
     if folder is not None:
         return folder.shards(split, output, "manifest" if isinstance(source, Manifest) else str(source))
     if isinstance(source, (list, tuple)):
         return [p if isinstance(p, ShardFile) else ShardFile(str(p), count_samples(str(p))) for p in source]
-    path = Path(source)
+    # a Manifest always has a folder; a sequence other than a list or tuple fails in Path, as it always did
+    path = Path(cast("str | os.PathLike[str]", source))
     if is_shard_file(path):
         return [ShardFile(str(path), count_samples(str(path)))]
     raise ShardSetError(f"{path}: not a build folder, manifest.json or .tar shard")
 
 
-def _folder(source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile],
-            root: str | os.PathLike | None) -> BuildFolder | None:
+def _folder(source: ShardSource,
+            root: str | os.PathLike[str] | None) -> BuildFolder | None:
     """The build folder ``source`` names (a folder, its manifest.json, or a Manifest with ``root``), or
     None for shards named one by one."""
     if isinstance(source, Manifest):
@@ -115,7 +140,8 @@ def recipe_shape(folder: BuildFolder, shards: Sequence[ShardFile]) -> tuple[int,
     return folder.shape(next(iter(names))) if len(names) == 1 else None
 
 
-def read_sample(source: str | os.PathLike, split: str | None, index: int, output: str | None = None) -> dict[str, Any]:
+def read_sample(source: str | os.PathLike[str], split: str | None, index: int,
+                output: str | None = None) -> dict[str, Any]:
     """Sample ``index`` (its key) of one split and output of a build: ``{field: T×H×W×C uint8, "spec": dict}``.
 
     ``source`` is a build folder or its manifest.json; ``split`` and ``output`` are as for
@@ -178,9 +204,10 @@ def composite(fgr: np.ndarray, pha: np.ndarray, bgr: np.ndarray) -> np.ndarray:
     """``src = fgr·pha + bgr·(1−pha)`` of uint8 arrays, rounded to uint8: what ``with_src`` yields with
     ``decode="uint8"``, for code that holds decoded samples as numpy (the viewer, the eval-set export)."""
     a = pha.astype(np.float32) / 255.0
-    return np.clip(bgr + (fgr.astype(np.float32) - bgr) * a + 0.5, 0, 255).astype(np.uint8)
+    src: np.ndarray = np.clip(bgr + (fgr.astype(np.float32) - bgr) * a + 0.5, 0, 255).astype(np.uint8)
+    return src
 
-class ShardDataset(IterableDataset):
+class ShardDataset(IterableDataset[dict[str, Any]]):
     """Batches (dicts of B×T×C×H×W tensors) or single samples (T×C×H×W) from shards.
 
     ``source`` is a build folder (with ``split=`` and, for recipes with several outputs, ``output=``),
@@ -201,8 +228,8 @@ class ShardDataset(IterableDataset):
     many batches the trainer has received.
     """
 
-    def __init__(self, source: str | os.PathLike | Manifest | Sequence[str | os.PathLike | ShardFile], *,
-                 split: str | None = None, output: str | None = None, root: str | os.PathLike | None = None,
+    def __init__(self, source: ShardSource, *,
+                 split: str | None = None, output: str | None = None, root: str | os.PathLike[str] | None = None,
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  shuffle_buffer: int = 1000, decode: str = "uint8", with_spec: bool = False,
                  with_src: bool = False, resample: bool = False, drop_last: bool = True,
@@ -221,7 +248,8 @@ class ShardDataset(IterableDataset):
         self.expected = recipe_shape(folder, self.shards) if folder is not None else None
         if (rank is None) != (world_size is None):
             raise ValueError("pass both rank and world_size, or neither")
-        self.rank, self.world_size = (rank, world_size) if rank is not None else _dist_rank_world()
+        self.rank, self.world_size = ((rank, world_size) if rank is not None and world_size is not None
+                                      else _dist_rank_world())  # both or neither, checked above
         if not 0 <= self.rank < self.world_size:
             raise ValueError(f"rank {self.rank} is not in [0, {self.world_size})")
         self.batch_size, self.shuffle, self.seed, self.shuffle_buffer = batch_size, shuffle, seed, shuffle_buffer
@@ -264,11 +292,12 @@ class ShardDataset(IterableDataset):
                 with open(shard.path, "rb") as f:
                     layout = sample_layout(ref, ref.read(f))
                 first = ref.members[0][0]
-                for field, (t, _, h, w) in layout.items() if self.expected is not None else ():
-                    if (t, h, w) != self.expected:
-                        want = "x".join(map(str, self.expected))
-                        raise ShardError(shard.path, first, f"field {field} is {t}x{h}x{w} (TxHxW), the manifest's "
-                                         f"recipe makes {want}")
+                if self.expected is not None:
+                    for field, (t, _, h, w) in layout.items():
+                        if (t, h, w) != self.expected:
+                            want = "x".join(map(str, self.expected))
+                            raise ShardError(shard.path, first, f"field {field} is {t}x{h}x{w} (TxHxW), the "
+                                             f"manifest's recipe makes {want}")
                 check_memory(layout, self.batch_size or 1, shard.path, first)
                 return layout
             except (ShardError, OSError) as exc:
@@ -322,7 +351,7 @@ class ShardDataset(IterableDataset):
         self.skipped += len(messages)
         self.skip_messages.extend(messages)
 
-    def loader(self, num_workers: int = 0, **kwargs: Any) -> "ShardLoader":
+    def loader(self, num_workers: int = 0, **kwargs: Any) -> ShardLoader:
         """A DataLoader over this dataset that keeps ``state_dict()`` current (kwargs go to DataLoader)."""
         return ShardLoader(self, num_workers, **kwargs)
 
@@ -382,7 +411,9 @@ class ShardDataset(IterableDataset):
 
     def _batches(self, epoch: int) -> Iterator[tuple[list[SampleRef | _Missing], list[_Problem]]]:
         """Each batch's samples, and the shard problems found while it was formed."""
-        return cut_batches(self._refs(epoch), self.num_batches, self.batch_size, _is_problem)
+        batches = cut_batches(self._refs(epoch), self.num_batches, self.batch_size, _is_problem)
+        # _is_problem sends every _Problem, and only those, to the second list
+        return cast("Iterator[tuple[list[SampleRef | _Missing], list[_Problem]]]", batches)
 
     # ----- iteration ---------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -436,7 +467,7 @@ class ShardDataset(IterableDataset):
         finally:
             files.close()
 
-    def _load(self, refs: list[SampleRef | _Missing], files: "_FileCache", alloc: BatchMemory,
+    def _load(self, refs: list[SampleRef | _Missing], files: _FileCache, alloc: BatchMemory,
               stand_in: dict[str, Any] | None) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
         """Decode one batch; in skip mode, rows that fail are filled with a readable row of the batch, or
         where there is none with the dataset's first readable sample (the same whatever the worker)."""
@@ -474,7 +505,7 @@ class ShardDataset(IterableDataset):
             specs = [stand_in["spec"]] * len(refs)
         return self._to_tensors(arrays, specs, alloc), list(bad.values()), stand_in
 
-    def _stand_in(self, files: "_FileCache", error: str) -> dict[str, Any]:
+    def _stand_in(self, files: _FileCache, error: str) -> dict[str, Any]:
         """The first readable sample of the shards (in their listed order), for a batch with none."""
         for shard in self.shards:
             try:
@@ -516,9 +547,9 @@ class _FileCache:
 
     def __init__(self, size: int = 16) -> None:
         self.size = size
-        self.files: OrderedDict[str, Any] = OrderedDict()
+        self.files: OrderedDict[str, BinaryIO] = OrderedDict()
 
-    def get(self, path: str):
+    def get(self, path: str) -> BinaryIO:
         f = self.files.pop(path, None)
         if f is None:
             try:

@@ -57,7 +57,7 @@ def _output(name: str, kind: Kind, record: Any) -> BuiltOutput:
     size, frames = (config.get("size"), config.get("frames")) if isinstance(config, dict) else (None, None)
     good_size = isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size)
     return BuiltOutput(name, kind, frames if type(frames) is int else None,
-                       (size[0], size[1]) if good_size else None)
+                       (size[0], size[1]) if good_size and isinstance(size, list) else None)
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,11 @@ class BuiltRecipe:
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> BuiltRecipe:
         recipe = manifest.recipe if isinstance(manifest.recipe, dict) else {}
-        seg = recipe.get("segmentation") if isinstance(recipe.get("segmentation"), dict) else {}
+        seg_record = recipe.get("segmentation")
+        seg = seg_record if isinstance(seg_record, dict) else {}
         outputs: dict[str, BuiltOutput] = {}
-        for kind, records in (("matting", recipe.get("outputs")), ("segmentation", seg.get("outputs"))):
+        kinds: tuple[tuple[Kind, Any], ...] = (("matting", recipe.get("outputs")), ("segmentation", seg.get("outputs")))
+        for kind, records in kinds:
             for name, record in records.items() if isinstance(records, dict) else ():
                 outputs.setdefault(name, _output(name, kind, record))
         return cls(str(recipe.get("name", "")), manifest.recipe_hash, outputs)
@@ -89,13 +91,13 @@ class BuildFolder:
     ``manifest`` may be given (already read, or being written by a build) with ``root`` its folder.
     """
 
-    def __init__(self, root: str | os.PathLike, manifest: Manifest | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], manifest: Manifest | None = None) -> None:
         path = Path(root)
         self.root = path.parent if path.name == MANIFEST_NAME and not path.is_dir() else path
         self.manifest = manifest if manifest is not None else read_manifest(path)
 
     @classmethod
-    def is_folder(cls, path: str | os.PathLike) -> bool:
+    def is_folder(cls, path: str | os.PathLike[str]) -> bool:
         """A path naming a build folder or its manifest (what :class:`BuildFolder` opens)."""
         path = Path(path)
         return path.is_dir() or path.name == MANIFEST_NAME

@@ -76,7 +76,7 @@ def parse_shard_path(path: str) -> ShardName | None:
     return ShardName(folder, match.group(1), int(match.group(2)))
 
 
-def shard_output(path: str | os.PathLike) -> str:
+def shard_output(path: str | os.PathLike[str]) -> str:
     """The output a shard belongs to, from its file name ``<output>-NNNNNN.tar`` (stage 3 has lr and hr);
     for another name, the name without ``.tar`` and without its last ``-part``."""
     name = Path(path).name
@@ -84,12 +84,12 @@ def shard_output(path: str | os.PathLike) -> str:
     return base.rsplit("-", 1)[0]
 
 
-def is_shard_file(path: str | os.PathLike) -> bool:
+def is_shard_file(path: str | os.PathLike[str]) -> bool:
     """Named as a tar shard (``*.tar``)."""
     return Path(path).suffix == SHARD_SUFFIX
 
 
-def index_path(shard: str | os.PathLike) -> Path:
+def index_path(shard: str | os.PathLike[str]) -> Path:
     """The member index beside a shard: ``train/lr-000000.tar`` -> ``train/lr-000000.tar.json``."""
     shard = Path(shard)
     return shard.with_name(shard.name + INDEX_SUFFIX)
@@ -101,7 +101,7 @@ def index_shard_name(index_name: str) -> str | None:
     return shard or None
 
 
-def wids_path(build_dir: str | os.PathLike, split: str, output: str) -> Path:
+def wids_path(build_dir: str | os.PathLike[str], split: str, output: str) -> Path:
     """Where the wids shard list of one split and output lies: beside its shards."""
     return Path(build_dir) / split / f"{output}{WIDS_SUFFIX}"
 
@@ -122,7 +122,7 @@ EPOCHS_DIR, EPOCH_DIGITS = "epochs", 4
 TRAIN_SPLIT = "train"  # the split epochs >= 1 hold (validation is one fixed set, epoch 0's)
 
 
-def epoch_root(root: str | os.PathLike, epoch: int) -> Path:
+def epoch_root(root: str | os.PathLike[str], epoch: int) -> Path:
     """The build folder of ``epoch`` of the build at ``root``: ``root`` itself for epoch 0, else
     ``root/epochs/NNNN`` (a complete build folder of its own: manifest, lock, train shards)."""
     if epoch < 0:
@@ -130,7 +130,7 @@ def epoch_root(root: str | os.PathLike, epoch: int) -> Path:
     return Path(root) if epoch == 0 else Path(root) / EPOCHS_DIR / f"{epoch:0{EPOCH_DIGITS}d}"
 
 
-def built_epochs(root: str | os.PathLike) -> list[int]:
+def built_epochs(root: str | os.PathLike[str]) -> list[int]:
     """The epochs >= 1 with a folder (and a manifest) under ``root/epochs``, in order."""
     folder = Path(root) / EPOCHS_DIR
     found = [int(p.name) for p in folder.glob("[0-9]" * EPOCH_DIGITS) if (p / MANIFEST_NAME).is_file()]
@@ -139,7 +139,7 @@ def built_epochs(root: str | os.PathLike) -> list[int]:
 
 # ----- temporaries -----------------------------------------------------------------------------
 
-def temp_path(path: str | os.PathLike, pid: int | None = None) -> Path:
+def temp_path(path: str | os.PathLike[str], pid: int | None = None) -> Path:
     """``.<name>.tmp-<pid>`` beside ``path`` (this process's pid by default)."""
     path = Path(path)
     return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid() if pid is None else pid}")

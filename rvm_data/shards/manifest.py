@@ -57,7 +57,7 @@ def show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def confined(folder: str | os.PathLike, path: str | os.PathLike) -> Path:
+def confined(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
     """``path`` (absolute, or relative to the working directory) resolved, if it lies inside ``folder``
     once both are resolved; else :class:`PathEscapeError` naming it."""
     root, target = Path(folder).resolve(), Path(path).resolve()
@@ -105,7 +105,7 @@ class Manifest:
         return data | {"epoch": self.epoch} if self.epoch else data  # epoch 0's manifest as it always was
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = MANIFEST_NAME) -> "Manifest":
+    def from_dict(cls, data: Any, where: str = MANIFEST_NAME) -> Manifest:
         """A validated Manifest; ``where`` (the file) heads every :class:`ManifestError`.
 
         ``totals`` is derived from the entries and not read; other unknown top-level keys are ignored.
@@ -177,8 +177,8 @@ class _Checker:
         missing = [n for n in names if n not in entry]
         unknown = sorted(str(k) for k in entry if k not in names)
         if missing or unknown:
-            self.fail(key, "; ".join(filter(None, (missing and f"missing {', '.join(missing)}",
-                                                   unknown and f"unknown key(s) {show(', '.join(unknown))}"))))
+            self.fail(key, "; ".join(filter(None, (f"missing {', '.join(missing)}" if missing else None,
+                                                   f"unknown key(s) {show(', '.join(unknown))}" if unknown else None))))
         path, samples, size, sha256 = (entry[n] for n in names)
         parsed = parse_shard_path(path) if isinstance(path, str) else None
         if parsed is None or parsed.split != split:
@@ -208,13 +208,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def manifest_path(build_dir: str | os.PathLike) -> Path:
+def manifest_path(build_dir: str | os.PathLike[str]) -> Path:
     """``<build_dir>/manifest.json``, or ``build_dir`` itself when it names a manifest file."""
     path = Path(build_dir)
     return path / MANIFEST_NAME if path.is_dir() else path
 
 
-def read_manifest(build_dir: str | os.PathLike) -> Manifest:
+def read_manifest(build_dir: str | os.PathLike[str]) -> Manifest:
     """Read and validate ``<build_dir>/manifest.json`` (or a manifest file given directly)."""
     path = manifest_path(build_dir)
     try:
@@ -228,7 +228,7 @@ def read_manifest(build_dir: str | os.PathLike) -> Manifest:
     return Manifest.from_dict(data, str(path))
 
 
-def write_manifest(build_dir: str | os.PathLike, manifest: Manifest) -> Path:
+def write_manifest(build_dir: str | os.PathLike[str], manifest: Manifest) -> Path:
     """Validate, then write ``<build_dir>/manifest.json`` atomically (temporary file, fsync, rename)."""
     path = Path(build_dir) / MANIFEST_NAME
     data = manifest.to_dict()

@@ -10,13 +10,15 @@ as paths.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import zlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rvm_data.shards.layout import INDEX_SUFFIX, index_path
 from rvm_data.shards.manifest import show
@@ -44,7 +46,7 @@ class ShardIndex:
     sha256: str
     members: tuple[Member, ...]
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> builtins.bytes:  # builtins: the field ``bytes`` shadows the type here
         """Canonical bytes (sorted keys, one member per line), equal for equal shards."""
         head = json.dumps({"format": INDEX_FORMAT, "url": self.url, "nsamples": self.nsamples, "bytes": self.bytes,
                            "sha256": self.sha256}, sort_keys=True)[:-1]
@@ -55,7 +57,7 @@ class ShardIndex:
         return {m[0]: m for m in self.members}
 
 
-def read_index(shard: str | os.PathLike) -> ShardIndex:
+def read_index(shard: str | os.PathLike[str]) -> ShardIndex:
     """The member index of ``shard``; a ShardError naming the shard when it is missing or garbled."""
     path = index_path(shard)
     try:

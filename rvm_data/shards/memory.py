@@ -20,16 +20,19 @@ torch version lack them, batches still load, only slower: fresh shared memory th
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
+StorageWeakRef: Callable[[torch.UntypedStorage], Any] | None  # a weak reference with .expired()
 try:
     from torch.multiprocessing.reductions import StorageWeakRef
 except ImportError:  # private API (see the module docstring): slots are then never reused
     StorageWeakRef = None
-_NEW_SHARED = getattr(torch.UntypedStorage, "_new_shared", None)  # private API; None: share_memory_()
+# private API; None: share_memory_()
+_NEW_SHARED: Callable[[int], torch.UntypedStorage] | None = getattr(torch.UntypedStorage, "_new_shared", None)
 
 SLOT_KEY = "_slot"  # worker -> main process: (worker id, slot) the batch's memory belongs to
 SLOTS_PER_WORKER = 4  # batches a worker may have in flight: prefetched, being pinned, held by the trainer
@@ -115,9 +118,13 @@ class BatchMemory:
 
 def _new_shared(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     if _NEW_SHARED is None:
-        return torch.empty(shape, dtype=dtype).share_memory_()
+        fresh = torch.empty(shape, dtype=dtype)
+        fresh.share_memory_()  # type: ignore[no-untyped-call]  # torch leaves Tensor.share_memory_ unannotated
+        return fresh
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    return torch.empty(0, dtype=dtype).set_(_NEW_SHARED(nbytes), 0, shape)
+    # torch's stub wants a stride with an offset and size; set_(storage, offset, size) is contiguous
+    tensor: torch.Tensor = torch.empty(0, dtype=dtype).set_(_NEW_SHARED(nbytes), 0, shape)  # type: ignore[call-overload]
+    return tensor
 
 
 class SlotReleaser:
@@ -127,17 +134,21 @@ class SlotReleaser:
     """
 
     def __init__(self, workers: int) -> None:
-        self.table = (None if StorageWeakRef is None
-                      else torch.zeros((workers, SLOTS_PER_WORKER), dtype=torch.int8).share_memory_())
+        self.table: torch.Tensor | None = None
+        if StorageWeakRef is not None:
+            self.table = torch.zeros((workers, SLOTS_PER_WORKER), dtype=torch.int8)
+            self.table.share_memory_()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         self.held: dict[tuple[int, int], list[Any]] = {}
 
     def received(self, batch: dict[str, Any]) -> None:
         """Release slots whose batches are gone, then watch this batch's slot (popped from the batch)."""
         for key, refs in list(self.held.items()):
             if all(ref.expired() for ref in refs):
+                assert self.table is not None  # slots are held only where StorageWeakRef, and so the table, is
                 self.table[key] = 0
                 del self.held[key]
         slot = batch.pop(SLOT_KEY, None)
         if slot is not None:
+            assert StorageWeakRef is not None  # workers claim slots only where the table is
             self.held[tuple(slot)] = [StorageWeakRef(v.untyped_storage()) for v in batch.values()
                                       if isinstance(v, torch.Tensor)]

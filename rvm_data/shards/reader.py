@@ -10,16 +10,15 @@ so a small member that claims a huge image is refused before anything that size 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Generator
 from dataclasses import dataclass, replace
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.codec import CodecError, Encoding, copy_frame, encoding, gib, memory_limit
-from rvm_data.shards.layout import (MemberNameError, is_spec_member, member_field, parse_member, scan_key,
-                                   spec_member)
+from rvm_data.shards.layout import MemberNameError, is_spec_member, member_field, parse_member, scan_key, spec_member
 from rvm_data.shards.tarindex import TarFormatError, iter_members
 
 Layout = dict[str, tuple[int, int, int, int]]  # frame field -> (T, C, H, W) of one sample
@@ -44,7 +43,7 @@ class SampleRef:
     key: str
     members: tuple[tuple[str, int, int], ...]
 
-    def read(self, f) -> dict[str, memoryview]:
+    def read(self, f: BinaryIO) -> dict[str, memoryview]:
         """Member name -> bytes, with one read of the sample's span of the (open, binary) shard file."""
         start = self.members[0][1]
         end = max(off + size for _, off, size in self.members)
@@ -58,7 +57,7 @@ class SampleRef:
         return {name: blob[off - start: off - start + size] for name, off, size in self.members}
 
 
-def scan_shard(path: str) -> Iterator[SampleRef]:
+def scan_shard(path: str) -> Generator[SampleRef, None, None]:
     """The samples of a shard in file order, from the tar headers only (data is skipped by seeking).
 
     Raises ShardError naming the last good member when a header is corrupt, the file is truncated,

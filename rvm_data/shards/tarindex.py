@@ -11,7 +11,8 @@ bytes, the only error it raises is :class:`TarFormatError`.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from rvm_data.errors import RvmDataError
 

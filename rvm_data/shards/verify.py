@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from rvm_data.shards.folder import BuildFolder
 from rvm_data.shards.layout import INDEX_SUFFIX, MANIFEST_NAME, SHARD_SUFFIX, index_shard_name, key_index
@@ -58,7 +59,7 @@ class Problem:
         return f"{self.shard}: member {self.member}: {self.problem}" if self.member else f"{self.shard}: {self.problem}"
 
 
-def inspect_build(build_dir: str | os.PathLike) -> tuple[Manifest, dict[str, GroupStats]]:
+def inspect_build(build_dir: str | os.PathLike[str]) -> tuple[Manifest, dict[str, GroupStats]]:
     """Counts and sizes from the manifest; per ``<split>/<output>``, each field's codec and bytes from
     the tar headers and T×H×W from its first sample. A shard that cannot be read is left out of the
     field statistics and named in ``unreadable``."""
@@ -103,7 +104,7 @@ def _shape(ref: SampleRef) -> tuple[int, int, int]:
     return first.shape[1], first.shape[3], first.shape[4]
 
 
-def verify_build(build_dir: str | os.PathLike,
+def verify_build(build_dir: str | os.PathLike[str],
                  progress: Callable[[str], None] | None = None) -> list[Problem]:
     """Every problem of a build folder: each listed shard's presence, size and sha256 against the
     manifest, its member index, every member's crc32 against the index and decode, each sample's fields
@@ -150,8 +151,9 @@ def _verify_shard(root: Path, entry: ShardEntry, expected_fields: list[set[str]]
     try:
         index = read_index(path)
         members = index.by_name()
-        differ = [key for key, mine, listed in (("sha256", index.sha256, entry.sha256), ("bytes", index.bytes, entry.bytes),
-                                                ("samples", index.nsamples, entry.samples)) if mine != listed]
+        pairs = (("sha256", index.sha256, entry.sha256), ("bytes", index.bytes, entry.bytes),
+                 ("samples", index.nsamples, entry.samples))
+        differ = [key for key, mine, listed in pairs if mine != listed]
         if differ:
             add(None, f"member index {path.name}{INDEX_SUFFIX} was written for another shard than the manifest "
                       f"lists ({', '.join(differ)} differ)")
@@ -181,7 +183,7 @@ def _check_sample(ref: SampleRef, f: BinaryIO, expected_fields: list[set[str]],
         data = ref.read(f)
     except ShardError as exc:
         return [(exc.member, exc.problem)]
-    found = member_problems(ref, data, members) if members is not None else []
+    found: list[tuple[str | None, str]] = [*member_problems(ref, data, members)] if members is not None else []
     try:
         fields, spec_name = parse_sample(ref)
         if expected_fields and set(fields) != expected_fields[0]:
@@ -217,7 +219,8 @@ def _stray_files(root: Path, manifest: Manifest) -> list[Problem]:
                                    "interrupted build's, or copied in?); no reader uses it", warning=True))
         for path in sorted(folder.glob(f"*{SHARD_SUFFIX}{INDEX_SUFFIX}")):
             shard = index_shard_name(path.name)
-            if f"{split}/{shard}" not in listed and not (folder / shard).exists():
+            # shard is never None here (the glob matched the index suffix)
+            if shard is not None and f"{split}/{shard}" not in listed and not (folder / shard).exists():
                 out.append(Problem(f"{split}/{path.name}", None, f"member index of a shard {shard} that is not "
                                    "there", warning=True))
     return out

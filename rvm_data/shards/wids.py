@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from rvm_data.shards.folder import BuildFolder
 from rvm_data.shards.layout import WIDS_SUFFIX, shard_url, temp_path, wids_output, wids_path
@@ -18,7 +19,7 @@ from rvm_data.shards.manifest import Manifest
 __all__ = ["WIDS_SUFFIX", "wids_index", "wids_path", "write_wids_indices"]
 
 
-def wids_index(manifest: Manifest, split: str, output: str) -> dict:
+def wids_index(manifest: Manifest, split: str, output: str) -> dict[str, Any]:
     """The ``wids-shard-index-v1`` description of one split/output (urls relative to ``<split>/``)."""
     folder = BuildFolder("", manifest)
     shards = [{"url": shard_url(e.path), "nsamples": e.samples, "filesize": e.bytes}
@@ -27,7 +28,7 @@ def wids_index(manifest: Manifest, split: str, output: str) -> dict:
             "name": f"{folder.recipe.name or 'rvm-data'}/{split}/{output}", "shardlist": shards}
 
 
-def write_wids_indices(build_dir: str | os.PathLike, manifest: Manifest | None = None) -> list[Path]:
+def write_wids_indices(build_dir: str | os.PathLike[str], manifest: Manifest | None = None) -> list[Path]:
     """Write (atomically) one shard list per split and output of the build's manifest; stale ones of
     outputs the manifest no longer lists are removed. Returns the files written."""
     build = BuildFolder(build_dir, manifest)

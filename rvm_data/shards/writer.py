@@ -8,8 +8,10 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -90,7 +92,7 @@ class ShardWriter:
     ShardInfo after a successful close.
     """
 
-    def __init__(self, path: str | os.PathLike, codec: CodecConfig | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], codec: CodecConfig | None = None) -> None:
         self.path = Path(path)
         self.codec = codec or CodecConfig()
         self.tmp_path = temp_path(self.path)
@@ -104,7 +106,7 @@ class ShardWriter:
         self._hashing: _HashingFile | None = None
         self._tar: tarfile.TarFile | None = None
 
-    def __enter__(self) -> "ShardWriter":
+    def __enter__(self) -> ShardWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.tmp_path, "wb")
         self._hashing = _HashingFile(self._file)
@@ -135,7 +137,8 @@ class ShardWriter:
             offset = self._tar.offset - -(-len(data) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
             self._members.append((name, offset, len(data), member_crc(data)))
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         assert self._tar is not None and self._file is not None and self._hashing is not None
         try:
             if exc_type is None:
@@ -197,7 +200,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_shard(path: str | os.PathLike, samples, codec: CodecConfig | None = None) -> ShardInfo:
+def write_shard(path: str | os.PathLike[str], samples: Iterable[dict[str, Any]],
+                codec: CodecConfig | None = None) -> ShardInfo:
     """Write an iterable of samples to one shard and return its ShardInfo."""
     with ShardWriter(path, codec) as writer:
         for sample in samples:

@@ -6,8 +6,8 @@ import tarfile
 
 import numpy as np
 import pytest
-
 from shard_helpers import synthetic_sample
+
 from rvm_data.shards.codec import ENCODINGS, CodecConfig, CodecError, Encoding, encode_field, encode_image, encoding
 from rvm_data.shards.reader import load_sample, scan_shard
 

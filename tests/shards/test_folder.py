@@ -2,8 +2,8 @@
 whose recipe lacks what a reader would like to know)."""
 
 import pytest
-
 from shard_helpers import make_build
+
 from rvm_data.shards import Manifest, read_manifest, write_manifest
 from rvm_data.shards.folder import BuildFolder, BuiltOutput, ShardFile, ShardSetError
 from rvm_data.shards.layout import MANIFEST_NAME

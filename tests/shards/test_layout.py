@@ -82,7 +82,8 @@ def test_member_grammar():
 
 @pytest.mark.parametrize("name, problem", [("k..jpg", "empty part"), ("k.fgr.0.jpg.x", "unknown member"),
                                            ("k.fgr", "unknown member"), ("k.fgr.a.jpg", "unknown member"),
-                                           ("k.fgr.\u00b2.png", "unknown member"), ("k.fgr.\u0663.png", "unknown member")])
+                                           ("k.fgr.\u00b2.png", "unknown member"),
+                                           ("k.fgr.\u0663.png", "unknown member")])
 def test_names_outside_the_grammar_are_refused(name, problem):
     """Non-ASCII digits (superscript two, Arabic-Indic three) too: str.isdigit takes them, but a frame number
     is ASCII digits only (int() refuses the first and would read the second as 3)."""

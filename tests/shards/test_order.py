@@ -6,8 +6,15 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rvm_data.shards.order import (batch_count, buffer_shuffle, cut_batches, epoch_order, rank_share, worker_next,
-                                   worker_owns)
+from rvm_data.shards.order import (
+    batch_count,
+    buffer_shuffle,
+    cut_batches,
+    epoch_order,
+    rank_share,
+    worker_next,
+    worker_owns,
+)
 
 SIZES = [[5, 5, 4], [3, 4, 3, 2, 2], [14], [1] * 12, [7, 1, 9, 3, 6, 2]]
 

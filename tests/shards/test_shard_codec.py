@@ -2,10 +2,20 @@ import io
 
 import numpy as np
 import pytest
-
 from shard_helpers import synthetic_sample
-from rvm_data.shards.codec import (MEMORY_ENV, CodecConfig, CodecError, decode_image, decode_video, encode_field,
-                                   encode_image, image_header, memory_limit, video_header)
+
+from rvm_data.shards.codec import (
+    MEMORY_ENV,
+    CodecConfig,
+    CodecError,
+    decode_image,
+    decode_video,
+    encode_field,
+    encode_image,
+    image_header,
+    memory_limit,
+    video_header,
+)
 
 
 @pytest.mark.parametrize("color", ["jpg", "webp", "png"])

@@ -12,10 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from shard_helpers import make_build, synthetic_sample
-from rvm_data.shards import (CodecConfig, Manifest, ShardDataset, ShardEntry, ShardError, read_manifest, read_sample,
-                              write_manifest, write_shard)
+
+from rvm_data.shards import (
+    CodecConfig,
+    Manifest,
+    ShardDataset,
+    ShardEntry,
+    ShardError,
+    read_manifest,
+    read_sample,
+    write_manifest,
+    write_shard,
+)
 from rvm_data.shards.tarindex import TarFormatError, iter_members
 
 
@@ -181,7 +190,10 @@ def png_header_only(height: int, width: int) -> bytes:
     would allocate height×width×3 bytes before finding the data short."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(bytes(1000))
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 

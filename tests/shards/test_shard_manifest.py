@@ -5,13 +5,13 @@ import json
 import pickle
 
 import pytest
-
 from shard_helpers import make_build
+
 from rvm_data.cli import main
 from rvm_data.errors import RvmDataError
 from rvm_data.recipe import _SAFE_NAME
 from rvm_data.shards import Manifest, ShardEntry, read_manifest, write_manifest
-from rvm_data.shards.manifest import SAFE_NAME, ManifestError, ManifestMissingError, confined, PathEscapeError
+from rvm_data.shards.manifest import SAFE_NAME, ManifestError, ManifestMissingError, PathEscapeError, confined
 
 SHA = "ab" * 32
 

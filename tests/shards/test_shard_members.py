@@ -4,9 +4,9 @@ import pickle
 
 import pytest
 import torch
-
 from shard_helpers import make_build
 from test_shard_verify import flip_byte
+
 from rvm_data.shards import CodecConfig, ShardDataset, ShardError
 from rvm_data.shards.members import MemberCheck, index_path
 
@@ -28,7 +28,7 @@ def test_a_flipped_byte_in_a_jpeg_decodes_silently_unless_members_are_verified(j
         checked = list(ds)
     assert len(checked) == 4 and ds.skipped == 1
     # the damaged row is replaced by a sound one of its batch; every other batch is as without the check
-    for a, b in zip(plain, checked):
+    for a, b in zip(plain, checked, strict=True):
         if not torch.equal(a["fgr"], b["fgr"]):
             assert torch.equal(b["fgr"][0], b["fgr"][1])
 

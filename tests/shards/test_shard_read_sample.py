@@ -4,10 +4,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from shard_helpers import synthetic_sample
-from rvm_data.shards import (Manifest, ShardEntry, ShardError, load_sample, read_manifest, read_sample, scan_shard,
-                              write_manifest, write_shard)
+
+from rvm_data.shards import (
+    Manifest,
+    ShardEntry,
+    ShardError,
+    load_sample,
+    read_manifest,
+    read_sample,
+    scan_shard,
+    write_manifest,
+    write_shard,
+)
 
 
 @pytest.mark.parametrize("index", [0, 4, 5, 13])  # first / last of shard 0, first of shard 1, last of all

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from shard_helpers import make_build
 from test_shard_dataset import corrupt_member
+
 from rvm_data.cli import main
 from rvm_data.shards import CodecConfig
 from rvm_data.shards.members import index_path

@@ -105,7 +105,7 @@ def test_statefuldataloader_with_workers_resumes_each_worker_at_its_own_next_bat
     stateful = pytest.importorskip("torchdata.stateful_dataloader")
     from rvm_data.shards import ShardDataset
 
-    def loader() -> "stateful.StatefulDataLoader":
+    def loader() -> stateful.StatefulDataLoader:
         return stateful.StatefulDataLoader(ShardDataset(build, batch_size=2, seed=5, with_spec=True),
                                            batch_size=None, num_workers=2)
 

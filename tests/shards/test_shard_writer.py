@@ -7,8 +7,8 @@ import zlib
 
 import numpy as np
 import pytest
-
 from shard_helpers import make_build, synthetic_sample
+
 from rvm_data.shards import CodecConfig, ShardWriter, read_manifest, write_shard
 from rvm_data.shards import writer as writer_module
 from rvm_data.shards.members import index_path, read_index
