@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import importlib
 import json
@@ -321,11 +322,12 @@ class Recipe:
         plain: dict[str, Any] = json.loads(json.dumps(_plain(data)))
         return plain
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         """sha256 of the canonical JSON of the validated content: defaults filled in, except settings added
         after a recipe's first builds (``omit_default`` fields), which count only once they differ from
-        their default, so old recipes keep their hash and their folders."""
+        their default, so old recipes keep their hash and their folders. Computed once (the recipe is
+        frozen)."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
