@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from rvm_data.augment.temporal import speed_line, speed_stats
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.folder import BuildFolder
 from rvm_data.shards.layout import is_spec_member
-from rvm_data.shards.manifest import ManifestError
+from rvm_data.shards.manifest import ManifestError, ShardEntry
 from rvm_data.shards.reader import ShardError, scan_shard
 from rvm_data.shards.verify import inspect_build, verify_build
 from rvm_data.units import byte_size
@@ -35,9 +36,9 @@ def _progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
 
 
-def _matting_specs(folder: BuildFolder, entries) -> list[dict]:
+def _matting_specs(folder: BuildFolder, entries: list[ShardEntry]) -> list[dict[str, Any]]:
     """Up to SPEED_SPECS matting specs of one split/output, read member by member (frames skipped)."""
-    specs: list[dict] = []
+    specs: list[dict[str, Any]] = []
     for entry in entries:
         try:
             path = str(folder.path(entry))
@@ -85,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             shape = f"T={st.shape[0]} {st.shape[1]}x{st.shape[2]}" if st.shape else "empty"
             print(f"{group}: {st.shards} shards, {st.samples} samples, {byte_size(st.bytes)}, {shape}")
             for field, fs in sorted(st.fields.items()):
-                print(f"  {field:<5} {fs.codec:<5} {byte_size(fs.bytes_per_frame):>10}/frame  {byte_size(fs.bytes):>10}")
+                print(f"  {field:<5} {fs.codec:<5} {byte_size(fs.bytes_per_frame):>10}/frame  "
+                      f"{byte_size(fs.bytes):>10}")
             specs = _matting_specs(folder, folder.groups()[group])
             try:
                 lines = [speed_line(stream, speeds) for stream, speeds in speed_stats(specs).items()] if specs else []

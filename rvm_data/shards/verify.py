@@ -105,7 +105,7 @@ def _shape(ref: SampleRef) -> tuple[int, int, int]:
 
 
 def verify_build(build_dir: str | os.PathLike[str],
-                 progress: Callable[[str], None] | None = None) -> list[Problem]:
+                 progress: Callable[[str], object] | None = None) -> list[Problem]:
     """Every problem of a build folder: each listed shard's presence, size and sha256 against the
     manifest, its member index, every member's crc32 against the index and decode, each sample's fields
     (the build's, equal T/H/W) and spec index (its key), the sample count; then stray files.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rvm_data.shards.dataset import ShardDataset
+from rvm_data.shards.dataset import ShardDataset, ShardLoader
 from rvm_data.shards.folder import BuildFolder, BuiltOutput
 from rvm_data.shards.layout import built_epochs, epoch_root
 from rvm_data.train.config import TrainConfig
@@ -189,7 +189,7 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
         valid_name, valid_ratio = config.hr_output, config.downsample_ratio
         valid_shards = build.entries("valid", valid_name)
 
-    def valid():
+    def valid() -> ShardLoader:
         # Validation runs on the main rank alone, over the whole split, in order.
         dataset = ShardDataset(build.manifest, root=build.root, split="valid", output=valid_name,
                                batch_size=config.batch_size, shuffle=False, drop_last=False, rank=0, world_size=1)

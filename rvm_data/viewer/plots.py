@@ -6,15 +6,25 @@ The figure is made without pyplot (no global state, Agg canvas), and each plotte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TypedDict
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-EVENT_STYLE = {  # drawn in the colour of the stream they belong to
+
+class LineStyle(TypedDict):
+    """Keyword arguments of an event marker line."""
+
+    linestyle: str
+    linewidth: float
+
+
+EVENT_STYLE: dict[str, LineStyle] = {  # drawn in the colour of the stream they belong to
     "turnaround": dict(linestyle="--", linewidth=1.2),
     "skip": dict(linestyle=":", linewidth=1.6),
 }
@@ -86,7 +96,7 @@ def longer_steps(source_index: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(t) + 1 for t in np.flatnonzero(step > max(usual, 1)))
 
 
-def _mark_events(ax, events: TimeEvents) -> None:
+def _mark_events(ax: Axes, events: TimeEvents) -> None:
     for t in events.pauses:
         ax.axvspan(t - 0.5, t + 0.5, color=PAUSE_COLOUR, zorder=0, gid="event/pause")
     for k, stream in enumerate(events.streams):
@@ -96,7 +106,7 @@ def _mark_events(ax, events: TimeEvents) -> None:
                            **EVENT_STYLE[kind])
 
 
-def _source_axis(ax, events: TimeEvents) -> None:
+def _source_axis(ax: Axes, events: TimeEvents) -> None:
     t = np.arange(events.frames)
     for k, stream in enumerate(events.streams):
         label = f"{stream.name} source frame" + (f" ({stream.note})" if stream.note else "")
@@ -158,6 +168,6 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 80) -> Path:
 
 def plotted_series(fig: Figure) -> dict[str, np.ndarray]:
     """gid -> y data of every parameter line in a figure made by :func:`trajectory_figure`."""
-    return {line.get_gid(): np.asarray(line.get_ydata(), dtype=np.float64)
+    return {gid: np.asarray(line.get_ydata(), dtype=np.float64)
             for ax in fig.axes for line in ax.get_lines()
-            if line.get_gid() and not line.get_gid().startswith("event/")}
+            if (gid := line.get_gid()) and not gid.startswith("event/")}

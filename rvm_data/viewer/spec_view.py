@@ -20,6 +20,7 @@ from rvm_data.compose import SampleSpec
 from rvm_data.viewer.affine import decompose
 from rvm_data.viewer.plots import Panel, Series, StreamTime, TimeEvents, direction_changes, trajectory_figure
 
+
 def parse_spec(spec: dict[str, Any]) -> SampleSpec:
     """The engine's own reader: checks the version and keys and names the sample in its error."""
     if not isinstance(spec, dict):
@@ -66,7 +67,8 @@ def appearance_panels(spec: SampleSpec) -> list[Panel]:
     for aug in REGISTRY.values():
         for plot in aug.plots:
             series = panels.setdefault((plot.group, plot.title), [])
-            series += [_series(spec, aug, key, label) for key, label in zip(plot.keys, plot.labels or plot.keys)]
+            labels = plot.labels or plot.keys  # one label per key
+            series += [_series(spec, aug, key, label) for key, label in zip(plot.keys, labels, strict=True)]
     return [Panel(group, title, tuple(series)) for (group, title), series in panels.items()]
 
 
@@ -118,7 +120,9 @@ def time_events(spec: SampleSpec) -> TimeEvents:
 
 def frame_captions(spec: SampleSpec) -> list[str]:
     """Under each sheet column: output frame t and the fgr / bgr source frame it shows."""
-    return [f"t{t} fg{f} bg{b}" for t, (f, b) in enumerate(zip(spec.fgr.source_frames, spec.bgr.source_frames))]
+    # both are T long in a planned spec; SampleSpec.from_dict does not check it, so a column per frame both have
+    both = zip(spec.fgr.source_frames, spec.bgr.source_frames, strict=False)
+    return [f"t{t} fg{f} bg{b}" for t, (f, b) in enumerate(both)]
 
 
 def describe(spec: SampleSpec, name: str = "") -> str:
