@@ -34,6 +34,7 @@ import functools
 import hashlib
 import os
 import re
+import secrets
 import signal
 import threading
 import time
@@ -54,7 +55,7 @@ from rvm_data.compose import BadClipError
 from rvm_data.kinds import KINDS, ShardResult, plan_output_samples  # noqa: F401 (plan_output_samples: re-exported)
 from rvm_data.recipe import Recipe, RecipeError, parse_recipe
 from rvm_data.segmentation.readers import SegCatalog
-from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, shard_path, temp_parts
+from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, index_path, shard_path, temp_parts
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output, write_manifest
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError
@@ -278,16 +279,63 @@ def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog 
         client = Client(scheduler, set_as_default=False, timeout="20s")  # type: ignore[no-untyped-call]
     except OSError as error:
         raise BuildError(f"cannot reach the dask scheduler at {scheduler}: {error}") from None
+    from distributed import Event
+
     with client, client.as_current():
-        # distributed leaves Client.__init__, scatter, as_completed and cancel unannotated
+        # distributed leaves Client.__init__, scatter, as_completed, cancel and Event unannotated
         shared = {key: client.scatter(catalog, broadcast=True)  # type: ignore[no-untyped-call]
                   for key, catalog in catalogs.items()}
-        futures = [client.submit(_tagged, job, recipe, shared[job.catalog], out_dir, pure=False) for job in jobs]
+        stop = Event(f"rvm-data-stop-{os.getpid()}-{secrets.token_hex(8)}")  # type: ignore[no-untyped-call]
+        futures = [client.submit(_tagged_on_cluster, job, recipe, shared[job.catalog], out_dir, stop.name, pure=False)
+                   for job in jobs]
         try:
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
         finally:
-            client.cancel(futures)  # type: ignore[no-untyped-call]
+            # Jobs already running go on after a cancel: ask them to stop too, and hold the folder
+            # until each has left (removed its temporary, or renamed a shard it had just finished).
+            if not all(future.done() for future in futures):
+                stop.set()  # type: ignore[no-untyped-call]
+                client.cancel(futures)  # type: ignore[no-untyped-call]
+                _wait_for_writers(Path(out_dir), CLUSTER_STOP_WAIT_S)
+
+
+CLUSTER_STOP_WAIT_S = 120.0
+"""How long a stopped cluster build waits for its running jobs to leave the folder."""
+
+
+class JobStopped(BuildError):
+    """A cluster job that stopped at a sample because its build had stopped."""
+
+
+def _tagged_on_cluster(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
+                       stop: str) -> tuple[ShardJob, ShardResult]:
+    """:func:`_tagged` on a dask worker, which stops at its next sample (its temporary removed) once the
+    build's ``stop`` event is set: a cancel alone leaves a running task to write into the folder after
+    the build has let go of it. The event is asked at most four times a second."""
+    from distributed import Event
+
+    event = Event(stop)  # type: ignore[no-untyped-call]
+    asked = time.monotonic()
+
+    def check() -> None:
+        nonlocal asked
+        if time.monotonic() - asked >= 0.25:
+            asked = time.monotonic()
+            if event.is_set():  # type: ignore[no-untyped-call]
+                raise JobStopped(f"{job.path}: the build stopped")
+
+    if event.is_set():  # type: ignore[no-untyped-call]
+        raise JobStopped(f"{job.path}: the build stopped")
+    return _tagged(job, recipe, catalog, out_dir, check)
+
+
+def _wait_for_writers(out: Path, timeout: float) -> None:
+    """Until no job has a shard temporary in ``out`` (after a moment for jobs that are just starting)."""
+    time.sleep(0.5)
+    deadline = time.monotonic() + timeout
+    while any(out.glob(f"*/{SHARD_TEMP_GLOB}")) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -577,6 +625,7 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
             run.close()
         bar.close()
         in_flight = _in_flight(out, recipe.splits)
+        _remove_unrecorded(out, todo, ledger)
         try:
             ledger.write()
         except FolderError:
@@ -586,6 +635,17 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
     bar.close()
     write_wids_indices(out, ledger.manifest())  # wids.ShardListDataset(<split>/<output>.wids.json)
     return summary()
+
+
+def _remove_unrecorded(out: Path, todo: list[ShardJob], ledger: _Ledger) -> None:
+    """Shards this build's own jobs renamed into place after it stopped collecting them (a worker that
+    finished as it was stopped): not in the manifest, and their records of replaced samples went with
+    them, so they are not left beside it; a rerun renders them again, byte-identical. Every such path
+    was to be (re)written by this build anyway."""
+    for job in todo:
+        if job.path not in ledger.done:
+            for path in (out / job.path, index_path(out / job.path)):
+                path.unlink(missing_ok=True)
 
 
 def _in_flight(out: Path, splits: Iterable[str]) -> list[str]:
