@@ -374,15 +374,23 @@ def open_video(path: str) -> Iterator[VideoReader]:
             _pool.popitem(last=False)[1].close()
 
 
+SWSCALE_THREADS = 1
+"""swscale's own threads for every conversion: its default (one per CPU) leaves a thread pool behind
+each converted frame, and a process forked while one lives (a DataLoader worker) hangs for good when it
+frees that frame; one thread gives the same pixels."""
+
+
 def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
     """RGB uint8 H×W×3, scaled by swscale to ``size`` (h, w) when given."""
     if size is None:
-        return frame.to_ndarray(format="rgb24")
-    return frame.to_ndarray(format="rgb24", height=size[0], width=size[1], interpolation="AREA")
+        return frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS)
+    return frame.to_ndarray(format="rgb24", height=size[0], width=size[1], interpolation="AREA",
+                            threads=SWSCALE_THREADS)
 
 
 def frame_to_gray(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
     """Luma as full-range uint8 H×W (how alpha mattes are stored in video files)."""
     if size is None:
-        return frame.to_ndarray(format="gray")
-    return frame.to_ndarray(format="gray", height=size[0], width=size[1], interpolation="AREA")
+        return frame.to_ndarray(format="gray", threads=SWSCALE_THREADS)
+    return frame.to_ndarray(format="gray", height=size[0], width=size[1], interpolation="AREA",
+                            threads=SWSCALE_THREADS)

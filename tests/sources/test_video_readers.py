@@ -134,3 +134,45 @@ def test_a_fifo_named_like_a_video_is_refused_not_opened(tmp_path):
     for read in (probe_video, VideoReader):
         with pytest.raises(SourceError, match="FIFO"):
             read(str(fifo))
+
+
+def test_a_forked_process_can_free_frames_its_parent_converted():
+    """swscale's default thread pool, left behind each converted frame, made a forked child (a DataLoader
+    worker) hang for good when it freed such a frame (seen in this suite); conversions are single-threaded."""
+    import gc
+    import io
+    import os
+    import time
+
+    import av
+
+    from rvm_data.sources.video import frame_to_gray, frame_to_rgb
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 256, 144, "yuv420p"
+        for i in range(4):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((144, 256, 3), 40 * i, np.uint8))):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    kept = []
+    with av.open(io.BytesIO(buf.getvalue())) as container:
+        for frame in container.decode(video=0):
+            frame_to_rgb(frame, (72, 128))
+            frame_to_gray(frame, None)
+            kept.append(frame)
+    pid = os.fork()
+    if pid == 0:  # the child frees what it inherited, as a worker's garbage collection does
+        kept.clear()
+        gc.collect()
+        os._exit(0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung freeing frames its parent converted")
