@@ -294,7 +294,7 @@ def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog 
         finally:
             # Jobs already running go on after a cancel: ask them to stop too, and hold the folder
             # until each has left (removed its temporary, or renamed a shard it had just finished).
-            if not all(future.done() for future in futures):
+            if not all(future.done() for future in futures):  # type: ignore[no-untyped-call]
                 stop.set()  # type: ignore[no-untyped-call]
                 client.cancel(futures)  # type: ignore[no-untyped-call]
                 _wait_for_writers(Path(out_dir), CLUSTER_STOP_WAIT_S)

@@ -26,8 +26,9 @@ def test_a_stopped_cluster_build_leaves_nothing_running_in_the_folder(tiny_recip
     has stopped, nothing in the folder changes and every shard there is listed, without a temporary."""
     import time
 
-    import rvm_data.build as build_module
     from build_helpers import folder_bytes
+
+    import rvm_data.build as build_module
     from rvm_data.shards import read_manifest
 
     long = ["outputs.lr.samples.train=400", "outputs.lr.samples.valid=0", "outputs.hr.samples.train=0",
