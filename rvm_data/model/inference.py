@@ -21,7 +21,7 @@ import torch
 from rvm_data.model.errors import ModelError, ModelFileMissing
 from rvm_data.model.network import MattingNetwork
 from rvm_data.sources.imageio import IMAGE_EXTENSIONS, is_image, natural_key
-from rvm_data.sources.video import SWSCALE_THREADS
+from rvm_data.sources.video import SWSCALE_THREADS, single_threaded
 
 BACKGROUNDS: dict[str, tuple[int, int, int]] = {"green": (120, 255, 155), "white": (255, 255, 255)}
 OUTPUT_KINDS = ("com", "pha", "fgr")
@@ -63,6 +63,7 @@ def _folder_frames(folder: Path) -> Iterator[np.ndarray]:
 def _video_frames(path: Path) -> Iterator[np.ndarray]:
     try:
         with av.open(str(path)) as container:
+            single_threaded(container)  # decoders and conversions: see rvm_data.sources.video
             for frame in container.decode(video=0):
                 yield frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS)
     except av.error.FFmpegError as error:

@@ -20,7 +20,7 @@ import numpy as np
 
 from rvm_data.errors import ConfigError, RvmDataError
 from rvm_data.shards.layout import clip_suffix, frame_suffix
-from rvm_data.sources.video import SWSCALE_THREADS
+from rvm_data.sources.video import SWSCALE_THREADS, single_threaded
 
 COLOR_CODECS = ("jpg", "webp", "png", "mp4")
 ALPHA_CODECS = ("png", "mkv")
@@ -273,6 +273,7 @@ def decode_video(data: bytes | memoryview, expected: tuple[int, int, int] | None
     frames: list[np.ndarray] = []
     try:
         with av.open(io.BytesIO(data), "r") as container:
+            single_threaded(container)  # decoders and conversions: see rvm_data.sources.video
             stream = container.streams.video[0]
             gray = stream.codec_context.pix_fmt in ("gray", "gray8")
             if expected is not None:

@@ -84,15 +84,23 @@ def _open(path: str) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise SourceError(path, "file has no video stream")
+    single_threaded(container)
     return container
 
 
+def single_threaded(container: av.container.InputContainer) -> None:
+    """Decode on the calling thread only. FFmpeg's decoder thread pools (one per CPU by default) stay
+    behind every open decoder, and a process forked while one lives (a DataLoader worker) hangs for good
+    when it frees that decoder; a build runs one decoding process per core anyway. Same frames."""
+    for stream in container.streams.video:
+        stream.codec_context.thread_count = 1
+
+
 def _count_decoded(path: str) -> int:
-    """Frames a sequential decode yields (threaded: the count does not depend on threading)."""
+    """Frames a sequential decode yields."""
     count = 0
     with _open(path) as container:
         stream = container.streams.video[0]
-        stream.codec_context.thread_type = "AUTO"
         try:
             for _ in container.decode(stream):
                 count += 1
@@ -377,7 +385,7 @@ def open_video(path: str) -> Iterator[VideoReader]:
 SWSCALE_THREADS = 1
 """swscale's own threads for every conversion: its default (one per CPU) leaves a thread pool behind
 each converted frame, and a process forked while one lives (a DataLoader worker) hangs for good when it
-frees that frame; one thread gives the same pixels."""
+frees that frame; one thread gives the same pixels (see also :func:`single_threaded`)."""
 
 
 def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:

@@ -136,20 +136,20 @@ def test_a_fifo_named_like_a_video_is_refused_not_opened(tmp_path):
             read(str(fifo))
 
 
-def test_a_forked_process_can_free_frames_its_parent_converted():
-    """swscale's default thread pool, left behind each converted frame, made a forked child (a DataLoader
-    worker) hang for good when it freed such a frame (seen in this suite); conversions are single-threaded."""
+def test_a_forked_process_can_free_decoders_and_frames_its_parent_used(tmp_path):
+    """FFmpeg's default thread pools (swscale's behind each converted frame, the decoder's behind each open
+    stream) made a forked child (a DataLoader worker) hang for good when it freed one (seen twice in this
+    suite); conversions and decoders are single-threaded."""
     import gc
-    import io
     import os
     import time
 
     import av
 
-    from rvm_data.sources.video import frame_to_gray, frame_to_rgb
+    from rvm_data.sources.video import _open, frame_to_gray, frame_to_rgb
 
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as container:
+    buf = tmp_path / "clip.mp4"
+    with av.open(str(buf), "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 256, 144, "yuv420p"
         for i in range(4):
@@ -158,16 +158,18 @@ def test_a_forked_process_can_free_frames_its_parent_converted():
         for packet in stream.encode():
             container.mux(packet)
     kept = []
-    with av.open(io.BytesIO(buf.getvalue())) as container:
-        for frame in container.decode(video=0):
-            frame_to_rgb(frame, (72, 128))
-            frame_to_gray(frame, None)
-            kept.append(frame)
+    container = _open(str(buf))  # as the readers open a video, left open as the reader pool does
+    for frame in container.decode(video=0):
+        frame_to_rgb(frame, (72, 128))
+        frame_to_gray(frame, None)
+        kept.append(frame)
     pid = os.fork()
     if pid == 0:  # the child frees what it inherited, as a worker's garbage collection does
         kept.clear()
+        container.close()
         gc.collect()
         os._exit(0)
+    container.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if os.waitpid(pid, os.WNOHANG)[0]:
