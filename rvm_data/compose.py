@@ -15,7 +15,6 @@ foreground colour and alpha share that matrix and interpolation, so they can nev
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import time
 import zlib
@@ -31,7 +30,7 @@ from rvm_data.augment.config import Settings, check_choice, check_prob, join, va
 from rvm_data.augment.params import AugmentConfig, crop_aspect
 from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geometry_of
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
-from rvm_data.errors import ConfigError
+from rvm_data.errors import ConfigError, did_you_mean
 from rvm_data.sources import Catalog, ClipInfo, SourceError
 from rvm_data.sources.readers import load_background_packed, load_matte_packed
 
@@ -188,8 +187,7 @@ def check_keys(d: dict[str, Any], cls: type, where: str) -> None:
     required = {f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     if unknown := sorted(set(d) - names):
-        close = difflib.get_close_matches(str(unknown[0]), sorted(names), n=1)
-        raise SpecError(where, "", f"unknown key {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+        raise SpecError(where, "", f"unknown key {unknown[0]!r}{did_you_mean(str(unknown[0]), sorted(names), None)}")
     if missing := sorted(required - set(d)):
         raise SpecError(where, "", f"missing key {missing[0]!r}")
 

@@ -8,6 +8,8 @@ its attributes instead, so every subclass round-trips intact without code of its
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -26,6 +28,16 @@ class ConfigError(RvmDataError, ValueError):
     def __init__(self, key: str, problem: str) -> None:
         self.key, self.problem = key, problem
         super().__init__(f"{key}: {problem}" if key else problem)
+
+
+def did_you_mean(name: str, known: Iterable[str], listing: str | None = "known") -> str:
+    """The tail of a message about an unknown ``name``: ``"; did you mean 'x'?"`` for the nearest of
+    ``known``, else ``"; <listing>: a, b"`` (nothing when ``listing`` is None)."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; {listing}: {', '.join(known)}" if listing else ""
 
 
 def _rebuild(cls: type[RvmDataError], message: str, attributes: dict[str, Any]) -> RvmDataError:

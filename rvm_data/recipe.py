@@ -15,7 +15,6 @@ missing data is reported at build time with a message that says how to point at 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import hashlib
 import importlib
@@ -32,7 +31,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from rvm_data.compose import ComposeConfig
-from rvm_data.errors import ConfigError, RvmDataError
+from rvm_data.errors import ConfigError, RvmDataError, did_you_mean
 from rvm_data.shards.codec import VIDEO_BLOCK, CodecConfig, gib, memory_limit
 from rvm_data.sources import SourcesConfig
 
@@ -216,9 +215,7 @@ def _parse_dataclass(cls: type, value: Any, key: str, base: Any = None) -> Any:
     fields = _yaml_fields(cls)
     for name in value:
         if name not in fields:
-            close = difflib.get_close_matches(str(name), list(fields), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(fields)}"
-            raise _Invalid(_join(key, str(name)), f"unknown key{hint}")
+            raise _Invalid(_join(key, str(name)), f"unknown key{did_you_mean(str(name), fields, 'known keys')}")
     defaults = {name: getattr(base, name) if base is not None else _field_default(f) for name, f in fields.items()}
     for name, default in defaults.items():
         if default is dataclasses.MISSING and name not in value:
@@ -438,10 +435,9 @@ def apply_override(data: dict[str, Any], text: str) -> None:
         if tuple(parts[:i]) in _NAMED and isinstance(node, dict) and node and part not in node:
             # An override inside a name the recipe does not have is a typo, not a new entry
             # (which would fail later as "<name>.samples: missing").
-            close = difflib.get_close_matches(part, [str(n) for n in node], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            names = [str(n) for n in node]
             raise ValueError(f"--set {text!r}: {'.'.join(parts[:i])} has no {part!r} (the recipe has: "
-                             f"{', '.join(map(str, node))}){hint}")
+                             f"{', '.join(names)}){did_you_mean(part, names, None)}")
         child = node.setdefault(part, {})
         if child is None:
             child = node[part] = {}

@@ -24,7 +24,6 @@ their outcome (``PlanContext``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -32,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from rvm_data.augment.params import AugmentConfig, Eased, trajectory
-from rvm_data.errors import RvmDataError
+from rvm_data.errors import RvmDataError, did_you_mean
 
 TARGETS = ("fgr", "pha", "bgr")
 KINDS = ("geometry", "pixel")
@@ -235,9 +234,7 @@ def _check_keys(d: Mapping[str, object], required: frozenset[str], optional: fro
                 key: str) -> None:
     known = required | optional
     for name in sorted(set(d) - known):
-        close = difflib.get_close_matches(str(name), sorted(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
-        raise SpecError(where, f"{key}.{name}", f"unknown key{hint}")
+        raise SpecError(where, f"{key}.{name}", f"unknown key{did_you_mean(str(name), sorted(known))}")
     if missing := sorted(required - set(d)):
         raise SpecError(where, f"{key}.{missing[0]}", "missing")
 

@@ -14,7 +14,6 @@ the recipe hash, so existing recipes keep their hash and their shards).
 
 from __future__ import annotations
 
-import difflib
 import functools
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ from rvm_data.augment.colour import BGR_COLOR, FGR_COLOR
 from rvm_data.augment.motion_blur import MOTION_BLUR
 from rvm_data.augment.noise import NOISE
 from rvm_data.augment.switches import GRAYSCALE, HFLIP, SHARPEN
+from rvm_data.errors import did_you_mean
 
 REGISTRY: dict[str, Augmentation] = {aug.name: aug for aug in (
     FGR_AFFINE,
@@ -77,7 +77,5 @@ def check_motion(motion: Any, frames: int, where: str) -> None:
     known = in_motion()
     for name, entry in motion.items():
         if name not in known:
-            close = difflib.get_close_matches(str(name), list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
-            raise SpecError(where, f"motion.{name}", f"unknown augmentation{hint}")
+            raise SpecError(where, f"motion.{name}", f"unknown augmentation{did_you_mean(str(name), known)}")
         known[name].check(entry, frames, where)
