@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "epoch trains on fresh samples (into the --shards folder's epochs/)")
     parser.add_argument("--build-workers", type=int, default=1, metavar="N",
                         help="local processes of that build (default 1)")
+    parser.add_argument("--build-scheduler", metavar="tcp://HOST:PORT",
+                        help="run that build on this dask.distributed scheduler instead (--shards on shared storage)")
     parser.add_argument("--keep-epochs", type=int, metavar="N",
                         help="with --build-ahead: delete the epoch folders training has left N epochs behind")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         with stop_signals_interrupt():  # SIGTERM/SIGHUP (timeout, scancel, a closed terminal) stop like Ctrl-C
             result = train(recipe, out_dir=args.out, build_dir=args.shards, resume=args.resume, init=args.init,
                            device=args.device, progress=not args.no_progress, build_ahead=args.build_ahead,
-                           build_workers=args.build_workers, keep_epochs=args.keep_epochs)
+                           build_workers=args.build_workers, build_scheduler=args.build_scheduler,
+                           keep_epochs=args.keep_epochs)
     except TrainInterrupted as error:
         print(f"\nrvm-data train: {error}", file=sys.stderr)
         return 128 + error.signum

@@ -134,12 +134,13 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
 def train(recipe: Recipe, *, out_dir: str | Path | None = None, build_dir: str | Path | None = None,
           resume: bool = False, init: str | Path | None = None, device: str | None = None,
           progress: bool = True, build_ahead: int | None = None, build_workers: int = 1,
-          keep_epochs: int | None = None) -> TrainResult:
+          build_scheduler: str | None = None, keep_epochs: int | None = None) -> TrainResult:
     """Train with the recipe's ``train:`` section on its build (default ``shards/<name>`` → ``runs/<name>``).
 
     ``build_ahead`` K builds epochs e+1 .. e+K of the build's recipe (the one its manifest records) on
-    ``build_workers`` local processes while epoch e trains; ``keep_epochs`` N then deletes the epoch
-    folders training has left N epochs behind (see :mod:`rvm_data.train.epochs`)."""
+    ``build_workers`` local processes (or the dask cluster at ``build_scheduler``) while epoch e
+    trains; ``keep_epochs`` N then deletes the epoch folders training has left N epochs behind (see
+    :mod:`rvm_data.train.epochs`)."""
     config = recipe.train
     if config is None:
         warnings.warn(f"{recipe.origin}: no train: section, training with TrainConfig() defaults (stage 1)",
@@ -153,6 +154,6 @@ def train(recipe: Recipe, *, out_dir: str | Path | None = None, build_dir: str |
     if keep_epochs is not None and build_ahead is None:
         raise TrainError("--keep-epochs deletes epochs a --build-ahead build made; it needs --build-ahead")
     builder = None if build_ahead is None else RollingBuild(build_dir, ahead=build_ahead, workers=build_workers,
-                                                           keep=keep_epochs)
+                                                           keep=keep_epochs, scheduler=build_scheduler)
     return train_build(config, build_dir, out_dir, resume=resume, init=init, device=device, progress=progress,
                        builder=builder)

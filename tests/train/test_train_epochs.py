@@ -103,3 +103,12 @@ def test_a_failed_background_build_is_an_error_naming_the_command_to_rerun(tmp_p
             builder.wait_for(1, "main", 1)
     finally:
         builder.close()
+
+
+def test_the_background_build_is_the_folders_own_recipe_on_local_workers_or_a_cluster(tmp_path):
+    local = epochs_module.RollingBuild(tmp_path, ahead=2, workers=3)._command(range(1, 3))
+    cluster = epochs_module.RollingBuild(tmp_path, ahead=2, scheduler="tcp://h:8786")._command(range(1, 3))
+    assert local[3:] == ["build", str(tmp_path), "--epochs", "1:3", "--no-progress", "--workers", "3"]
+    assert cluster[-2:] == ["--scheduler", "tcp://h:8786"] and "--workers" not in cluster
+    with pytest.raises(epochs_module.TrainError, match="--keep-epochs must be >= 1"):
+        epochs_module.RollingBuild(tmp_path, ahead=1, keep=0)
