@@ -138,7 +138,10 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
     lr_name = choose_lr_output(config, outputs, str(build_dir))
     pin = place.device.type == "cuda"
 
-    def stream(name: str, folder: BuildFolder, output: str, batch_size: int) -> Stream | None:
+    def stream(name: str, folder: BuildFolder, output: str, batch_size: int,
+               follow: EpochStream | None = None) -> Stream | None:
+        """``follow``: the low-res stream, whose epoch the other streams of its build read (their passes
+        are not epochs: a short output runs through many per epoch)."""
         if not folder.entries("train", output):
             return None
         rolling = builder if folder is build else None
@@ -153,15 +156,17 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
             return Stream(name, dataset(folder, True), config.workers, pin)
         built = folder.recipe.outputs.get(output)
         source = EpochSource(folder.root, output, folder.count("train", output), rolling,
-                             frames=built.frames or 1 if built else 1)
+                             frames=built.frames or 1 if built else 1,
+                             follow=None if follow is None else follow.source)
         return EpochStream(name, source, lambda of: dataset(of, False), config.workers, pin)
 
     lr = stream("lr", build, lr_name, config.batch_size)
     if lr is None:
         raise TrainError(f"{build_dir}: no train shards of output {lr_name!r} (build the recipe first)")
+    leader = lr if isinstance(lr, EpochStream) else None
     hr = None
     if config.uses_hr_pass():
-        hr = stream("hr", build, config.hr_output, config.batch_size)
+        hr = stream("hr", build, config.hr_output, config.batch_size, leader)
         if hr is None:
             raise TrainError(f"{build_dir}: stage {config.stage} trains a high-res pass but the build has no "
                              f"train shards of output {config.hr_output!r} (or set train.hr_pass: false)")
@@ -176,7 +181,8 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
         found = {}
         for kind, (folder, output, batch) in kinds.items():
             other = Path(folder) if folder else build_dir
-            found[kind] = stream(kind, build if other == build_dir else BuildFolder(other), output, batch)
+            found[kind] = (stream(kind, build, output, batch, leader) if other == build_dir
+                           else stream(kind, BuildFolder(other), output, batch))
         seg_image, seg_video = found["seg_image"], found["seg_video"]
         if seg_image is None and seg_video is None:
             warnings.warn(f"no {config.seg_image_output!r} or {config.seg_video_output!r} train shards, "

@@ -47,8 +47,8 @@ class RollingBuild:
         self.requested = 1  # epochs below this were asked for (epoch 0 is the folder itself)
         self._process: subprocess.Popen[bytes] | None = None
         self._queue: list[range] = []
-        self.waited_s = 0.0
         self._started: float | None = None  # when the first background build began
+        self.sources: list[EpochSource] = []  # the streams reading this build (none loses an epoch it reads)
 
     def _command(self, epochs: range) -> list[str]:
         """``rvm-data build ROOT --epochs A:B``: the recipe the folder records, so the epochs are of that build."""
@@ -81,8 +81,9 @@ class RollingBuild:
             self.requested = end
         self._pump()
         if self.keep is not None and self.launch:
+            reading = {source.reading for source in self.sources}
             for old in built_epochs(self.root):
-                if old <= epoch - self.keep:  # finished and more than `keep` epochs behind
+                if old <= epoch - self.keep and old not in reading:  # finished, `keep` behind, read by none
                     shutil.rmtree(epoch_root(self.root, old), ignore_errors=True)
 
     def will_build(self, epoch: int) -> bool:
@@ -105,9 +106,7 @@ class RollingBuild:
                     break
                 raise TrainError(f"{epoch_root(self.root, epoch)}: the background build ended without it")
             time.sleep(0.2)
-        waited = time.perf_counter() - started
-        self.waited_s += waited
-        return waited
+        return time.perf_counter() - started
 
     def close(self) -> None:
         """Stop a build still running (its complete shards stay; a later run resumes it)."""
@@ -118,17 +117,24 @@ class RollingBuild:
 
 
 class EpochSource:
-    """Which epoch's folder of the build at ``root`` a stream of ``output`` reads in each of its passes."""
+    """Which epoch's folder of the build at ``root`` a stream of ``output`` reads in each of its passes:
+    the pass's own epoch, or, with ``follow`` (the low-res stream's source: other outputs of the same
+    build run through many passes per epoch), the epoch that one reads now."""
 
     def __init__(self, root: Path, output: str, samples: int, builder: RollingBuild | None = None,
-                 frames: int = 1) -> None:
+                 frames: int = 1, follow: EpochSource | None = None) -> None:
         self.root, self.output, self.samples, self.builder = root, output, samples, builder
         self.frames_per_epoch = samples * frames
+        self.follow = follow
+        self.reading: int | None = None  # the epoch this stream reads now (kept from deletion)
         self._cycling_said = False
         self._pass_started: float | None = None  # when the pass before this one began (training's pace)
+        if builder is not None:
+            builder.sources.append(self)
 
     def ready(self, epoch: int) -> None:
         """Resuming on ``epoch``'s samples: have them (build them again where a rolling build can)."""
+        self.reading = epoch
         if complete(self.root, epoch, self.output, self.samples):
             return
         if self.builder is not None and epoch >= 1:
@@ -143,8 +149,18 @@ class EpochSource:
         return [0] + [e for e in built_epochs(self.root) if complete(self.root, e, self.output, self.samples)]
 
     def epoch_for(self, epoch: int) -> int:
-        """The built epoch that training epoch ``epoch`` reads: its own where it is built (waiting for a
-        rolling build that is making it), else the built ones in turn."""
+        """The built epoch pass ``epoch`` reads, recorded in ``reading`` (the pass before is over, so the
+        epoch it read is no longer kept for this stream while the choice is made)."""
+        self.reading = None
+        self.reading = self._choose(epoch)
+        return self.reading
+
+    def _choose(self, epoch: int) -> int:
+        """Its own where it is built (waiting for a rolling build that is making it), else the built ones
+        in turn; a follower reads what its leader reads, where this output is complete there."""
+        if self.follow is not None:
+            led = self.follow.reading if self.follow.reading is not None else 0
+            return led if complete(self.root, led, self.output, self.samples) else 0
         now = time.perf_counter()
         pass_s, self._pass_started = (now - self._pass_started if self._pass_started else None), now
         if self.builder is not None:

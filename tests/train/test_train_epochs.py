@@ -112,3 +112,22 @@ def test_the_background_build_is_the_folders_own_recipe_on_local_workers_or_a_cl
     assert cluster[-2:] == ["--scheduler", "tcp://h:8786"] and "--workers" not in cluster
     with pytest.raises(epochs_module.TrainError, match="--keep-epochs must be >= 1"):
         epochs_module.RollingBuild(tmp_path, ahead=1, keep=0)
+
+
+def test_other_streams_follow_the_low_res_epoch_and_no_epoch_a_stream_reads_is_deleted(epoch0, tmp_path):
+    """A short output (hr, segmentation in the same build) runs through many passes per epoch: it reads
+    the epoch the low-res stream reads, and --keep-epochs never deletes an epoch some stream still reads."""
+    recipe_path, built = epoch0
+    folder = tmp_path / "build"
+    shutil.copytree(built, folder)
+    for epoch in (1, 2, 3):
+        build(load_recipe(recipe_path), folder, epoch=epoch, progress=False)
+    builder = epochs_module.RollingBuild(folder, ahead=1, keep=1)
+    builder.requested = 10  # all built already: nothing to start
+    lead = epochs_module.EpochSource(folder, "lr", 8, builder)
+    follower = epochs_module.EpochSource(folder, "lr", 8, builder, follow=lead)
+    assert lead.epoch_for(1) == 1 and follower.epoch_for(7) == 1  # pass 7 of the short stream: epoch 1
+    assert lead.epoch_for(2) == 2 and epoch_root(folder, 1).exists()  # the follower still reads epoch 1
+    assert follower.epoch_for(8) == 2
+    assert lead.epoch_for(3) == 3 and not epoch_root(folder, 1).exists() and epoch_root(folder, 2).exists()
+    assert built_epochs(folder) == [2, 3]
