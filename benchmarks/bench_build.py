@@ -44,8 +44,9 @@ import numpy as np
 import simplejpeg
 
 from rvm_data import compose
-from rvm_data.build import build, plan_output_samples
+from rvm_data.build import build
 from rvm_data.compose import render_sample
+from rvm_data.kinds import plan_output_samples
 from rvm_data.recipe import load_recipe
 from rvm_data.shards import codec as shard_codec
 from rvm_data.shards import encode_sample

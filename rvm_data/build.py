@@ -52,7 +52,7 @@ from rvm_data import __version__
 from rvm_data.buildfolder import BuildError, FolderError, FolderLock, prepare_folder, remove_made, writing
 from rvm_data.buildprogress import SampleBar, Tick, remote_ticker
 from rvm_data.compose import BadClipError
-from rvm_data.kinds import KINDS, ShardResult, plan_output_samples  # noqa: F401 (plan_output_samples: re-exported)
+from rvm_data.kinds import KINDS, ShardResult
 from rvm_data.recipe import Recipe, RecipeError, parse_recipe
 from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, index_path, shard_path, temp_parts

@@ -156,7 +156,7 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
             return Stream(name, dataset(folder, True), config.workers, pin)
         built = folder.recipe.outputs.get(output)
         source = EpochSource(folder.root, output, folder.count("train", output), rolling,
-                             frames=built.frames or 1 if built else 1,
+                             frames=(built.frames or 1) if built else 1,
                              follow=None if follow is None else follow.source)
         return EpochStream(name, source, lambda of: dataset(of, False), config.workers, pin)
 
