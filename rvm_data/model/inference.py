@@ -21,7 +21,7 @@ import torch
 from rvm_data.model.errors import ModelError, ModelFileMissing
 from rvm_data.model.network import MattingNetwork
 from rvm_data.sources.imageio import IMAGE_EXTENSIONS, is_image, natural_key
-from rvm_data.sources.video import SWSCALE_THREADS, single_threaded
+from rvm_data.sources.video import frame_to_rgb, reformat, single_threaded
 
 BACKGROUNDS: dict[str, tuple[int, int, int]] = {"green": (120, 255, 155), "white": (255, 255, 255)}
 OUTPUT_KINDS = ("com", "pha", "fgr")
@@ -65,7 +65,7 @@ def _video_frames(path: Path) -> Iterator[np.ndarray]:
         with av.open(str(path)) as container:
             single_threaded(container)  # decoders and conversions: see rvm_data.sources.video
             for frame in container.decode(video=0):
-                yield frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS)
+                yield frame_to_rgb(frame)
     except av.error.FFmpegError as error:
         raise ModelError(f"{path}: cannot decode video: {error}") from None
 
@@ -159,11 +159,12 @@ class _Mp4Writer:
         self.container = av.open(str(path), "w")
         self.stream = self.container.add_stream("libx264", rate=rate, options={"crf": "18"})
         self.stream.height, self.stream.width = height, width
-        self.stream.pix_fmt = "yuv420p" if height % 2 == 0 and width % 2 == 0 else "yuv444p"
+        self.pix_fmt = "yuv420p" if height % 2 == 0 and width % 2 == 0 else "yuv444p"
+        self.stream.pix_fmt = self.pix_fmt
 
     def write(self, image: np.ndarray) -> None:
         rgb = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = reformat(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), self.pix_fmt)
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 

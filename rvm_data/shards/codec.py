@@ -20,7 +20,7 @@ import numpy as np
 
 from rvm_data.errors import ConfigError, RvmDataError
 from rvm_data.shards.layout import clip_suffix, frame_suffix
-from rvm_data.sources.video import SWSCALE_THREADS, single_threaded
+from rvm_data.sources.video import frame_to_gray, frame_to_rgb, reformat, single_threaded
 
 COLOR_CODECS = ("jpg", "webp", "png", "mp4")
 ALPHA_CODECS = ("png", "mkv")
@@ -137,8 +137,8 @@ def _encode_video(frames: np.ndarray, ext: str, codec: CodecConfig) -> bytes:
         for frame in frames:
             pixels = frame if c == 3 else frame[..., 0]
             frame_in = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=in_fmt)
-            if in_fmt != stream.pix_fmt:  # converted here, single-threaded (see SWSCALE_THREADS)
-                frame_in = frame_in.reformat(format=stream.pix_fmt, threads=SWSCALE_THREADS)
+            if in_fmt != stream.pix_fmt:  # converted here, the same on every CPU (see reformat)
+                frame_in = reformat(frame_in, stream.pix_fmt)
             for packet in stream.encode(frame_in):
                 container.mux(packet)
         for packet in stream.encode():
@@ -285,7 +285,7 @@ def decode_video(data: bytes | memoryview, expected: tuple[int, int, int] | None
                     check_size((frame.height, frame.width), expected[1:])
                     if len(frames) == expected[0]:
                         raise CodecError(f"video has more than {expected[0]} frames, expected {expected[0]}")
-                frames.append(frame.to_ndarray(format="gray" if gray else "rgb24", threads=SWSCALE_THREADS))
+                frames.append(frame_to_gray(frame) if gray else frame_to_rgb(frame))
     except CodecError:
         raise
     except (av.error.FFmpegError, IndexError, ValueError) as exc:

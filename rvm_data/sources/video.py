@@ -38,6 +38,7 @@ from typing import Any
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation
 
 from .errors import SourceError
 from .imageio import require_regular
@@ -387,18 +388,27 @@ SWSCALE_THREADS = 1
 each converted frame, and a process forked while one lives (a DataLoader worker) hangs for good when it
 frees that frame; one thread gives the same pixels (see also :func:`single_threaded`)."""
 
-
-def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
-    """RGB uint8 H×W×3, scaled by swscale to ``size`` (h, w) when given."""
-    if size is None:
-        return frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS)
-    return frame.to_ndarray(format="rgb24", height=size[0], width=size[1], interpolation="AREA",
-                            threads=SWSCALE_THREADS)
+SWSCALE_EXACT = Interpolation.BITEXACT | Interpolation.ACCURATE_RND
+"""swscale's flags for every conversion. Without them it picks a converter by CPU, and they round
+differently: one yuv420p frame gives three different RGB frames through the C code, SSE2 and SSSE3
+(and others on ARM), so a build's pixels, and the bytes of its mp4 shards, would depend on the machine
+that made them. With them every CPU computes what the C reference does (as FFmpeg's own tests run)."""
 
 
-def frame_to_gray(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
-    """Luma as full-range uint8 H×W (how alpha mattes are stored in video files)."""
-    if size is None:
-        return frame.to_ndarray(format="gray", threads=SWSCALE_THREADS)
-    return frame.to_ndarray(format="gray", height=size[0], width=size[1], interpolation="AREA",
-                            threads=SWSCALE_THREADS)
+def reformat(frame: av.VideoFrame, format: str, size: tuple[int, int] | None = None) -> av.VideoFrame:
+    """``frame`` in pixel format ``format``, scaled by area to ``size`` (h, w) when given: the same
+    pixels on every CPU (:data:`SWSCALE_EXACT`), on this thread only (:data:`SWSCALE_THREADS`)."""
+    height, width = size if size is not None else (None, None)
+    scaling = Interpolation.AREA if size is not None else Interpolation.BILINEAR
+    return frame.reformat(width=width, height=height, format=format, interpolation=scaling | SWSCALE_EXACT,
+                          threads=SWSCALE_THREADS)
+
+
+def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+    """RGB uint8 H×W×3, scaled to ``size`` (h, w) when given (see :func:`reformat`)."""
+    return reformat(frame, "rgb24", size).to_ndarray()
+
+
+def frame_to_gray(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Luma as full-range uint8 H×W (how alpha mattes are stored in video files; see :func:`reformat`)."""
+    return reformat(frame, "gray", size).to_ndarray()

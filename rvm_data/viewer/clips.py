@@ -9,6 +9,7 @@ from typing import Any
 import av
 import numpy as np
 
+from rvm_data.sources.video import reformat
 from rvm_data.viewer.frames import is_segmentation_sample, sample_rows
 
 
@@ -36,7 +37,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 8.0, *, crf: 
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            container.mux(stream.encode(reformat(av.VideoFrame.from_ndarray(frame, format="rgb24"), "yuv420p")))
         container.mux(stream.encode(None))
     return path
 
