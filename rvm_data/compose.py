@@ -236,7 +236,8 @@ def _stream_matrices(cfg: ComposeConfig, source: dict[str, Any], static: dict[st
     height, width = source["height"], source["width"]
     out_h, out_w = cfg.size
     x0, y0, ch, cw = geometry.center_crop((height, width), aspect * out_w / out_h)
-    fixed = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0)) @ affine_matrix(static, height, width)
+    framing = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0))
+    fixed = geometry.matmul(framing, affine_matrix(static, height, width))
     T = cfg.frames
     outer = [a.matrices(drawn.get(a.name), stream, T, out_h, out_w) for a in geometry_of(stream, "output")]
     inner = [a.matrices(drawn.get(a.name), stream, T, height, width) for a in geometry_of(stream, "source")]
@@ -244,11 +245,11 @@ def _stream_matrices(cfg: ComposeConfig, source: dict[str, Any], static: dict[st
     for t in range(T):
         m = fixed
         for steps in outer:
-            if steps[t] is not None:
-                m = steps[t] @ m
+            if (step := steps[t]) is not None:
+                m = geometry.matmul(step, m)
         for steps in inner:
-            if steps[t] is not None:
-                m = m @ steps[t]
+            if (step := steps[t]) is not None:
+                m = geometry.matmul(m, step)
         mats.append(m)
     return mats
 
@@ -352,7 +353,7 @@ def _fit_matrices(matrices: np.ndarray, source_hw: tuple[int, int], decoded_hw: 
     """Matrices from the catalogued source size to the size the reader actually decoded."""
     to_source = geometry.resize(decoded_hw, source_hw)
     full = np.concatenate([matrices, np.tile([[[0.0, 0.0, 1.0]]], (len(matrices), 1, 1))], axis=1)
-    return np.ascontiguousarray((full @ to_source)[:, :2])
+    return np.ascontiguousarray(geometry.matmul(full, to_source)[:, :2])
 
 
 class _Stopwatch:

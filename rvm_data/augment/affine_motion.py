@@ -43,12 +43,12 @@ def affine_stack(values: dict[str, np.ndarray], height: int, width: int) -> np.n
     ones, zeros = np.ones_like(tx), np.zeros_like(tx)
     shx = np.stack([np.stack([ones, tx], -1), np.stack([zeros, ones], -1)], -2)
     shy = np.stack([np.stack([ones, zeros], -1), np.stack([ty, ones], -1)], -2)
-    lin = rot @ shx @ shy * scale[:, None, None]
+    lin = geometry.matmul(geometry.matmul(rot, shx), shy) * scale[:, None, None]
     centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
     shift = np.stack([np.asarray(values["translate_x"]) * width, np.asarray(values["translate_y"]) * height], -1)
     out = np.tile(np.eye(3), (len(scale), 1, 1))
     out[:, :2, :2] = lin
-    out[:, :2, 2] = centre + shift - lin @ centre
+    out[:, :2, 2] = centre + shift - geometry.matmul(lin, centre)
     return out
 
 

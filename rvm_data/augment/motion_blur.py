@@ -28,6 +28,7 @@ import numpy as np
 
 from rvm_data.augment.affine_motion import FGR_AFFINE, AffineMotion
 from rvm_data.augment.base import Layers, MotionRecord, PlanContext, Plot, SpecError
+from rvm_data.augment.geometry import inverse, matmul
 from rvm_data.augment.params import AugmentConfig, MotionBlurConfig
 
 MIN_LENGTH = 1e-3
@@ -57,12 +58,12 @@ def exposure_warps(matrices: np.ndarray, moves: list[tuple[AffineMotion, dict[st
     sub = np.clip((ticks[:, None] + offsets[None, :]) / span, 0.0, 1.0).ravel()
     move_now, move_sub = np.tile(np.eye(3), (frames, 1, 1)), np.tile(np.eye(3), (frames * samples, 1, 1))
     for aug, entry in moves:  # source-space matrices compose to the right, in registry order
-        move_now = move_now @ aug.matrices_at_progress(entry, now, height, width)
-        move_sub = move_sub @ aug.matrices_at_progress(entry, sub, height, width)
+        move_now = matmul(move_now, aug.matrices_at_progress(entry, now, height, width))
+        move_sub = matmul(move_sub, aug.matrices_at_progress(entry, sub, height, width))
     full = np.concatenate([np.asarray(matrices, np.float64)[:, :2], np.tile([[[0.0, 0.0, 1.0]]], (frames, 1, 1))],
                           axis=1)
-    undo = full @ np.linalg.inv(move_now)  # T x 3 x 3: the frame's matrix without its own move
-    warps: np.ndarray = undo[:, None] @ move_sub.reshape(frames, samples, 3, 3) @ np.linalg.inv(full)[:, None]
+    undo = matmul(full, inverse(move_now))  # T x 3 x 3: the frame's matrix without its own move
+    warps: np.ndarray = matmul(matmul(undo[:, None], move_sub.reshape(frames, samples, 3, 3)), inverse(full)[:, None])
     return warps
 
 
@@ -72,7 +73,7 @@ def blur_lengths(warps: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
     h, w = out_hw
     points = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1], [(w - 1) / 2, (h - 1) / 2, 1]],
                       dtype=np.float64).T
-    moved = warps[..., :2, :] @ points  # T x samples x 2 x 5
+    moved = matmul(warps[..., :2, :], points)  # T x samples x 2 x 5
     steps = np.linalg.norm(np.diff(moved, axis=1), axis=2)  # T x (samples - 1) x 5
     lengths: np.ndarray = steps.sum(axis=1).max(axis=1)
     return lengths
@@ -82,7 +83,7 @@ def _reach(warps: np.ndarray, out_hw: tuple[int, int]) -> int:
     """Whole pixels that any warp of a frame moves a point of it, at most (the blur's reach)."""
     h, w = out_hw
     corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], dtype=np.float64).T
-    return int(np.ceil(np.abs(warps[:, :2, :] @ corners - corners[:2]).max())) + 2
+    return int(np.ceil(np.abs(matmul(warps[:, :2, :], corners) - corners[:2]).max())) + 2
 
 
 def blur_premultiplied(fgr: np.ndarray, pha: np.ndarray, warps: np.ndarray) -> None:
@@ -105,7 +106,7 @@ def blur_premultiplied(fgr: np.ndarray, pha: np.ndarray, warps: np.ndarray) -> N
     packed = np.concatenate([box_fgr * (alpha * np.float32(1 / 255)), alpha], axis=2)
     total = np.zeros_like(packed)
     for warp in warps:
-        cv2.accumulate(cv2.warpAffine(packed, (to_box @ warp @ from_box)[:2], (x1 - x0, y1 - y0),
+        cv2.accumulate(cv2.warpAffine(packed, matmul(matmul(to_box, warp), from_box)[:2], (x1 - x0, y1 - y0),
                                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), total)
     total *= np.float32(1 / len(warps))
     blurred_alpha = total[..., 3:]

@@ -16,6 +16,8 @@ from typing import cast
 import cv2
 import numpy as np
 
+from rvm_data.augment.geometry import matmul
+
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "nearest": cv2.INTER_NEAREST}
 BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
 
@@ -94,7 +96,8 @@ def frame_means(stack: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarra
         if mask is not None and not mask.any():
             means[t] = 127.5
             continue
-        means[t] = float(np.dot(cv2.mean(stack[t], mask=mask)[:3], LUMA))
+        r, g, b = cv2.mean(stack[t], mask=mask)[:3]
+        means[t] = r * LUMA[0] + g * LUMA[1] + b * LUMA[2]  # in this order on every CPU (see geometry.matmul)
     return means
 
 
@@ -113,11 +116,11 @@ def color_matrices(
             b, c = color["brightness"][t], color["contrast"][t]
             s, h = color["saturation"][t], color["hue"][t]
             sat = s * np.eye(3) + (1.0 - s) * _GRAY
-            lin = hue_rotation(h) @ sat * (b * c)
+            lin = matmul(hue_rotation(h), sat) * (b * c)
             assert means is not None  # callers pass the frames' means with colour values
             offset = (1.0 - c) * b * means[t]  # greys are fixed points of saturation and hue
         if grayscale:
-            lin = _GRAY @ lin
+            lin = matmul(_GRAY, lin)
         mats[t, :, :3] = lin
         mats[t, :, 3] = offset
     return mats

@@ -161,11 +161,11 @@ def plan_seg_sample(
 
     m = geometry.resize((ch, cw), (out_h, out_w), offset=(x0, y0))
     if affine is not None:
-        m = m @ geometry.affine(((width - 1) / 2.0, (height - 1) / 2.0), angle=affine["angle"],
-                                translate=(affine["translate_x"], affine["translate_y"]),
-                                shear=(affine["shear_x"], 0.0))
+        m = geometry.matmul(m, geometry.affine(((width - 1) / 2.0, (height - 1) / 2.0), angle=affine["angle"],
+                                               translate=(affine["translate_x"], affine["translate_y"]),
+                                               shear=(affine["shear_x"], 0.0)))
     if hflip:
-        m = geometry.hflip(out_w) @ m
+        m = geometry.matmul(geometry.hflip(out_w), m)
     return SegSampleSpec(
         seed=int(seed), split=split, index=int(index), augment=bool(augment), size=[out_h, out_w],
         frames=config.frames,

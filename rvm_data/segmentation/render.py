@@ -45,7 +45,7 @@ def render_seg_sample(spec: SegSampleSpec, catalog: SegCatalog) -> dict[str, Any
     distinct, which = np.unique(spec.source_frames, return_inverse=True)
     src_img, src_seg = item.load(distinct, min_size=geometry.min_decode_size(full[None], item.height, item.width))
 
-    img_matrix = (full @ geometry.resize(src_img.shape[1:3], (item.height, item.width)))[:2]
+    img_matrix = geometry.matmul(full, geometry.resize(src_img.shape[1:3], (item.height, item.width)))[:2]
     img = _warp(src_img, which, img_matrix, (height, width), cv2.INTER_LINEAR)
     nearest = spec.mask_resample == "nearest"
     seg = _warp(src_seg.astype(np.uint8) * np.uint8(255), which, full[:2], (height, width),
