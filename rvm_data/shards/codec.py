@@ -125,7 +125,9 @@ def _encode_video(frames: np.ndarray, ext: str, codec: CodecConfig) -> bytes:
         if ext == "mp4":
             stream = container.add_stream("libx264", rate=25)
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(codec.crf), "preset": "fast", "threads": "1"}
+            # mbtree off: with it libx264 reads memory it has not set (valgrind, 32x48 to 64x80 frames), and
+            # the same pixels gave other bytes after other work in the process or on another machine
+            stream.options = {"crf": str(codec.crf), "preset": "fast", "threads": "1", "x264-params": "mbtree=0"}
             in_fmt = "rgb24"
         else:
             stream = container.add_stream("ffv1", rate=25)
