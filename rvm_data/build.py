@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import threading
 import time
 import warnings
@@ -60,6 +61,7 @@ from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_m
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError
 from rvm_data.sources.catalog import SkippedClip
+from rvm_data.stack import pixel_stack, stack_differences
 from rvm_data.units import byte_size
 
 
@@ -286,8 +288,8 @@ def _run_dask(jobs: list[ShardJob], recipe: Recipe, catalogs: dict[str, Catalog 
         shared = {key: client.scatter(catalog, broadcast=True)  # type: ignore[no-untyped-call]
                   for key, catalog in catalogs.items()}
         stop = Event(f"rvm-data-stop-{os.getpid()}-{secrets.token_hex(8)}")  # type: ignore[no-untyped-call]
-        futures = [client.submit(_tagged_on_cluster, job, recipe, shared[job.catalog], out_dir, stop.name, pure=False)
-                   for job in jobs]
+        futures = [client.submit(_tagged_on_cluster, job, recipe, shared[job.catalog], out_dir, stop.name,
+                                 pixel_stack(), pure=False) for job in jobs]
         try:
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
@@ -309,11 +311,17 @@ class JobStopped(BuildError):
 
 
 def _tagged_on_cluster(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
-                       stop: str) -> tuple[ShardJob, ShardResult]:
+                       stop: str, stack: dict[str, str]) -> tuple[ShardJob, ShardResult]:
     """:func:`_tagged` on a dask worker, which stops at its next sample (its temporary removed) once the
     build's ``stop`` event is set: a cancel alone leaves a running task to write into the folder after
-    the build has let go of it. The event is asked at most four times a second."""
+    the build has let go of it. The event is asked at most four times a second. A worker whose
+    libraries or machine kind differ from the build's (``stack``) writes nothing."""
     from distributed import Event
+
+    if differences := stack_differences(stack, pixel_stack()):
+        raise BuildError(f"{job.path}: dask worker {socket.gethostname()} differs from the build's machine in "
+                         f"{', '.join(differences)}: its samples' bytes could differ, so it writes none; give "
+                         "every worker the build machine's libraries")
 
     event = Event(stop)  # type: ignore[no-untyped-call]
     asked = time.monotonic()
@@ -372,6 +380,11 @@ def _existing_manifest(out: Path, recipe: Recipe, shown: Path, epoch: int = 0) -
         raise BuildError(
             f"{shown} was built by rvm_data {manifest.version}, this is {__version__}: samples could differ, so "
             "the builds are not mixed; build into a new --out DIR, or delete the folder"
+        )
+    if differences := stack_differences(manifest.stack, pixel_stack()):
+        raise BuildError(
+            f"{shown} was made with {', '.join(differences)}: its samples' bytes could differ from this machine's, "
+            "so the builds are not mixed; build into a new --out DIR, or delete the folder"
         )
     if manifest.recipe_hash != recipe.hash:
         diff = _recipe_diff(manifest.recipe, recipe.to_dict())
@@ -450,7 +463,8 @@ class _Ledger:
         ordered = sorted(splits, key=lambda s: (order.get(s, len(order)), s))
         return Manifest(recipe=self.recipe.to_dict(), recipe_hash=self.recipe.hash,
                         splits={s: sorted(splits[s], key=rank) for s in ordered if splits[s]},
-                        skipped=[self.skipped[k] for k in sorted(self.skipped)], epoch=self.epoch)
+                        skipped=[self.skipped[k] for k in sorted(self.skipped)], epoch=self.epoch,
+                        stack=pixel_stack())
 
     def write(self) -> Manifest:
         manifest = self.manifest()

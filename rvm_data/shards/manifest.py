@@ -90,6 +90,8 @@ class Manifest:
     # which epoch of the recipe's sample space the folder holds (0: the one every build makes;
     # epochs >= 1 hold the train split only, in <root>/epochs/NNNN of the epoch-0 folder)
     epoch: int = 0
+    # what made its bytes (rvm_data.stack.pixel_stack): library versions and machine kind
+    stack: dict[str, str] = field(default_factory=dict)
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Shards, samples and bytes per split and over all splits (key ``"all"``)."""
@@ -102,6 +104,8 @@ class Manifest:
         data = {"version": self.version, "recipe_hash": self.recipe_hash, "recipe": self.recipe,
                 "splits": {name: [asdict(e) for e in entries] for name, entries in self.splits.items()},
                 "totals": self.totals(), "skipped": self.skipped}
+        if self.stack:
+            data["stack"] = self.stack
         return data | {"epoch": self.epoch} if self.epoch else data  # epoch 0's manifest as it always was
 
     @classmethod
@@ -125,8 +129,11 @@ class Manifest:
         epoch = data.get("epoch", 0)
         if type(epoch) is not int or epoch < 0:
             check.fail("epoch", f"expected an integer >= 0, got {show(epoch)}")
+        stack = data.get("stack", {})
+        if not isinstance(stack, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in stack.items()):
+            check.fail("stack", f"expected an object of library names to version strings, got {show(stack)}")
         return cls(recipe=recipe, recipe_hash=recipe_hash, splits=check.splits(data["splits"]), version=version,
-                   skipped=check.skipped(data.get("skipped", [])), epoch=epoch)
+                   skipped=check.skipped(data.get("skipped", [])), epoch=epoch, stack=stack)
 
 
 class _Checker:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from build_helpers import folder_bytes
 
@@ -18,6 +20,31 @@ def test_local_cluster_build_equals_local_build(reference_build, tiny_recipe_pat
                         progress=False)
     assert summary.runner.startswith("dask tcp://127.0.0.1:") and summary.rendered_shards == 9
     assert folder_bytes(tmp_path / "out") == folder_bytes(reference_build)
+
+
+def test_a_worker_with_other_libraries_writes_nothing(tiny_recipe_path, tmp_path, monkeypatch):
+    """A worker whose OpenCV differs from the build machine's would write shards of other bytes into the
+    folder: it refuses, naming itself and the difference, and the build stops with nothing written."""
+    import rvm_data.build as build_module
+    from rvm_data.build import BuildError
+
+    here = build_module.pixel_stack()
+
+    def stack_of_the_caller() -> dict[str, str]:
+        try:
+            distributed.get_worker()
+        except ValueError:  # the build's own process
+            return here
+        return {**here, "opencv": "4.9.0"}
+
+    monkeypatch.setattr(build_module, "pixel_stack", stack_of_the_caller)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        with pytest.raises(BuildError, match=r"dask worker .* differs from the build's machine in opencv "
+                                             rf"{re.escape(here['opencv'])} \(here 4\.9\.0\)"):
+            build(load_recipe(tiny_recipe_path), out, scheduler=cluster.scheduler_address, progress=False)
+    assert not list(out.rglob("*.tar"))
 
 
 

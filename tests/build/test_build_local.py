@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tarfile
 
+import cv2
 import pytest
 from build_helpers import folder_bytes
 
 from rvm_data.build import BuildError, build, plan_jobs
 from rvm_data.recipe import load_recipe
 from rvm_data.shards import read_manifest, write_manifest
+from rvm_data.stack import pixel_stack
 
 
 def test_jobs_cover_every_sample_once(tiny_recipe_path):
@@ -77,6 +80,21 @@ def test_a_build_by_another_version_is_refused(tiny_recipe_path, tmp_path):
     write_manifest(out, manifest)
     with pytest.raises(BuildError, match=r"built by rvm_data 0\.0\.1"):
         build(load_recipe(tiny_recipe_path), out, progress=False)
+
+
+def test_a_build_made_with_other_libraries_is_refused_and_kept(tiny_recipe_path, tmp_path):
+    """The manifest records what made the bytes; a rerun with another OpenCV (or numpy, FFmpeg, machine
+    kind...) would add shards a clean build here would not write, so it is refused, the folder untouched."""
+    out = tmp_path / "out"
+    build(load_recipe(tiny_recipe_path), out, limit=1, progress=False)
+    manifest = read_manifest(out)
+    assert manifest.stack == pixel_stack() and {"numpy", "opencv", "av", "ffmpeg", "machine"} <= set(manifest.stack)
+    manifest.stack = {**manifest.stack, "opencv": "4.9.0"}
+    write_manifest(out, manifest)
+    before = folder_bytes(out)
+    with pytest.raises(BuildError, match=rf"made with opencv 4\.9\.0 \(here {re.escape(cv2.__version__)}\).*new --out"):
+        build(load_recipe(tiny_recipe_path), out, progress=False)
+    assert folder_bytes(out) == before
 
 
 def test_unknown_split_and_bad_arguments(tiny_recipe_path, tmp_path):

@@ -81,6 +81,8 @@ def bad_value(data: dict, key: str, value) -> dict:
     ("version", 1, "version: expected a version string, got 1"),
     ("skipped", {}, "skipped: expected a list"),
     ("skipped", [{"reason": 3}], "skipped[0].reason: expected a string, got 3"),
+    ("stack", ["numpy"], "stack: expected an object of library names to version strings, got ['numpy']"),
+    ("stack", {"numpy": 2}, "stack: expected an object of library names to version strings, got {'numpy': 2}"),
 ])
 def test_each_bad_value_is_one_error_naming_file_and_key(tmp_path, key, value, message):
     write(tmp_path, bad_value(good(), key, value))
