@@ -241,17 +241,13 @@ def _stream_matrices(cfg: ComposeConfig, source: dict[str, Any], static: dict[st
     T = cfg.frames
     outer = [a.matrices(drawn.get(a.name), stream, T, out_h, out_w) for a in geometry_of(stream, "output")]
     inner = [a.matrices(drawn.get(a.name), stream, T, height, width) for a in geometry_of(stream, "source")]
-    mats = []
-    for t in range(T):
-        m = fixed
-        for steps in outer:
-            if (step := steps[t]) is not None:
-                m = geometry.matmul(step, m)
-        for steps in inner:
-            if (step := steps[t]) is not None:
-                m = geometry.matmul(m, step)
-        mats.append(m)
-    return mats
+    mats = np.repeat(fixed[None], T, axis=0)  # all frames at once: the same operations as frame by frame
+    for steps, left in [(steps, True) for steps in outer] + [(steps, False) for steps in inner]:
+        fired = [t for t, m in enumerate(steps) if m is not None]
+        if fired:
+            moves = np.stack([m for m in steps if m is not None])
+            mats[fired] = geometry.matmul(moves, mats[fired]) if left else geometry.matmul(mats[fired], moves)
+    return list(mats)
 
 
 def plan_sample(config: ComposeConfig, catalog: Catalog, *, seed: int, split: str, index: int,
