@@ -21,7 +21,19 @@ from pathlib import Path
 
 import pytest
 
-KERNELS = ("", "Prescott", "Haswell", "SkylakeX")  # "": the one OpenBLAS detects
+
+def _cpu_flags() -> set[str]:
+    """The CPU's features as /proc/cpuinfo names them (none where there is no such file)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
+# "": the kernel OpenBLAS detects; the others only where this CPU can run them
+_NEEDS = {"Prescott": {"pni"}, "Haswell": {"avx2", "fma"}, "SkylakeX": {"avx512f", "avx512bw", "avx512dq", "avx512vl"}}
+KERNELS = ("", *(kernel for kernel, needs in _NEEDS.items() if needs <= _cpu_flags()))
 
 
 def _digests() -> dict[str, str]:
@@ -58,7 +70,7 @@ def test_plans_and_pixels_are_the_same_under_every_blas_kernel() -> None:
         child = subprocess.run([sys.executable, __file__], capture_output=True, text=True, check=True, env=env)
         results[kernel or "detected"] = json.loads(child.stdout)
     reference = results["detected"]
-    assert len(reference) == 5 * 2 * 4 * 2
+    assert len(reference) == 5 * 2 * 4 * 2 and len(results) >= 2
     for kernel, digests in results.items():
         differ = sorted(key for key in reference if digests[key] != reference[key])
         assert not differ, f"under {kernel}, {len(differ)} of {len(reference)} differ, e.g. {differ[:4]}"
