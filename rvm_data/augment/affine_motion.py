@@ -9,12 +9,14 @@ times included (motion blur samples the foreground's move within a frame).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from rvm_data.augment import geometry
 from rvm_data.augment.base import MotionRecord, PlanContext, draw_eased, progress_at
+from rvm_data.augment.libm import elementwise
 from rvm_data.augment.params import AugmentConfig, MotionAffineConfig, clamp_affine, trajectory
 
 AFFINE_KEYS = frozenset({"angle", "translate_x", "translate_y", "scale", "shear_x", "shear_y"})
@@ -38,7 +40,8 @@ def affine_stack(values: dict[str, np.ndarray], height: int, width: int) -> np.n
     vectorised, for the many sub-frame times of motion blur)."""
     angle, shear_x, shear_y = (np.radians(np.asarray(values[k], np.float64)) for k in ("angle", "shear_x", "shear_y"))
     scale = np.asarray(values["scale"], np.float64)
-    cos, sin, tx, ty = np.cos(angle), np.sin(angle), np.tan(shear_x), np.tan(shear_y)
+    cos, sin = elementwise(math.cos, angle), elementwise(math.sin, angle)  # see rvm_data.augment.libm
+    tx, ty = elementwise(math.tan, shear_x), elementwise(math.tan, shear_y)
     rot = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)
     ones, zeros = np.ones_like(tx), np.zeros_like(tx)
     shx = np.stack([np.stack([ones, tx], -1), np.stack([zeros, ones], -1)], -2)

@@ -23,9 +23,12 @@ set RVM draws from), plus the two Penner families above.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
+
+from rvm_data.augment.libm import elementwise
 
 Curve = Callable[[np.ndarray], np.ndarray]
 
@@ -54,18 +57,18 @@ def _penner_bounce_out(t: np.ndarray) -> np.ndarray:
 
 _IN: dict[str, Curve] = {
     "quad": lambda t: t**2,
-    "cubic": lambda t: t**3,
-    "quartic": lambda t: t**4,
-    "quintic": lambda t: t**5,
-    "sine": lambda t: 1.0 - np.cos(t * (np.pi / 2)),
+    "cubic": lambda t: t * t * t,
+    "quartic": lambda t: t * t * t * t,
+    "quintic": lambda t: t * t * t * t * t,
+    "sine": lambda t: 1.0 - elementwise(math.cos, t * (np.pi / 2)),
     "circ": lambda t: 1.0 - np.sqrt(np.clip(1.0 - t * t, 0.0, None)),
     # normalised so that both end points are exact (no jump at t = 0)
-    "expo": lambda t: (np.exp2(10.0 * t) - 1.0) / 1023.0,
+    "expo": lambda t: (elementwise(math.exp2, 10.0 * t) - 1.0) / 1023.0,
     # a decaying sine that ends on a crest: f(1) = sin(13 pi / 2) = 1
-    "elastic": lambda t: np.sin(6.5 * np.pi * t) * (np.exp2(10.0 * t) - 1.0) / 1023.0,
-    "back": lambda t: t**3 - t * np.sin(np.pi * t),
+    "elastic": lambda t: elementwise(math.sin, 6.5 * np.pi * t) * (elementwise(math.exp2, 10.0 * t) - 1.0) / 1023.0,
+    "back": lambda t: t * t * t - t * elementwise(math.sin, np.pi * t),
     "bounce": lambda t: 1.0 - _bounce_out(1.0 - t),
-    "penner_back": lambda t: (_PENNER_BACK + 1.0) * t**3 - _PENNER_BACK * t**2,
+    "penner_back": lambda t: (_PENNER_BACK + 1.0) * (t * t * t) - _PENNER_BACK * (t * t),
     "penner_bounce": lambda t: 1.0 - _penner_bounce_out(1.0 - t),
 }
 

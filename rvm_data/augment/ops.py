@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from rvm_data.augment.geometry import matmul
+from rvm_data.augment.libm import elementwise
 
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "nearest": cv2.INTER_NEAREST}
 BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}
@@ -84,7 +85,8 @@ def hue_rotation(turns: float) -> np.ndarray:
     a = 2.0 * np.pi * turns
     k = np.full(3, 1.0 / np.sqrt(3.0))
     cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    rotation: np.ndarray = np.cos(a) * np.eye(3) + np.sin(a) * cross + (1.0 - np.cos(a)) * np.outer(k, k)
+    cos, sin = math.cos(a), math.sin(a)  # the C library's, the same on every CPU (see augment.libm)
+    rotation: np.ndarray = cos * np.eye(3) + sin * cross + (1.0 - cos) * np.outer(k, k)
     return rotation
 
 
@@ -209,7 +211,7 @@ def gaussian_taps(sigma: float, size: int) -> np.ndarray:
     bits and would change blurred bytes."""
     size = size + 1 if size % 2 == 0 else size
     x = np.arange(-(size // 2), size // 2 + 1, dtype=np.float64)
-    taps = np.exp(-0.5 * (x / sigma) ** 2)
+    taps = elementwise(math.exp, -0.5 * (x / sigma) ** 2)  # the same taps on every CPU (see augment.libm)
     normalised: np.ndarray = taps / taps.sum()
     return normalised
 
