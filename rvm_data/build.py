@@ -318,7 +318,7 @@ def _tagged_on_cluster(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCata
     libraries or machine kind differ from the build's (``stack``) writes nothing."""
     from distributed import Event
 
-    if differences := stack_differences(stack, pixel_stack()):
+    if differences := stack_differences(stack, pixel_stack(), where="the worker has"):
         raise BuildError(f"{job.path}: dask worker {socket.gethostname()} differs from the build's machine in "
                          f"{', '.join(differences)}: its samples' bytes could differ, so it writes none; give "
                          "every worker the build machine's libraries")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import platform
+from typing import Any
 
 
 @functools.cache
@@ -25,10 +26,20 @@ def pixel_stack() -> dict[str, str]:
     ffmpeg = ", ".join(f"{name} {'.'.join(map(str, version))}" for name, version in
                        sorted(av.library_versions.items()) if name in ("libavcodec", "libavformat", "libswscale"))
     return {"numpy": np.__version__, "opencv": cv2.__version__, "av": av.__version__, "ffmpeg": ffmpeg,
-            "simplejpeg": simplejpeg.__version__, "pillow": PIL.__version__, "machine": platform.machine()}
+            "simplejpeg": simplejpeg.__version__, "pillow": PIL.__version__, "machine": platform.machine(),
+            "opencv_simd": _opencv_simd(cv2)}
 
 
-def stack_differences(recorded: dict[str, str], here: dict[str, str]) -> list[str]:
+def _opencv_simd(cv2: Any) -> str:
+    """The SIMD level that decides how OpenCV's warps and blur round: on x86-64 its AVX2 code and the
+    code below it round differently (AVX2 and AVX-512 machines agree); elsewhere the machine kind says it."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return "native"
+    dispatched = cv2.getCPUFeaturesLine().split()  # "*AVX2" in use, "*AVX2?" built but not usable here
+    return "AVX2" if any(feature.lstrip("*") == "AVX2" for feature in dispatched) else "below AVX2"
+
+
+def stack_differences(recorded: dict[str, str], here: dict[str, str], where: str = "here") -> list[str]:
     """``name A (here B)`` for each entry that differs, in name order; empty when the stacks agree."""
-    return [f"{name} {recorded.get(name, 'none')} (here {here.get(name, 'none')})"
+    return [f"{name} {recorded.get(name, 'none')} ({where} {here.get(name, 'none')})"
             for name in sorted(set(recorded) | set(here)) if recorded.get(name) != here.get(name)]

@@ -24,3 +24,19 @@ def test_differences_name_each_entry_with_both_values():
     recorded = {"numpy": "2.3.0", "opencv": "5.0.0", "pillow": "12.0.0"}
     assert stack_differences(recorded, here) == ["machine none (here x86_64)", "numpy 2.3.0 (here 2.4.6)",
                                                  "pillow 12.0.0 (here none)"]
+
+
+def test_the_stack_tells_opencv_with_and_without_avx2_apart():
+    """OpenCV's warps round otherwise below AVX2 (a few values in a million), so such a machine is another stack."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if pixel_stack()["opencv_simd"] != "AVX2":
+        pytest.skip("this CPU has no AVX2 for OpenCV to give up")
+    probe = "from rvm_data.stack import pixel_stack; print(pixel_stack()['opencv_simd'])"
+    child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                           env={**os.environ, "OPENCV_CPU_DISABLE": "AVX2,FP16"})
+    assert child.stdout.strip() == "below AVX2"

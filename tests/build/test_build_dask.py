@@ -42,7 +42,7 @@ def test_a_worker_with_other_libraries_writes_nothing(tiny_recipe_path, tmp_path
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         with pytest.raises(BuildError, match=r"dask worker .* differs from the build's machine in opencv "
-                                             rf"{re.escape(here['opencv'])} \(here 4\.9\.0\)"):
+                                             rf"{re.escape(here['opencv'])} \(the worker has 4\.9\.0\)"):
             build(load_recipe(tiny_recipe_path), out, scheduler=cluster.scheduler_address, progress=False)
     assert not list(out.rglob("*.tar"))
 

@@ -6,7 +6,7 @@ them. Here every augmentation fires (or fires often), over image and video backg
 valid split, T=1 samples, pauses, reversal and skips, a replacement attempt, nearest and cubic
 interpolation, constant borders, the full blur kernel, aspect jitter and motion blur: the sha256
 of each sample's spec JSON and rendered fgr, pha and bgr must equal the stored one, and so must the
-members every reproducible codec (jpg, webp, png, mkv; not mp4, see ``codec_hashes``) writes for one of them.
+members every codec (jpg, webp, png, mp4, mkv) writes for one of them.
 
 Regenerate (only for a deliberate change of what samples are, which also bumps rvm_data's
 version): ``python tests/compose/test_render_hashes.py --write``.
@@ -80,9 +80,7 @@ def sample_hashes(catalog: Catalog) -> dict[str, str]:
 
 def codec_hashes(rendered: dict[str, np.ndarray]) -> dict[str, str]:
     """The members every codec writes for one sample (the shard format's bytes, beyond quickstart's jpg/png).
-
-    Not mp4: libx264 reads memory it has not set (valgrind), and the same pixels gave another mp4 after
-    other tests had run in the process, and on CI's machine; its members are not reproducible bytes."""
+    This 32x48 sample is the one whose mp4 differed on CI's machine while libx264's mb-tree was on."""
     out = {}
     for color, alpha in (("jpg", "png"), ("webp", "png"), ("png", "png"), ("mp4", "mkv")):
         codec = CodecConfig(color=color, alpha=alpha)
