@@ -1,11 +1,12 @@
 """Every pixel conversion through swscale gives the same bytes on every CPU.
 
 swscale picks its converters by CPU, and without ``SWSCALE_EXACT`` they round differently: a build from
-video sources, and the mp4 members it writes, had other bytes on another machine (CI's machine wrote
-another mp4 than this one). Each case below runs in a fresh interpreter whose FFmpeg is told which CPU
-features it may use (``av_force_cpu_flags``, as FFmpeg's own checkasm does): the C code, SSE2 and SSSE3
-on x86-64, and everything the CPU has. The RGB and luma frames read from videos of four pixel formats
-(whole and scaled), and the bytes of an mp4 member and its decode, must not depend on which.
+video sources, and the mp4 members it writes, had other bytes on another machine (x86-64 and arm64 gave
+20 of these 50 digests differently). Each case below runs in a fresh interpreter whose FFmpeg is told
+which CPU features it may use (``av_force_cpu_flags``, as FFmpeg's own checkasm does): the C code, SSE2,
+SSSE3 and AVX2 without AVX-512 on x86-64, and everything the CPU has. The RGB and luma frames read from
+videos of four pixel formats (whole and scaled), and the bytes of an mp4 member and its decode, must
+not depend on which.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ _AV_LIBS = Path(av.__file__).parent.parent / "av.libs"
 LIBAVUTIL = sorted(glob.glob(str(_AV_LIBS / "libavutil*.so*")))
 CPU_FLAGS = {"everything": -1, "C": 0}  # -1: what av_get_cpu_flags detects; 0: no SIMD at all
 if platform.machine() in ("x86_64", "AMD64"):
-    CPU_FLAGS |= {"SSE2": 0x001B, "SSSE3": 0x00DB}  # AV_CPU_FLAG_MMX|MMXEXT|SSE|SSE2 (|SSE3|SSSE3)
+    # AV_CPU_FLAG_MMX|MMXEXT|SSE|SSE2 (|SSE3|SSSE3), and those with SSE4, SSE4.2, AVX, AVX2 and FMA3 (no AVX-512)
+    CPU_FLAGS |= {"SSE2": 0x001B, "SSSE3": 0x00DB, "AVX2": 0x1C3DB}
 PIX_FMTS = ("yuv420p", "yuvj420p", "yuv444p", "yuv420p10le")
 H, W = 48, 64
 
