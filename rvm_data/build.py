@@ -400,6 +400,21 @@ def _existing_manifest(out: Path, recipe: Recipe, shown: Path, epoch: int = 0) -
     return manifest
 
 
+def _check_epoch_zero_stack(root: Path, epoch: int) -> None:
+    """The epochs of a build are made on the stack its epoch 0 was (a training run reads them in turn,
+    and would read samples of two stacks otherwise); a root without a readable manifest is its own
+    build's business."""
+    try:
+        zero = read_manifest(root)
+    except (ValueError, FileNotFoundError):  # ManifestError, ManifestMissingError
+        return
+    if differences := stack_differences(zero.stack, pixel_stack()):
+        raise BuildError(
+            f"{root} (epoch 0) was made with {', '.join(differences)}: its epochs are made with the same libraries, "
+            f"so a training run never reads samples of two; build epoch {epoch} where epoch 0 was built"
+        )
+
+
 def _reusable(out: Path, job: ShardJob, entry: ShardEntry | None) -> bool:
     path = out / job.path
     return (
@@ -584,7 +599,10 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
         raise BuildError(f"epoch {epoch}: epochs >= 1 hold the {TRAIN_SPLIT!r} split only (validation is one "
                          "fixed set, epoch 0's)")
     jobs = plan_jobs(recipe, chosen, limit, epoch)
-    shown = epoch_root(Path(out_dir) if out_dir is not None else default_out_dir(recipe), epoch)
+    root = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
+    if epoch:
+        _check_epoch_zero_stack(root, epoch)
+    shown = epoch_root(root, epoch)
     out = shown.resolve()  # absolute: dask workers elsewhere write to the same shared path
     made = prepare_folder(out)
     with stop_signals_interrupt(), FolderLock(out) as lock:  # before anything is read, removed or written

@@ -7,6 +7,7 @@ import re
 import tarfile
 
 import cv2
+import numpy as np
 import pytest
 from build_helpers import folder_bytes
 
@@ -95,6 +96,20 @@ def test_a_build_made_with_other_libraries_is_refused_and_kept(tiny_recipe_path,
     with pytest.raises(BuildError, match=rf"made with opencv 4\.9\.0 \(here {re.escape(cv2.__version__)}\).*new --out"):
         build(load_recipe(tiny_recipe_path), out, progress=False)
     assert folder_bytes(out) == before
+
+
+def test_an_epoch_is_made_with_the_libraries_of_epoch_zero(tiny_recipe_path, tmp_path):
+    """A training run reads epoch 0 and then the later epochs: an epoch made on another stack would give it
+    samples of two; refused before its folder is made."""
+    out = tmp_path / "out"
+    build(load_recipe(tiny_recipe_path), out, limit=1, progress=False)
+    manifest = read_manifest(out)
+    manifest.stack = {**manifest.stack, "numpy": "1.26.4"}
+    write_manifest(out, manifest)
+    expected = rf"\(epoch 0\) was made with numpy 1\.26\.4 \(here {re.escape(np.__version__)}\).*where epoch 0 was"
+    with pytest.raises(BuildError, match=expected):
+        build(load_recipe(tiny_recipe_path), out, limit=1, progress=False, epoch=1)
+    assert not (out / "epochs").exists()
 
 
 def test_unknown_split_and_bad_arguments(tiny_recipe_path, tmp_path):
