@@ -55,6 +55,8 @@ def inverse(m: np.ndarray) -> np.ndarray:
     m = np.asarray(m, np.float64)
     a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
     det = a * d - b * c
+    if not np.all(det):
+        raise np.linalg.LinAlgError("singular affine matrix")  # as np.linalg.inv would: a bug upstream
     out = np.zeros_like(m)
     out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = d / det, -b / det, -c / det, a / det
     out[..., :2, 2] = -matmul(out[..., :2, :2], m[..., :2, 2:3])[..., 0]
