@@ -90,7 +90,7 @@ class Manifest:
     # which epoch of the recipe's sample space the folder holds (0: the one every build makes;
     # epochs >= 1 hold the train split only, in <root>/epochs/NNNN of the epoch-0 folder)
     epoch: int = 0
-    # what made its bytes (rvm_data.stack.pixel_stack): library versions and machine kind
+    # what made its bytes (rvm_data.stack.pixel_stack): library versions, machine kind, OpenCV's AVX2
     stack: dict[str, str] = field(default_factory=dict)
 
     def totals(self) -> dict[str, dict[str, int]]:
