@@ -31,13 +31,16 @@ import itertools
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import av
+import cv2
 import numpy as np
+from av.sidedata.sidedata import SideData
+from av.sidedata.sidedata import Type as SideDataType
 from av.video.reformatter import Interpolation
 
 from .errors import SourceError
@@ -145,7 +148,25 @@ def _scan(path: str) -> tuple[FrameIndex, VideoHeader]:
         index = FrameIndex(_count_decoded(path) if packets else 0, None, np.zeros(1, np.int64))
     if index.frames <= 0 or height <= 0 or width <= 0:
         raise SourceError(path, f"video is empty ({index.frames} frames of {width}x{height})")
+    if _display_turns_of(path) % 2:  # the size as shown: a portrait phone clip is taller than wide
+        height, width = width, height
     return index, VideoHeader(frames=index.frames, height=height, width=width)
+
+
+def _display_turns_of(path: str) -> int:
+    """:func:`display_turns` of the file's first frame; a SourceError for a matrix it cannot apply."""
+    with _open(path) as container:
+        try:
+            frame = next(container.decode(container.streams.video[0]), None)
+        except av.FFmpegError as exc:
+            raise SourceError(path, f"cannot decode video ({exc})", frame=0) from exc
+    if frame is None:
+        return 0
+    turns = display_turns(frame)
+    if turns is None:
+        what = "mirrors the picture" if frame.rotation % 90 == 0 else f"turns the picture by {frame.rotation} degrees"
+        raise SourceError(path, f"its display matrix {what}, which rvm-data does not apply: re-encode it upright")
+    return turns
 
 
 _index_cache: OrderedDict[tuple[str, int, int], tuple[FrameIndex, VideoHeader]] = OrderedDict()
@@ -404,11 +425,39 @@ def reformat(frame: av.VideoFrame, format: str, size: tuple[int, int] | None = N
                           threads=SWSCALE_THREADS)
 
 
+def display_turns(frame: av.VideoFrame) -> int | None:
+    """Quarter turns counter-clockwise that the frame's display matrix asks for before it is shown (phones
+    store portrait video as landscape frames and say so there; FFmpeg's player and ffmpeg apply it), 0
+    without one; None for a matrix that mirrors the picture or turns it by other than a right angle."""
+    side_data = cast(Iterable[SideData], frame.side_data)  # typed as a mapping of str, iterated as SideData
+    matrix = next((data for data in side_data if data.type == SideDataType.DISPLAYMATRIX), None)
+    if matrix is None:
+        return 0
+    a, b, _, c, d = (int(v) for v in np.frombuffer(bytes(matrix), np.int32)[:5])
+    turns = frame.rotation / 90
+    if a * d - b * c <= 0 or abs(turns - round(turns)) > 1 / 90:
+        return None
+    return round(turns) % 4
+
+
+_ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
+def _upright(frame: av.VideoFrame, format: str, size: tuple[int, int] | None) -> np.ndarray:
+    """The frame in ``format`` as its display matrix shows it, ``size`` (h, w) being the size shown."""
+    turns = display_turns(frame) or 0  # other matrices are refused when the file is indexed (_scan)
+    stored = size[::-1] if size is not None and turns % 2 else size
+    pixels: np.ndarray = reformat(frame, format, stored).to_ndarray()
+    return cv2.rotate(pixels, _ROTATE[turns]) if turns else pixels
+
+
 def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-    """RGB uint8 H×W×3, scaled to ``size`` (h, w) when given (see :func:`reformat`)."""
-    return reformat(frame, "rgb24", size).to_ndarray()
+    """RGB uint8 H×W×3 as the file's display matrix shows it, scaled to ``size`` (h, w) when given
+    (see :func:`reformat`)."""
+    return _upright(frame, "rgb24", size)
 
 
 def frame_to_gray(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Luma as full-range uint8 H×W (how alpha mattes are stored in video files; see :func:`reformat`)."""
-    return reformat(frame, "gray", size).to_ndarray()
+    """Luma as full-range uint8 H×W (how alpha mattes are stored in video files), shown as
+    :func:`frame_to_rgb` shows colour."""
+    return _upright(frame, "gray", size)
