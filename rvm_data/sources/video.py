@@ -148,13 +148,17 @@ def _scan(path: str) -> tuple[FrameIndex, VideoHeader]:
         index = FrameIndex(_count_decoded(path) if packets else 0, None, np.zeros(1, np.int64))
     if index.frames <= 0 or height <= 0 or width <= 0:
         raise SourceError(path, f"video is empty ({index.frames} frames of {width}x{height})")
-    if _display_turns_of(path) % 2:  # the size as shown: a portrait phone clip is taller than wide
+    if _shown_turns(path) % 2:  # the size as shown: a portrait phone clip is taller than wide
         height, width = width, height
     return index, VideoHeader(frames=index.frames, height=height, width=width)
 
 
-def _display_turns_of(path: str) -> int:
-    """:func:`display_turns` of the file's first frame; a SourceError for a matrix it cannot apply."""
+HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}  # AVColorTransferCharacteristic
+
+
+def _shown_turns(path: str) -> int:
+    """:func:`display_turns` of the file's first frame; a SourceError for a matrix it cannot apply, and for
+    HDR video: converted to 8-bit RGB without tone mapping, its colours come out flat and wrong."""
     with _open(path) as container:
         try:
             frame = next(container.decode(container.streams.video[0]), None)
@@ -162,6 +166,9 @@ def _display_turns_of(path: str) -> int:
             raise SourceError(path, f"cannot decode video ({exc})", frame=0) from exc
     if frame is None:
         return 0
+    if frame.color_trc in HDR_TRANSFERS:
+        raise SourceError(path, f"HDR video ({HDR_TRANSFERS[frame.color_trc]} transfer), which rvm-data does not "
+                                "tone-map to the 8-bit SDR it reads: convert it to SDR (BT.709) first")
     turns = display_turns(frame)
     if turns is None:
         what = "mirrors the picture" if frame.rotation % 90 == 0 else f"turns the picture by {frame.rotation} degrees"
@@ -445,7 +452,7 @@ _ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_9
 
 def _upright(frame: av.VideoFrame, format: str, size: tuple[int, int] | None) -> np.ndarray:
     """The frame in ``format`` as its display matrix shows it, ``size`` (h, w) being the size shown."""
-    turns = display_turns(frame) or 0  # other matrices are refused when the file is indexed (_scan)
+    turns = display_turns(frame) or 0  # other matrices are refused when the file is indexed (_shown_turns)
     stored = size[::-1] if size is not None and turns % 2 else size
     pixels: np.ndarray = reformat(frame, format, stored).to_ndarray()
     return cv2.rotate(pixels, _ROTATE[turns]) if turns else pixels
