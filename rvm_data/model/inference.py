@@ -66,8 +66,8 @@ def _video_frames(path: Path) -> Iterator[np.ndarray]:
             single_threaded(container)  # decoders and conversions: see rvm_data.sources.video
             for frame in container.decode(video=0):
                 if frame.color_trc in HDR_TRANSFERS:
-                    raise ModelError(f"{path}: HDR video ({HDR_TRANSFERS[frame.color_trc]} transfer), which matte "
-                                     "does not tone-map: convert it to SDR (BT.709) first")
+                    raise ModelError(f"{path}: HDR video with the {HDR_TRANSFERS[frame.color_trc]} transfer, which "
+                                     "matte does not tone-map: convert it to SDR (BT.709) first")
                 if display_turns(frame) is None:
                     raise ModelError(f"{path}: its display matrix mirrors the picture or turns it by "
                                      f"{frame.rotation} degrees, which matte does not apply: re-encode it upright")

@@ -167,8 +167,8 @@ def _shown_turns(path: str) -> int:
     if frame is None:
         return 0
     if frame.color_trc in HDR_TRANSFERS:
-        raise SourceError(path, f"HDR video ({HDR_TRANSFERS[frame.color_trc]} transfer), which rvm-data does not "
-                                "tone-map to the 8-bit SDR it reads: convert it to SDR (BT.709) first")
+        raise SourceError(path, f"HDR video with the {HDR_TRANSFERS[frame.color_trc]} transfer, which rvm-data "
+                                "does not tone-map to the 8-bit SDR it reads: convert it to SDR (BT.709) first")
     turns = display_turns(frame)
     if turns is None:
         what = "mirrors the picture" if frame.rotation % 90 == 0 else f"turns the picture by {frame.rotation} degrees"

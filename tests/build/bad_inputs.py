@@ -41,12 +41,19 @@ def write_folder(folder: Path, frames: np.ndarray, ext: str = ".png", gray: bool
 
 def write_video(path: Path, frames: np.ndarray, codec: str, *, rate: Fraction = Fraction(25), bframes: int = 2,
                 pix_fmt: str = "yuv420p", options: dict[str, str] | None = None,
-                container_options: dict[str, str] | None = None) -> None:
+                container_options: dict[str, str] | None = None, rotation: int = 0, transfer: int = 0) -> None:
+    """``rotation``: a display matrix turning the frames (degrees counter-clockwise, as phones write it);
+    ``transfer``: an AVColorTransferCharacteristic to tag (with BT.2020 primaries), e.g. 18 for HLG."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
         stream.codec_context.gop_size = 4
+        if rotation:
+            stream.set_display_rotation(rotation)
+        if transfer:
+            stream.codec_context.color_trc = transfer
+            stream.codec_context.color_primaries = stream.codec_context.colorspace = 9  # BT.2020
         if codec in ("mpeg4", "mpeg2video"):
             stream.codec_context.max_b_frames = bframes
             stream.codec_context.qmin, stream.codec_context.qmax = 1, 2
@@ -178,6 +185,17 @@ def ntsc_rate_mov(root: Path) -> str:
     return ""
 
 
+def portrait_phone_clips(root: Path) -> str:
+    for kind in ("fgr", "pha"):
+        _replace_clip_with_video(root, kind, "clip1", ".mp4", "libx264", options={"crf": "0"}, rotation=-90)
+    return ""
+
+
+def hdr_colour(root: Path) -> str:
+    _replace_clip_with_video(root, "fgr", "clip1", ".mov", "libx264", pix_fmt="yuv420p10le", transfer=18)
+    return "vm/fgr/clip1.mov"
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -200,6 +218,9 @@ CASES = [
     Case("h264-avi", "matte H.264 with B-frames in .avi", h264_avi_pha),
     Case("mpeg-ts-ps", "colour MPEG-2 .ts, matte MPEG-2 .mpg (program stream), B-frames", mpeg_ts_and_ps),
     Case("ntsc-mov", "colour H.264 .mov at 30000/1001 fps", ntsc_rate_mov),
+    Case("phone-portrait", "colour and matte .mp4 recorded portrait (a display matrix turning them by -90°)",
+         portrait_phone_clips),
+    Case("hdr-video", "a colour 10-bit HLG (HDR) .mov, what phones record by default", hdr_colour),
 ]
 
 

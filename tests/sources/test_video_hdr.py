@@ -37,7 +37,7 @@ def _write(path: Path, transfer: int, primaries: int) -> Path:
 @pytest.mark.parametrize(("transfer", "name"), [(PQ, r"PQ \(SMPTE ST 2084\)"), (HLG, r"HLG \(ARIB STD-B67\)")])
 def test_hdr_video_is_refused_naming_the_file_and_its_transfer(tmp_path, transfer, name):
     path = _write(tmp_path / "phone.mov", transfer, BT2020)
-    with pytest.raises(SourceError, match=rf"phone\.mov: HDR video \({name} transfer\).*convert it to SDR"):
+    with pytest.raises(SourceError, match=rf"phone\.mov: HDR video with the {name} transfer.*convert it to SDR"):
         probe_video(str(path))
 
 
