@@ -39,8 +39,10 @@ def _fit(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
                       else cv2.INTER_LINEAR)
 
 
-def _video_size(stream: Stream, reduction: int) -> tuple[int, int] | None:
-    return None if reduction == 1 else (max(stream.height // reduction, 1), max(stream.width // reduction, 1))
+def _video_size(stream: Stream, reduction: int) -> tuple[int, int]:
+    """The size to read a video's frames at: as the file shows them (``stream``'s probed size, which
+    counts non-square pixels and a display matrix's turn), reduced."""
+    return max(stream.height // reduction, 1), max(stream.width // reduction, 1)
 
 
 def _put(out: np.ndarray, i: int, image: np.ndarray) -> None:

@@ -135,6 +135,8 @@ def _scan(path: str) -> tuple[FrameIndex, VideoHeader]:
         except av.FFmpegError as exc:
             raise SourceError(path, f"cannot read video packets ({exc})", frame=len(pts)) from exc
         height, width = stream.codec_context.height, stream.codec_context.width
+        if (aspect := stream.sample_aspect_ratio) and aspect != 1:  # non-square pixels: shown wider or narrower
+            width = max(round(width * aspect), 1)
     if 0 < packets < listed:
         raise SourceError(path, f"video ends after {packets} of the {listed} frames its header lists "
                           "(truncated file?)", frame=packets)
@@ -451,9 +453,12 @@ _ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_9
 
 
 def _upright(frame: av.VideoFrame, format: str, size: tuple[int, int] | None) -> np.ndarray:
-    """The frame in ``format`` as its display matrix shows it, ``size`` (h, w) being the size shown."""
+    """The frame in ``format`` as its display matrix shows it, ``size`` (h, w) being the size shown (which
+    :func:`probe_video` gives: the frame's own, turned, and widened or narrowed for non-square pixels)."""
     turns = display_turns(frame) or 0  # other matrices are refused when the file is indexed (_shown_turns)
     stored = size[::-1] if size is not None and turns % 2 else size
+    if stored == (frame.height, frame.width):
+        stored = None  # no scaling: the same pixels as a conversion at the frame's own size
     pixels: np.ndarray = reformat(frame, format, stored).to_ndarray()
     return cv2.rotate(pixels, _ROTATE[turns]) if turns else pixels
 

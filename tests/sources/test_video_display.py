@@ -1,9 +1,13 @@
-"""Videos whose display matrix turns the picture (phones store portrait clips as landscape frames) are
-read as a player shows them: probed at the shown size, every frame turned, scaled reads too; a matrix
-that mirrors or turns by another angle is refused naming the file.
+"""Videos are read as a player shows them.
 
-The files are written by PyAV with ``set_display_rotation`` (the matrix phones write); the reference is
-the stored frame turned by ``np.rot90`` the quarter turns FFmpeg's own tools apply.
+A display matrix that turns the picture (phones store portrait clips as landscape frames plus a quarter
+turn) is applied: probed at the shown size, every frame turned, scaled reads too; a matrix that mirrors
+or turns by another angle is refused naming the file. Non-square pixels (HDV's 1440x1080 shown as
+1920x1080, DV's 720x480 shown narrower) are widened or narrowed to the shown aspect.
+
+The files are written by PyAV (``set_display_rotation``, the matrix phones write; a sample aspect
+ratio); the reference is the stored frame turned by ``np.rot90`` the quarter turns FFmpeg's own tools
+apply, or resized to the shown width.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -30,10 +35,11 @@ def _stored(t: int) -> np.ndarray:
     return image
 
 
-def _write(path: Path, degrees: int, hflip: bool = False, gray: bool = False) -> Path:
+def _write(path: Path, degrees: int, hflip: bool = False, gray: bool = False, aspect: Fraction = Fraction(1)) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(25), options={"crf": "12"})
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = aspect
         if degrees or hflip:
             stream.set_display_rotation(degrees, hflip=hflip)
         for t in range(FRAMES):
@@ -93,3 +99,34 @@ def test_a_matrix_that_mirrors_or_turns_by_another_angle_is_refused_naming_the_f
     path = _write(tmp_path / "odd.mp4", degrees, hflip)
     with pytest.raises(SourceError, match=rf"odd\.mp4: its display matrix {what}.*re-encode it upright"):
         probe_video(str(path))
+
+
+@pytest.mark.parametrize(("aspect", "degrees", "shown"), [(Fraction(4, 3), 0, (H, 85)), (Fraction(8, 9), 0, (H, 57)),
+                                                         (Fraction(4, 3), -90, (85, H))])
+def test_non_square_pixels_are_shown_at_their_aspect(tmp_path, aspect, degrees, shown):
+    path = _write(tmp_path / "hdv.m2ts" if degrees == 0 else tmp_path / "hdv.mp4", degrees, aspect=aspect)
+    header = probe_video(str(path))
+    assert (header.height, header.width) == shown
+    stored = _as_stored(path, "rgb24")
+    with open_video(str(path)) as reader:
+        for index, frame in reader.frames([1, 3]):
+            image = frame_to_rgb(frame, shown)
+            assert image.shape == (*shown, 3)
+            upright = np.rot90(stored[index], 3) if degrees else stored[index]
+            stretched = cv2.resize(upright, (shown[1], shown[0]), interpolation=cv2.INTER_LINEAR)
+            assert np.abs(image.astype(int) - stretched).mean() < 6  # the same picture, only resampled
+    catalog_root = tmp_path / "bgv"
+    catalog_root.mkdir()
+    path.rename(catalog_root / path.name)
+    [clip] = build_catalog(SourcesConfig(background_videos=str(catalog_root), foreground=str(_matte_folder(tmp_path)),
+                                         foreground_kind="imagematte")).background_videos
+    assert (clip.height, clip.width) == shown and load_background(clip, [0]).shape == (1, *shown, 3)
+
+
+def _matte_folder(root: Path) -> Path:
+    folder = root / "fg"
+    (folder / "fgr").mkdir(parents=True)
+    (folder / "pha").mkdir()
+    cv2.imwrite(str(folder / "fgr" / "a.png"), np.full((H, W, 3), 90, np.uint8))
+    cv2.imwrite(str(folder / "pha" / "a.png"), np.full((H, W), 255, np.uint8))
+    return folder
