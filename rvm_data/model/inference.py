@@ -21,7 +21,7 @@ import torch
 from rvm_data.model.errors import ModelError, ModelFileMissing
 from rvm_data.model.network import MattingNetwork
 from rvm_data.sources.imageio import IMAGE_EXTENSIONS, is_image, natural_key
-from rvm_data.sources.video import HDR_TRANSFERS, display_turns, frame_to_rgb, reformat, single_threaded
+from rvm_data.sources.video import check_turns, frame_to_rgb, probe_video, reformat, single_threaded
 
 BACKGROUNDS: dict[str, tuple[int, int, int]] = {"green": (120, 255, 155), "white": (255, 255, 255)}
 OUTPUT_KINDS = ("com", "pha", "fgr")
@@ -61,17 +61,15 @@ def _folder_frames(folder: Path) -> Iterator[np.ndarray]:
 
 
 def _video_frames(path: Path) -> Iterator[np.ndarray]:
+    """Frames as a player shows them: turned by the display matrix, at the aspect of non-square pixels
+    (the probe refuses what it cannot show so, HDR among it, naming the file)."""
+    header = probe_video(str(path))
     try:
         with av.open(str(path)) as container:
             single_threaded(container)  # decoders and conversions: see rvm_data.sources.video
-            for frame in container.decode(video=0):
-                if frame.color_trc in HDR_TRANSFERS:
-                    raise ModelError(f"{path}: HDR video with the {HDR_TRANSFERS[frame.color_trc]} transfer, which "
-                                     "matte does not tone-map: convert it to SDR (BT.709) first")
-                if display_turns(frame) is None:
-                    raise ModelError(f"{path}: its display matrix mirrors the picture or turns it by "
-                                     f"{frame.rotation} degrees, which matte does not apply: re-encode it upright")
-                yield frame_to_rgb(frame)  # upright, as a player shows it
+            for index, frame in enumerate(container.decode(video=0)):
+                check_turns(frame, header, str(path), index)
+                yield frame_to_rgb(frame, (header.height, header.width))
     except av.error.FFmpegError as error:
         raise ModelError(f"{path}: cannot decode video: {error}") from None
 

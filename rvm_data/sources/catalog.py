@@ -27,6 +27,7 @@ the first frame's header, so thousands of clips index in seconds.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -251,6 +252,10 @@ def _matte_clip(name: str, color_entry: os.DirEntry[str], alpha_entry: os.DirEnt
         color, alpha = _paired_frame_folders(color_entry.path, alpha_entry.path)
         return ClipInfo(name, color.frames, color.height, color.width, color, alpha)
     color, alpha = _stream(color_entry), _stream(alpha_entry)  # a video on one side at least: by index
+    if abs(math.log((color.width / color.height) / (alpha.width / alpha.height))) > math.log(1.03):
+        raise SourceError(color.path, f"is shown {color.width}x{color.height} but its matte {alpha.path} "
+                                      f"{alpha.width}x{alpha.height}, another shape (a display matrix or non-square "
+                                      "pixels on one side only?): the matte would be stretched onto it")
     frames = min(color.frames, alpha.frames)
     if color.frames != alpha.frames:
         warnings.warn(f"{color.path}: {color.frames} foreground frames but {alpha.frames} matte frames in "

@@ -63,9 +63,13 @@ def is_video(name: str) -> bool:
 
 @dataclass(frozen=True)
 class VideoHeader:
+    """What a sequential decode yields and the size it is shown at; ``turns``: the quarter turns its
+    display matrix asks for (every frame must agree: :func:`check_turns`)."""
+
     frames: int
     height: int
     width: int
+    turns: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,7 @@ def _scan(path: str) -> tuple[FrameIndex, VideoHeader]:
         except av.FFmpegError as exc:
             raise SourceError(path, f"cannot read video packets ({exc})", frame=len(pts)) from exc
         height, width = stream.codec_context.height, stream.codec_context.width
-        if (aspect := stream.sample_aspect_ratio) and aspect != 1:  # non-square pixels: shown wider or narrower
-            width = max(round(width * aspect), 1)
+        aspect = stream.sample_aspect_ratio
     if 0 < packets < listed:
         raise SourceError(path, f"video ends after {packets} of the {listed} frames its header lists "
                           "(truncated file?)", frame=packets)
@@ -150,12 +153,18 @@ def _scan(path: str) -> tuple[FrameIndex, VideoHeader]:
         index = FrameIndex(_count_decoded(path) if packets else 0, None, np.zeros(1, np.int64))
     if index.frames <= 0 or height <= 0 or width <= 0:
         raise SourceError(path, f"video is empty ({index.frames} frames of {width}x{height})")
-    if _shown_turns(path) % 2:  # the size as shown: a portrait phone clip is taller than wide
+    if aspect and aspect != 1:  # non-square pixels (HDV, DV): shown wider or narrower
+        if not 1 / 4 <= aspect <= 4:
+            raise SourceError(path, f"its sample aspect ratio {aspect} would show it {round(width * aspect)} pixels "
+                                    "wide: a damaged header? re-encode it with square pixels")
+        width = max(round(width * aspect), 1)
+    turns = _shown_turns(path)
+    if turns % 2:  # the size as shown: a portrait phone clip is taller than wide
         height, width = width, height
-    return index, VideoHeader(frames=index.frames, height=height, width=width)
+    return index, VideoHeader(frames=index.frames, height=height, width=width, turns=turns)
 
 
-HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}  # AVColorTransferCharacteristic
+_HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}  # AVColorTransferCharacteristic
 
 
 def _shown_turns(path: str) -> int:
@@ -168,8 +177,8 @@ def _shown_turns(path: str) -> int:
             raise SourceError(path, f"cannot decode video ({exc})", frame=0) from exc
     if frame is None:
         return 0
-    if frame.color_trc in HDR_TRANSFERS:
-        raise SourceError(path, f"HDR video with the {HDR_TRANSFERS[frame.color_trc]} transfer, which rvm-data "
+    if frame.color_trc in _HDR_TRANSFERS:
+        raise SourceError(path, f"HDR video with the {_HDR_TRANSFERS[frame.color_trc]} transfer, which rvm-data "
                                 "does not tone-map to the 8-bit SDR it reads: convert it to SDR (BT.709) first")
     turns = display_turns(frame)
     if turns is None:
@@ -443,10 +452,20 @@ def display_turns(frame: av.VideoFrame) -> int | None:
     if matrix is None:
         return 0
     a, b, _, c, d = (int(v) for v in np.frombuffer(bytes(matrix), np.int32)[:5])
+    if a * d - b * c == 0:  # an all-zero matrix (some muxers write one): players show the frame as it is
+        return 0
     turns = frame.rotation / 90
-    if a * d - b * c <= 0 or abs(turns - round(turns)) > 1 / 90:
+    if a * d - b * c < 0 or abs(turns - round(turns)) > 1 / 90:
         return None
     return round(turns) % 4
+
+
+def check_turns(frame: av.VideoFrame, header: VideoHeader, path: str, index: int) -> None:
+    """A SourceError when frame ``index`` asks to be turned otherwise than the file's first frame (a
+    display-orientation message mid-clip): read at the probed size it would come out squashed."""
+    if display_turns(frame) != header.turns:
+        raise SourceError(path, f"its display matrix turns this frame otherwise than the first ({display_turns(frame)} "
+                                f"quarter turns, not {header.turns}), which rvm-data does not follow", frame=index)
 
 
 _ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}

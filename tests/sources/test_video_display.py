@@ -12,6 +12,7 @@ apply, or resized to the shown width.
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 
 from rvm_data.sources import SourceError, SourcesConfig, build_catalog, load_background, load_matte
-from rvm_data.sources.video import frame_to_gray, frame_to_rgb, open_video, probe_video, reformat
+from rvm_data.sources.video import check_turns, frame_to_gray, frame_to_rgb, open_video, probe_video, reformat
 
 H, W, FRAMES = 48, 64, 6
 
@@ -35,12 +36,15 @@ def _stored(t: int) -> np.ndarray:
     return image
 
 
-def _write(path: Path, degrees: int, hflip: bool = False, gray: bool = False, aspect: Fraction = Fraction(1)) -> Path:
+def _write(path: Path, degrees: int, hflip: bool = False, gray: bool = False, aspect: Fraction = Fraction(1),
+           matrix: list[int] | None = None) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(25), options={"crf": "12"})
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         stream.codec_context.sample_aspect_ratio = aspect
-        if degrees or hflip:
+        if matrix is not None:
+            stream.set_display_matrix(matrix)
+        elif degrees or hflip:
             stream.set_display_rotation(degrees, hflip=hflip)
         for t in range(FRAMES):
             image = _stored(t)
@@ -70,7 +74,10 @@ def test_frames_are_read_turned_as_a_player_shows_them(tmp_path, degrees, turns)
         for index, frame in reader.frames([4, 0, 5]):
             np.testing.assert_array_equal(frame_to_rgb(frame), np.rot90(rgb[index], turns))
             np.testing.assert_array_equal(frame_to_gray(frame), np.rot90(gray[index], turns))
-            assert frame_to_rgb(frame, (shown[0] // 2, shown[1] // 2)).shape == (shown[0] // 2, shown[1] // 2, 3)
+            half = frame_to_rgb(frame, (shown[0] // 2, shown[1] // 2))
+            expected = cv2.resize(np.rot90(rgb[index], turns), (shown[1] // 2, shown[0] // 2),
+                                  interpolation=cv2.INTER_AREA)
+            assert half.shape == expected.shape and np.abs(half.astype(int) - expected).mean() < 3
 
 
 def test_a_portrait_phone_clip_is_catalogued_and_read_upright(tmp_path):
@@ -130,3 +137,61 @@ def _matte_folder(root: Path) -> Path:
     cv2.imwrite(str(folder / "fgr" / "a.png"), np.full((H, W, 3), 90, np.uint8))
     cv2.imwrite(str(folder / "pha" / "a.png"), np.full((H, W), 255, np.uint8))
     return folder
+
+
+F = 1 << 16  # 16.16 fixed point, as in FFmpeg's display matrix
+
+
+def test_the_matrix_phones_write_for_portrait_is_a_quarter_turn_clockwise(tmp_path):
+    """[0 1; -1 0] (ffprobe: "rotation of -90.00 degrees") is what ffmpeg shows through transpose=clock:
+    the stored top-left corner goes top-right."""
+    path = _write(tmp_path / "iphone.mov", 0, matrix=[0, F, 0, -F, 0, 0, 0, 0, 1 << 30])
+    with open_video(str(path)) as reader:
+        [(_, frame)] = list(reader.frames([0]))
+        shown = frame_to_rgb(frame)
+    assert shown.shape == (W, H, 3)
+    assert shown[:16, -16:].mean() > 200 and shown[:16, :16, 0].mean() < 60  # the bright block, now top-right
+
+
+def test_an_all_zero_matrix_is_shown_as_stored(tmp_path):
+    path = _write(tmp_path / "zero.mp4", 0, matrix=[0] * 9)
+    assert (probe_video(str(path)).height, probe_video(str(path)).width) == (H, W)
+    with open_video(str(path)) as reader:
+        [(_, frame)] = list(reader.frames([2]))
+        np.testing.assert_array_equal(frame_to_rgb(frame), _as_stored(path, "rgb24")[2])
+
+
+def test_a_damaged_sample_aspect_ratio_is_refused_naming_the_file(tmp_path):
+    path = _write(tmp_path / "wide.mp4", 0, aspect=Fraction(4, 3))
+    data = path.read_bytes()
+    box = data.index(b"pasp")  # the container's pixel aspect: hSpacing, vSpacing
+    path.write_bytes(data[:box + 4] + (1000).to_bytes(4, "big") + (1).to_bytes(4, "big") + data[box + 12:])
+    with pytest.raises(SourceError, match=r"wide\.mp4: its sample aspect ratio 1000 would show it 64000 pixels wide"):
+        probe_video(str(path))
+
+
+def test_a_matte_shown_in_another_shape_than_its_colour_is_refused(tmp_path):
+    """A turned colour clip with an upright matte (one written without the matrix) would have its matte
+    stretched onto it."""
+    fg = tmp_path / "fg"
+    (fg / "fgr").mkdir(parents=True)
+    (fg / "pha").mkdir()
+    _write(fg / "fgr" / "person.mp4", -90)
+    _write(fg / "pha" / "person.mp4", 0, gray=True)
+    (tmp_path / "bgi").mkdir()
+    cv2.imwrite(str(tmp_path / "bgi" / "room.png"), np.full((H, W, 3), 120, np.uint8))
+    shape = r"person\.mp4: is shown 48x64 but its matte .*person\.mp4 64x48, another shape"
+    with pytest.raises(SourceError, match=shape):
+        build_catalog(SourcesConfig(foreground=str(fg), background_images=str(tmp_path / "bgi")))
+
+
+def test_a_frame_turned_otherwise_than_the_first_is_refused_naming_it(tmp_path):
+    """A display-orientation message mid-clip would give frames of another shape, squashed to the probed
+    one: the readers compare every frame's turn with the probe's."""
+    path = _write(tmp_path / "turning.mp4", 90)
+    header = probe_video(str(path))
+    with open_video(str(path)) as reader:
+        [(index, frame)] = list(reader.frames([3]))
+    check_turns(frame, header, str(path), index)  # agrees with its probe
+    with pytest.raises(SourceError, match=r"turning\.mp4.*frame 3.*turns this frame otherwise than the first"):
+        check_turns(frame, dataclasses.replace(header, turns=0), str(path), index)
