@@ -14,9 +14,14 @@ import platform
 from typing import Any
 
 
-@functools.cache
 def pixel_stack() -> dict[str, str]:
-    """Name -> version of what makes the pixels and bytes of a sample here, and the machine kind."""
+    """Name -> version of what makes the pixels and bytes of a sample here, and the machine kind (a new
+    dict each call: a manifest keeps it)."""
+    return dict(_pixel_stack())
+
+
+@functools.cache
+def _pixel_stack() -> dict[str, str]:
     import av
     import cv2
     import numpy as np

@@ -10,7 +10,7 @@ import numpy as np
 from .catalog import ClipInfo, Stream
 from .errors import SourceError
 from .imageio import read_alpha, read_color, read_color_and_alpha, reduction_for
-from .video import check_turns, frame_to_gray, frame_to_rgb, open_video, probe_video
+from .video import frame_to_gray, frame_to_rgb, open_video
 
 
 def _distinct(clip: ClipInfo, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,10 +59,9 @@ def _read_color(stream: Stream, wanted: np.ndarray, reduction: int, channels: in
     decoded straight into the stack where the decoder can."""
     out: np.ndarray | None = None
     if stream.kind == "video":
-        size, header = _video_size(stream, reduction), probe_video(stream.path)
+        size = _video_size(stream, reduction)
         with open_video(stream.path) as reader:
-            for i, (index, frame) in enumerate(reader.frames(wanted.tolist())):
-                check_turns(frame, header, stream.path, index)
+            for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
                 image = frame_to_rgb(frame, size)
                 if out is None:
                     out = np.empty((wanted.size, *image.shape[:2], channels), np.uint8)
@@ -98,10 +97,9 @@ def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...], out:
             cv2.insertChannel(image, out[i], channel)
 
     if stream.kind == "video":
-        size, header = _video_size(stream, reduction), probe_video(stream.path)
+        size = _video_size(stream, reduction)
         with open_video(stream.path) as reader:
-            for i, (index, frame) in enumerate(reader.frames(wanted.tolist())):
-                check_turns(frame, header, stream.path, index)
+            for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
                 put(i, frame_to_gray(frame, size))
         return out
     for i, index in enumerate(wanted.tolist()):

@@ -212,11 +212,6 @@ def _indexed(path: str) -> tuple[FrameIndex, VideoHeader]:
     return entry
 
 
-def frame_index(path: str) -> FrameIndex:
-    """The file's frame index (cached per process while the file is unchanged)."""
-    return _indexed(os.fspath(path))[0]
-
-
 def probe_video(path: str) -> VideoHeader:
     """Frame count (what a sequential decode yields) and size, from one demux pass without decoding.
 
@@ -240,7 +235,7 @@ class VideoReader:
     def __init__(self, path: str) -> None:
         self.path = os.fspath(path)
         self.key = _file_key(self.path)
-        self.index = frame_index(self.path)
+        self.index, self.header = _indexed(self.path)
         self._container: av.container.InputContainer | None = None
         self._decoding: Iterator[tuple[int, av.VideoFrame]] = iter(())
         self._position = -1  # last frame taken from ``_decoding``
@@ -373,7 +368,8 @@ class VideoReader:
                           frame=target)
 
     def frames(self, wanted: Sequence[int]) -> Iterator[tuple[int, av.VideoFrame]]:
-        """Yield ``(index, frame)`` for each of ``wanted`` (ascending, distinct), decoding each once."""
+        """Yield ``(index, frame)`` for each of ``wanted`` (ascending, distinct), decoding each once; a frame
+        turned otherwise than the probe's first is a SourceError (:func:`check_turns`)."""
         for target in wanted:
             if not 0 <= target < self.index.frames:
                 raise SourceError(self.path, f"frame is past the end of the video ({self.index.frames} frames)",
@@ -385,6 +381,7 @@ class VideoReader:
                 except _Untrusted:
                     self._restart()
                     frame = self._take(target)
+                check_turns(frame, self.header, self.path, target)  # read at the probed size, it must agree
             except SourceError:
                 self.close()
                 raise
