@@ -126,8 +126,11 @@ def recording_reads() -> Iterator[list[tuple[str, int, bool]]]:
 
 @contextmanager
 def decoded_once() -> Iterator[None]:
-    """Render's source loaders answer from memory after their first call: what render costs besides decoding."""
-    names = ("load_matte_packed", "load_background_packed", "load_matte", "load_background")
+    """Render's source loaders answer from memory after their first call: what render costs besides decoding.
+    The frame-by-frame readers (``iter_*``) replay copies of their frames; older versions' stack loaders
+    (``load_*``) return their stacks."""
+    names = ("iter_matte_packed", "iter_background_packed", "load_matte_packed", "load_background_packed",
+             "load_matte", "load_background")
     loaders = {name: getattr(compose, name) for name in names if hasattr(compose, name)}  # this version's
     cache: dict[tuple[Any, ...], Any] = {}
 
@@ -135,8 +138,9 @@ def decoded_once() -> Iterator[None]:
         def load(clip: Any, indices: Any, **kw: Any) -> Any:
             key = (name, clip.name, tuple(np.asarray(indices).tolist()), kw.get("min_size"))
             if key not in cache:
-                cache[key] = loaders[name](clip, indices, **kw)
-            return cache[key]
+                loaded = loaders[name](clip, indices, **kw)
+                cache[key] = [(p, f.copy()) for p, f in loaded] if name.startswith("iter_") else loaded
+            return iter(cache[key]) if name.startswith("iter_") else cache[key]
         return load
 
     for name in loaders:

@@ -32,7 +32,7 @@ from rvm_data.augment.registry import REGISTRY, RENDER_ORDER, check_motion, geom
 from rvm_data.augment.temporal import TemporalConfig, plan_clock, plan_stream_frames
 from rvm_data.errors import ConfigError, did_you_mean
 from rvm_data.sources import Catalog, ClipInfo, SourceError
-from rvm_data.sources.readers import load_background_packed, load_matte_packed
+from rvm_data.sources.readers import iter_background_packed, iter_matte_packed
 
 SPEC_VERSION = 1
 _COLLECTIONS = ("foregrounds", "background_videos", "background_images")
@@ -364,6 +364,28 @@ class _Stopwatch:
             self.last = now
 
 
+def _render_stream(stream: StreamSpec, catalog: Catalog, watch: _Stopwatch, color: np.ndarray,
+                   alpha: np.ndarray | None, *, interpolation: str, border: str, scratch: np.ndarray) -> None:
+    """One stream's output frames: each distinct source frame decoded (RGB, and alpha for the foreground,
+    side by side in the warp's RGBA layout) and at once warped into every output frame that shows it."""
+    clip = _clip(catalog, stream.source)
+    matrices = np.asarray(stream.matrices, dtype=np.float64)
+    source_hw = stream.source["height"], stream.source["width"]
+    read = iter_matte_packed if alpha is not None else iter_background_packed
+    fitted: np.ndarray | None = None
+    try:
+        for outputs, packed in read(clip, stream.source_frames,
+                                    min_size=geometry.min_decode_size(matrices, *source_hw)):
+            watch.lap("decode")
+            if fitted is None:
+                fitted = _fit_matrices(matrices, source_hw, packed.shape[:2])
+            ops.warp_frame(packed, outputs, fitted, color, alpha, interpolation=interpolation, border=border,
+                           scratch=scratch)
+            watch.lap("warp")
+    except SourceError as error:
+        raise BadClipError(stream.source["collection"], clip.name, error) from error
+
+
 def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
                   timings: dict[str, float] | None = None) -> dict[str, Any]:
     """Pixels of a planned sample: ``fgr`` T×H×W×3, ``pha`` T×H×W×1, ``bgr`` T×H×W×3 (uint8, RGB).
@@ -379,35 +401,12 @@ def render_sample(spec: SampleSpec | dict[str, Any], catalog: Catalog, *,
     pha = np.empty((T, height, width, 1), np.uint8)
     bgr = np.empty((T, height, width, 3), np.uint8)
 
-    clip = _clip(catalog, spec.fgr.source)
-    distinct, which = np.unique(spec.fgr.source_frames, return_inverse=True)
-    mats = np.asarray(spec.fgr.matrices, dtype=np.float64)
-    source_hw = spec.fgr.source["height"], spec.fgr.source["width"]
-    try:
-        # RGB and alpha decoded side by side into the RGBA frames the warp takes
-        src_fgr = load_matte_packed(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
-    except SourceError as error:
-        raise BadClipError(spec.fgr.source["collection"], clip.name, error) from error
-    watch.lap("decode")
-    mats = _fit_matrices(mats, source_hw, src_fgr.shape[1:3])
+    scratch = np.empty((height, width, 4), np.uint8)
     # colour and alpha warped together: outside the source both are 0 (transparent)
-    ops.warp_stack(src_fgr, None, which, mats, fgr, pha, interpolation=spec.interpolation, border="constant")
-    del src_fgr
-    watch.lap("warp")
-
-    clip = _clip(catalog, spec.bgr.source)
-    distinct, which = np.unique(spec.bgr.source_frames, return_inverse=True)
-    mats = np.asarray(spec.bgr.matrices, dtype=np.float64)
-    source_hw = spec.bgr.source["height"], spec.bgr.source["width"]
-    try:
-        src_bgr = load_background_packed(clip, distinct, min_size=geometry.min_decode_size(mats, *source_hw))
-    except SourceError as error:
-        raise BadClipError(spec.bgr.source["collection"], clip.name, error) from error
-    watch.lap("decode")
-    mats = _fit_matrices(mats, source_hw, src_bgr.shape[1:3])
-    ops.warp_stack(src_bgr, None, which, mats, bgr, interpolation=spec.interpolation, border=spec.bgr_border)
-    del src_bgr
-    watch.lap("warp")
+    _render_stream(spec.fgr, catalog, watch, fgr, pha, interpolation=spec.interpolation, border="constant",
+                   scratch=scratch)
+    _render_stream(spec.bgr, catalog, watch, bgr, None, interpolation=spec.interpolation, border=spec.bgr_border,
+                   scratch=scratch)
 
     stacks = {"fgr": fgr, "pha": pha, "bgr": bgr}
     for name in RENDER_ORDER:  # each pixel op gets writable arrays of its own targets only

@@ -463,8 +463,9 @@ def check_memory(recipe: Recipe) -> None:
     """Refuse an output whose one sample would not fit in memory to render, naming its key.
 
     A sample is rendered whole: T×H×W×(3+1+3) bytes of fgr, pha and bgr (T×H×W×(3+1) of img and seg), and
-    about as much again for the source frames decoded to warp from. ``size: [100000, 100000]`` would ask for
-    hundreds of GiB; better an error at load time than a build that swaps or is killed.
+    the estimate doubles that for what comes with it (its encoded members; the source frames, which a matting
+    sample decodes one at a time and a segmentation sample as a window). ``size: [100000, 100000]`` would ask
+    for hundreds of GiB; better an error at load time than a build that swaps or is killed.
     """
     limit = memory_limit()
     matting = set(recipe.outputs)

@@ -27,55 +27,40 @@ _GRAY = np.tile(LUMA, (3, 1))
 _SHARPEN_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=np.float32) / 13.0  # torchvision's smoothing
 
 
-def warp_stack(
-    color_src: np.ndarray,
-    alpha_src: np.ndarray | None,
-    which: np.ndarray,
+def warp_frame(
+    packed: np.ndarray,
+    outputs: np.ndarray,
     matrices: np.ndarray,
     color: np.ndarray,
     alpha: np.ndarray | None = None,
     *,
     interpolation: str,
     border: str,
+    scratch: np.ndarray | None = None,
 ) -> None:
-    """``color[t] (, alpha[t]) = warp(source frame which[t], matrices[t])``, one warp per frame.
+    """``color[t]`` (and ``alpha[t]``) = the source frame ``packed`` warped by ``matrices[t]``, for each output
+    frame t in ``outputs``; an output whose matrix equals an earlier one's is copied.
 
-    Colour and alpha are interleaved into one RGBA frame and warped together: OpenCV's SIMD
-    bilinear warp is about twice as fast on four channels as on three, and colour and alpha then
-    share one sampling grid by construction. A 4-channel ``color_src`` is taken as already
-    interleaved (the sources' packed readers decode into that layout; ``alpha_src`` is then None),
-    otherwise one packed frame is made at a time (no big temporary stack). A frame whose source
-    and matrix equal an earlier frame's is copied.
+    ``packed`` is h×w×4, RGB then alpha (or 255): OpenCV's SIMD bilinear warp is about twice as fast on four
+    channels as on three, and colour and alpha then share one sampling grid by construction. ``scratch``, an
+    H×W×4 buffer for the warped frame, may be passed to reuse one across calls.
     """
     height, width = color.shape[1:3]
     flags = INTERPOLATIONS[interpolation]
     mode = BORDERS[border]
-    prepacked = color_src.shape[-1] == 4
-    packed = color_src[0] if prepacked else np.empty((*color_src.shape[1:3], 4), np.uint8)
-    packed_index = -1
-    warped = np.empty((height, width, 4), np.uint8)
+    warped = np.empty((height, width, 4), np.uint8) if scratch is None else scratch
     done: dict[bytes, int] = {}
-    for t in range(color.shape[0]):
-        key = bytes(np.int64(which[t])) + matrices[t].tobytes()
+    for t in outputs.tolist():
+        key = matrices[t].tobytes()
         if key in done:
             color[t] = color[done[key]]
             if alpha is not None:
                 alpha[t] = alpha[done[key]]
             continue
         done[key] = t
-        if which[t] != packed_index:
-            packed_index = which[t]
-            if prepacked:
-                packed = color_src[packed_index]
-            elif alpha_src is None:
-                cv2.cvtColor(color_src[packed_index], cv2.COLOR_RGB2RGBA, dst=packed)
-            else:
-                cv2.mixChannels([color_src[packed_index], alpha_src[packed_index]], [packed], [0, 0, 1, 1, 2, 2, 3, 3])
         cv2.warpAffine(packed, matrices[t], (width, height), dst=warped, flags=flags, borderMode=mode, borderValue=0)
-        if alpha is None:
-            cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=color[t])
-        else:  # two SIMD copies: a third of mixChannels' time
-            cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=color[t])
+        cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=color[t])
+        if alpha is not None:  # two SIMD copies: a third of mixChannels' time
             cv2.extractChannel(warped, 3, dst=alpha[t, :, :, 0])
 
 

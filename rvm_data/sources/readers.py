@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -45,66 +46,77 @@ def _video_size(stream: Stream, reduction: int) -> tuple[int, int]:
     return max(stream.height // reduction, 1), max(stream.width // reduction, 1)
 
 
-def _put(out: np.ndarray, i: int, image: np.ndarray) -> None:
-    """Frame ``i`` of an RGB (N×h×w×3) or packed (N×h×w×4, channel 3 set to 255) stack from an RGB image."""
-    image = _fit(image, out.shape[1:])
+def _put(out: np.ndarray, image: np.ndarray) -> None:
+    """An RGB image into an RGB (h×w×3) or packed (h×w×4, channel 3 set to 255) frame."""
+    image = _fit(image, out.shape)
     if out.shape[-1] == 4:
-        cv2.cvtColor(image, cv2.COLOR_RGB2RGBA, dst=out[i])
+        cv2.cvtColor(image, cv2.COLOR_RGB2RGBA, dst=out)
     else:
-        out[i] = image
+        out[...] = image
 
 
-def _read_color(stream: Stream, wanted: np.ndarray, reduction: int, channels: int = 3) -> np.ndarray:
-    """Colour frames N×h×w×``channels``: RGB, or RGB plus a fourth channel of 255 (the warp's packed layout),
-    decoded straight into the stack where the decoder can."""
-    out: np.ndarray | None = None
+class _Slots:
+    """Where decoded frames go: frame i into slot i of a new N×h×w×C stack, or every frame into one
+    reused h×w×C buffer (``count`` 1), sized by the first frame."""
+
+    def __init__(self, count: int, channels: int) -> None:
+        self.count, self.channels = count, channels
+        self.array: np.ndarray | None = None
+
+    def __call__(self, i: int, shape: tuple[int, ...]) -> np.ndarray:
+        if self.array is None:
+            self.array = np.empty((self.count, *shape[:2], self.channels), np.uint8)
+        slot: np.ndarray = self.array[i % self.count]
+        return slot
+
+
+def _color_frames(stream: Stream, wanted: np.ndarray, reduction: int, slots: _Slots) -> Iterator[np.ndarray]:
+    """Colour frames of ``wanted`` in order, each h×w×C in its slot: RGB, or RGB plus a fourth channel of 255
+    (the warp's packed layout), decoded straight into the slot where the decoder can. With one reused slot a
+    frame is valid until the next is asked for."""
     if stream.kind == "video":
         size = _video_size(stream, reduction)
         with open_video(stream.path) as reader:
             for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
                 image = frame_to_rgb(frame, size)
-                if out is None:
-                    out = np.empty((wanted.size, *image.shape[:2], channels), np.uint8)
-                _put(out, i, image)
-        assert out is not None
-        return out
+                out = slots(i, image.shape)
+                _put(out, image)
+                yield out
+        return
     for i, index in enumerate(wanted.tolist()):
         path = stream.frame_path(index)
-        if out is None:
+        if slots.array is None:
             image = read_color(path, reduction)
-            out = np.empty((wanted.size, *image.shape[:2], channels), np.uint8)
-            _put(out, 0, image)
-            continue
-        image = read_color(path, reduction, out=out[i])
-        if image.shape != out.shape[1:]:
-            _put(out, i, image)
-    assert out is not None
-    return out
+            out = slots(i, image.shape)
+            _put(out, image)
+        else:
+            out = slots(i, slots.array.shape[1:])
+            image = read_color(path, reduction, out=out)
+            if image.shape != out.shape:
+                _put(out, image)
+        yield out
 
 
-def _read_alpha(stream: Stream, wanted: np.ndarray, shape: tuple[int, ...], out: np.ndarray | None = None,
-                channel: int = 0) -> np.ndarray:
-    """Alpha frames at ``shape`` (N×h×w×C of the colour), decoded as small as that allows, into channel
-    ``channel`` of ``out`` (default: a new N×h×w×1 stack)."""
-    reduction = reduction_for(stream.height, stream.width, (shape[1], shape[2]))
-    out = np.empty((*shape[:3], 1), np.uint8) if out is None else out
+def _color_stack(stream: Stream, wanted: np.ndarray, reduction: int) -> np.ndarray:
+    """The colour frames of ``wanted`` as one N×h×w×3 RGB stack, each decoded straight into its slot."""
+    slots = _Slots(wanted.size, 3)
+    for _ in _color_frames(stream, wanted, reduction, slots):
+        pass
+    assert slots.array is not None
+    return slots.array
 
-    def put(i: int, image: np.ndarray) -> None:
-        image = _fit(image, shape[1:3])
-        if out.shape[-1] == 1:
-            out[i, :, :, 0] = image
-        else:  # a third faster than numpy's strided copy
-            cv2.insertChannel(image, out[i], channel)
 
+def _alpha_frames(stream: Stream, wanted: np.ndarray, shape: tuple[int, int]) -> Iterator[np.ndarray]:
+    """Alpha frames of ``wanted`` in order at ``shape`` (h, w: the colour's), decoded as small as that allows."""
+    reduction = reduction_for(stream.height, stream.width, shape)
     if stream.kind == "video":
         size = _video_size(stream, reduction)
         with open_video(stream.path) as reader:
-            for i, (_, frame) in enumerate(reader.frames(wanted.tolist())):
-                put(i, frame_to_gray(frame, size))
-        return out
-    for i, index in enumerate(wanted.tolist()):
-        put(i, read_alpha(stream.frame_path(index), reduction))
-    return out
+            for _, frame in reader.frames(wanted.tolist()):
+                yield _fit(frame_to_gray(frame, size), shape)
+        return
+    for index in wanted.tolist():
+        yield _fit(read_alpha(stream.frame_path(index), reduction), shape)
 
 
 def _read_color_and_alpha(stream: Stream, wanted: np.ndarray, reduction: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,8 +148,10 @@ def load_matte(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
         return _in_order(color, inverse), _in_order(alpha, inverse)
     if clip.alpha is None:
         raise SourceError(clip.color.path, f"clip {clip.name!r} has no alpha; it is not a foreground")
-    color = _read_color(clip.color, wanted, reduction)
-    alpha = _read_alpha(clip.alpha, wanted, color.shape)
+    color = _color_stack(clip.color, wanted, reduction)
+    alpha = np.empty((*color.shape[:3], 1), np.uint8)
+    for i, image in enumerate(_alpha_frames(clip.alpha, wanted, color.shape[1:3])):
+        alpha[i, :, :, 0] = image
     return _in_order(color, inverse), _in_order(alpha, inverse)
 
 
@@ -145,28 +159,35 @@ def load_background(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
                     min_size: tuple[int, int] | None = None) -> np.ndarray:
     """Background RGB N×h×w×3 uint8 for source frames ``indices`` (rules as in :func:`load_matte`)."""
     wanted, inverse = _distinct(clip, indices)
-    return _in_order(_read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size)), inverse)
+    return _in_order(_color_stack(clip.color, wanted, reduction_for(clip.height, clip.width, min_size)), inverse)
 
 
-def load_matte_packed(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
-                      min_size: tuple[int, int] | None = None) -> np.ndarray:
-    """:func:`load_matte`'s frames as one N×h×w×4 stack, RGB then alpha: the layout the warp takes, with
-    JPEG colour decoded straight into it and alpha written beside it (no interleaving pass)."""
+def iter_matte_packed(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
+                      min_size: tuple[int, int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`load_matte`'s frames one distinct frame at a time, as (the positions in ``indices`` showing it, its
+    h×w×4 RGB-then-alpha frame: the layout the warp takes). Every frame is decoded into one reused buffer,
+    JPEG colour straight into it and alpha written beside it, so a frame is valid until the next is asked for:
+    decoding and warping frame by frame keep one frame in cache instead of a window's stack in memory."""
+    wanted, inverse = _distinct(clip, indices)
     if clip.alpha_in_color or clip.alpha is None:
-        color, alpha = load_matte(clip, indices, min_size=min_size)
-        packed = np.empty((*color.shape[:3], 4), np.uint8)
-        for i in range(color.shape[0]):
-            cv2.mixChannels([color[i], alpha[i]], [packed[i]], [0, 0, 1, 1, 2, 2, 3, 3])
-        return packed
-    wanted, inverse = _distinct(clip, indices)
-    packed = _read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size), channels=4)
-    _read_alpha(clip.alpha, wanted, packed.shape, out=packed, channel=3)
-    return _in_order(packed, inverse)
+        color, alpha = load_matte(clip, wanted, min_size=min_size)
+        packed = np.empty((*color.shape[1:3], 4), np.uint8)
+        for i in range(wanted.size):
+            cv2.mixChannels([color[i], alpha[i]], [packed], [0, 0, 1, 1, 2, 2, 3, 3])
+            yield np.flatnonzero(inverse == i), packed
+        return
+    colors = _color_frames(clip.color, wanted, reduction_for(clip.height, clip.width, min_size), _Slots(1, 4))
+    first = next(colors)
+    alphas = _alpha_frames(clip.alpha, wanted, first.shape[:2])
+    for i, (packed, alpha) in enumerate(zip(itertools.chain([first], colors), alphas, strict=True)):
+        cv2.insertChannel(alpha, packed, 3)  # a third faster than numpy's strided copy
+        yield np.flatnonzero(inverse == i), packed
 
 
-def load_background_packed(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
-                           min_size: tuple[int, int] | None = None) -> np.ndarray:
-    """:func:`load_background`'s frames as N×h×w×4, RGB then a channel of 255 (the warp's layout)."""
+def iter_background_packed(clip: ClipInfo, indices: Sequence[int] | np.ndarray, *,
+                           min_size: tuple[int, int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`load_background`'s frames as :func:`iter_matte_packed` gives them: RGB then a channel of 255."""
     wanted, inverse = _distinct(clip, indices)
-    return _in_order(_read_color(clip.color, wanted, reduction_for(clip.height, clip.width, min_size), channels=4),
-                     inverse)
+    frames = _color_frames(clip.color, wanted, reduction_for(clip.height, clip.width, min_size), _Slots(1, 4))
+    for i, packed in enumerate(frames):
+        yield np.flatnonzero(inverse == i), packed

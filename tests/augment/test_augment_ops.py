@@ -55,18 +55,18 @@ def test_frame_means_inside_alpha():
     assert ops.frame_means(stack)[0] == pytest.approx(100 * ops.LUMA.sum())
 
 
-def test_warp_stack_packs_color_and_alpha_on_one_grid():
-    color = rgb(3, 20, 24)
-    alpha = color[..., :1].copy()
-    which = np.array([0, 1, 1, 2, 0])
+def test_warp_frame_warps_color_and_alpha_on_one_grid():
+    color = rgb(1, 20, 24)[0]
+    packed = np.concatenate([color, color[..., :1]], axis=2)
     mats = np.stack([geometry.affine((11.5, 9.5), angle=7 * t, scale=0.9)[:2] for t in (0, 1, 1, 2, 3)])
-    out_c = np.empty((5, 16, 16, 3), np.uint8)
-    out_a = np.empty((5, 16, 16, 1), np.uint8)
-    ops.warp_stack(color, alpha, which, mats, out_c, out_a, interpolation="linear", border="constant")
+    out_c = np.zeros((5, 16, 16, 3), np.uint8)
+    out_a = np.zeros((5, 16, 16, 1), np.uint8)
+    ops.warp_frame(packed, np.array([1, 2, 4]), mats, out_c, out_a, interpolation="linear", border="constant")
     np.testing.assert_array_equal(out_c[..., 0], out_a[..., 0])
-    np.testing.assert_array_equal(out_c[1], out_c[2])  # same source and matrix: copied
-    ref = cv2.warpAffine(color[2], mats[3], (16, 16), flags=cv2.INTER_LINEAR)
-    np.testing.assert_array_equal(out_c[3], ref)
+    np.testing.assert_array_equal(out_c[1], out_c[2])  # the same matrix: copied
+    ref = cv2.warpAffine(color, mats[4], (16, 16), flags=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(out_c[4], ref)
+    assert not out_c[[0, 3]].any() and not out_a[[0, 3]].any()  # frames not listed are left alone
 
 
 def test_identity_resize_matrix_is_identity():

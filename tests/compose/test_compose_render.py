@@ -21,7 +21,7 @@ from rvm_data.augment.params import (
     SharpenConfig,
 )
 from rvm_data.compose import ComposeConfig, SampleSpec, plan_sample, render_sample
-from rvm_data.sources import load_matte
+from rvm_data.sources import load_matte, readers
 
 SIZE = (40, 48)
 
@@ -178,21 +178,24 @@ def test_pause_freezes_whole_frames(catalog):
 
 
 def test_each_distinct_source_frame_decoded_once(catalog, monkeypatch):
-    asked = []
+    decoded = []
 
-    def spy(loader):
-        def wrapped(clip, indices, **kw):
-            asked.append(list(indices))
-            return loader(clip, indices, **kw)
+    def spy(read):
+        def wrapped(path, *args, **kw):
+            decoded.append(path)
+            return read(path, *args, **kw)
         return wrapped
 
-    monkeypatch.setattr(compose, "load_background_packed", spy(compose.load_background_packed))
-    monkeypatch.setattr(compose, "load_matte_packed", spy(compose.load_matte_packed))
-    cfg = ComposeConfig(size=SIZE, frames=6, bgr_video_prob=0.0)
+    monkeypatch.setattr(readers, "read_color", spy(readers.read_color))
+    monkeypatch.setattr(readers, "read_alpha", spy(readers.read_alpha))
+    cfg = ComposeConfig(size=SIZE, frames=6, bgr_video_prob=0.0, temporal=TemporalConfig(speeds=(0.5,)))
     spec = plan_sample(cfg, catalog, seed=0, split="train", index=0, augment=True)
     render_sample(spec, catalog)
-    assert asked[1] == [0]  # an image background: one decode for all frames
-    assert sorted(asked[0]) == sorted(set(spec.fgr.source_frames)) and len(asked[0]) == len(set(asked[0]))
+    fg, bg = catalog.foregrounds[spec.fgr.source["index"]], catalog.background_images[spec.bgr.source["index"]]
+    distinct = sorted(set(spec.fgr.source_frames))
+    assert len(distinct) < spec.frames  # half speed: frames repeat
+    expected = [fg.color.frame_path(i) for i in distinct] + [fg.alpha.frame_path(i) for i in distinct]
+    assert sorted(decoded) == sorted(expected + [bg.color.frame_path(0)])  # one decode each, the image once
 
 
 def test_reduced_decode_is_requested_for_large_sources(catalog):
@@ -216,14 +219,14 @@ def test_reduced_decode_gives_the_same_picture(catalog, monkeypatch):
     """A 48x64 foreground rendered at 12x16 is decoded at a quarter size; the picture must match
     an area-downscaled full-size frame (matrices are re-fitted to the decoded size)."""
     sizes = []
-    real = compose.load_matte_packed
+    real = compose.iter_matte_packed
 
     def spy(clip, indices, **kw):
-        packed = real(clip, indices, **kw)
-        sizes.append((kw.get("min_size"), packed.shape[1:3]))
-        return packed
+        for positions, packed in real(clip, indices, **kw):
+            sizes.append((kw.get("min_size"), packed.shape[:2]))
+            yield positions, packed
 
-    monkeypatch.setattr(compose, "load_matte_packed", spy)
+    monkeypatch.setattr(compose, "iter_matte_packed", spy)
     cfg = ComposeConfig(size=(12, 16), frames=1, augment=AugmentConfig(valid_framing=False))  # the whole source
     spec = plan_sample(cfg, catalog, seed=0, split="valid", index=0, augment=False)
     out = render_sample(spec, catalog)

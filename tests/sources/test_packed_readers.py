@@ -1,5 +1,6 @@
-"""The packed readers (colour and alpha in one N×h×w×4 stack, the warp's layout) hold exactly the frames of the
-plain readers, for every kind of source and reduction."""
+"""The packed readers (colour and alpha side by side in one h×w×4 frame, the warp's layout, one distinct frame at
+a time) give exactly the frames of the plain readers, for every kind of source and reduction, each with the
+positions that show it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from PIL import Image
 from sources_helpers import alpha_frames, smooth_frames, videomatte, write_frames
 
 from rvm_data.sources import SourceError, SourcesConfig, build_catalog, load_background, load_matte
-from rvm_data.sources.readers import load_background_packed, load_matte_packed
+from rvm_data.sources.readers import iter_background_packed, iter_matte_packed
 
 FRAMES, H, W = 6, 40, 64
 INDICES = [4, 0, 2, 2, 5]
@@ -22,6 +23,22 @@ def _interleaved(color: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """What the warp interleaved before the packed readers: RGB then alpha (255 without one)."""
     fourth = np.full((*color.shape[:3], 1), 255, np.uint8) if alpha is None else alpha
     return np.concatenate([color, fourth], axis=3)
+
+
+def _stacked(frames) -> np.ndarray:
+    """The packed frames in the order ``indices`` asks (each copied out of the reused buffer), checking that
+    every position is given exactly once and every frame in one reused buffer (memory does not grow with the
+    window)."""
+    out: dict[int, np.ndarray] = {}
+    buffers = set()
+    for positions, packed in frames:
+        buffers.add(packed.__array_interface__["data"][0])
+        assert packed.flags["C_CONTIGUOUS"] and packed.shape[-1] == 4
+        for position in positions.tolist():
+            assert position not in out
+            out[position] = packed.copy()
+    assert sorted(out) == list(range(len(out))) and len(buffers) == 1
+    return np.stack([out[i] for i in range(len(out))])
 
 
 def _matte_catalog(root: Path, **kwargs) -> object:
@@ -34,8 +51,7 @@ def _matte_catalog(root: Path, **kwargs) -> object:
 def test_packed_matte_is_colour_then_alpha(tmp_path: Path, kwargs: dict, min_size: tuple[int, int] | None) -> None:
     clip = _matte_catalog(tmp_path, **kwargs).foregrounds[0]
     color, alpha = load_matte(clip, INDICES, min_size=min_size)
-    packed = load_matte_packed(clip, INDICES, min_size=min_size)
-    assert packed.flags["C_CONTIGUOUS"] and np.array_equal(packed, _interleaved(color, alpha))
+    assert np.array_equal(_stacked(iter_matte_packed(clip, INDICES, min_size=min_size)), _interleaved(color, alpha))
 
 
 def test_packed_matte_of_a_mixed_size_clip_and_of_rgba_stills(tmp_path: Path) -> None:
@@ -47,7 +63,7 @@ def test_packed_matte_of_a_mixed_size_clip_and_of_rgba_stills(tmp_path: Path) ->
     cv2.imwrite(str(root / "fgr" / "a" / "00003.jpg"), big)  # one frame of another size: fitted to the rest
     clip = build_catalog(SourcesConfig(str(root))).foregrounds[0]
     color, alpha = load_matte(clip, INDICES)
-    assert np.array_equal(load_matte_packed(clip, INDICES), _interleaved(color, alpha))
+    assert np.array_equal(_stacked(iter_matte_packed(clip, INDICES)), _interleaved(color, alpha))
 
     stills = tmp_path / "stills"
     (stills / "fgr").mkdir(parents=True)
@@ -56,7 +72,7 @@ def test_packed_matte_of_a_mixed_size_clip_and_of_rgba_stills(tmp_path: Path) ->
     Image.fromarray(rgba, "RGBA").save(stills / "fgr" / "x.png")
     clip = build_catalog(SourcesConfig(str(stills), foreground_kind="imagematte")).foregrounds[0]
     color, alpha = load_matte(clip, [0, 0])
-    assert np.array_equal(load_matte_packed(clip, [0, 0]), _interleaved(color, alpha))
+    assert np.array_equal(_stacked(iter_matte_packed(clip, [0, 0])), _interleaved(color, alpha))
 
 
 @pytest.mark.parametrize("ext", [".jpg", ".png"])
@@ -67,14 +83,15 @@ def test_packed_background_is_colour_then_255(tmp_path: Path, ext: str) -> None:
     clip = build_catalog(sources).background_videos[0]
     for min_size in (None, (10, 16)):
         color = load_background(clip, INDICES, min_size=min_size)
-        assert np.array_equal(load_background_packed(clip, INDICES, min_size=min_size), _interleaved(color, None))
+        packed = _stacked(iter_background_packed(clip, INDICES, min_size=min_size))
+        assert np.array_equal(packed, _interleaved(color, None))
 
 
 def test_packed_readers_refuse_what_the_plain_ones_refuse(tmp_path: Path) -> None:
     clip = _matte_catalog(tmp_path).foregrounds[0]
     with pytest.raises(SourceError, match="out of range"):
-        load_matte_packed(clip, [FRAMES])
+        next(iter_matte_packed(clip, [FRAMES]))
     (Path(clip.alpha.frame_path(2))).write_bytes(b"not a png")
     with pytest.raises(SourceError, match="cannot decode") as error:
-        load_matte_packed(clip, [1, 2])
+        list(iter_matte_packed(clip, [1, 2]))
     assert error.value.path == clip.alpha.frame_path(2)
