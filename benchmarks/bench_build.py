@@ -30,6 +30,7 @@ no GPU was at hand to measure one, and the README's step times are CPU runs).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -200,18 +201,22 @@ def _encoders(samples: list[dict[str, Any]], codec: shard_codec.CodecConfig) -> 
 def codec_limit(recipe, samples: int, codecs: list[shard_codec.CodecConfig], repeat: int = 2) -> dict[str, Any]:
     """CPU seconds (best of ``repeat``, one thread) to decode the distinct source frames the specs of ``samples``
     read and to encode their outputs with each of ``codecs``, and to render them with their sources decoded
-    already (render's own pixel work: warps, pixel ops)."""
+    already (render's own pixel work: warps, pixel ops), and so without their pixel ops (the warps alone)."""
     catalog = build_catalog(recipe.resolve_sources("train"))
     specs = list(plan_output_samples(recipe, "lr", "train", range(samples), catalog))
+    # the same specs with every pixel op off (no colour, noise, blur, grayscale, sharpen): the warps alone
+    geometric = [dataclasses.replace(spec, motion={}, grayscale=False, sharpen=None) for spec in specs]
     with recording_reads() as reads, decoded_once():
         rendered = [render_sample(spec, catalog) for spec in specs]
         render = min(_timed([lambda spec=spec: render_sample(spec, catalog) for spec in specs]) for _ in range(repeat))
+        warps = min(_timed([lambda spec=spec: render_sample(spec, catalog) for spec in geometric])
+                    for _ in range(repeat))
     decoders = [_decoders(Path(path).read_bytes(), reduction, gray) for path, reduction, gray in reads]
     fast = min(_timed([d[0] for d in decoders]) for _ in range(repeat))
     opencv = min(_timed([d[1] for d in decoders]) for _ in range(repeat))
     encode = [min(_timed(_encoders(rendered, codec)) for _ in range(repeat)) for codec in codecs]
     return {"reads": len(reads), "decode": fast, "decode_opencv": opencv, "encode": encode, "render": render,
-            "frames": samples * recipe.outputs["lr"].compose.frames}
+            "warps": warps, "frames": samples * recipe.outputs["lr"].compose.frames}
 
 
 def stage_times(recipe, samples: int) -> dict[str, float]:
@@ -303,6 +308,8 @@ def main() -> None:
         frames, encode, render = limit["frames"], limit["encode"][0], limit["render"]
         rows = [("codec limit: decode (libjpeg-turbo via simplejpeg, as the build) + encode", limit["decode"] + encode),
                 ("codec limit with OpenCV's decode (the build's decoder before #15)", limit["decode_opencv"] + encode),
+                ("codec limit + the warps alone (render with its sources decoded and no pixel op): the least "
+                 "pixel work of a composite", limit["decode"] + encode + limit["warps"]),
                 ("codec limit + render with its sources decoded (warps, pixel ops): all the pixel work",
                  limit["decode"] + encode + render)]
         print(f"### Against the codec limit (same run; {limit['reads']} distinct source frames decoded, "
@@ -314,9 +321,12 @@ def main() -> None:
             bold = "**" if label.startswith("codec limit: ") else ""
             print(f"| {label} | {1000 * seconds / frames:.2f} | {frames / seconds:.0f} | "
                   f"{bold}{build_rate * seconds / frames:.2f}{bold} |")
+        ceiling = (limit["decode"] + encode) / (limit["decode"] + encode + limit["warps"])
         print(f"\nms per frame: decode {1000 * limit['decode'] / frames:.2f} (OpenCV's "
               f"{1000 * limit['decode_opencv'] / frames:.2f}), encode {1000 * encode / frames:.2f}, render without "
-              f"decoding {1000 * render / frames:.2f}.\n")
+              f"decoding {1000 * render / frames:.2f} (the warps alone {1000 * limit['warps'] / frames:.2f}). "
+              f"The most a build that warps could reach: **{ceiling:.2f}** "
+              "of the codec limit (codec limit / codec limit + the warps alone).\n")
         stages = stage_times(recipe, 4)
         inside = ", ".join(f"{k} {stages[k]:.2f}" for k in ("decode", "warp", "pixel_ops") if k in stages)
         print("ms per frame, one process: " + ", ".join(f"{k} {stages[k]:.2f}" for k in ("plan", "render", "encode"))
