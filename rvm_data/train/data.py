@@ -65,11 +65,14 @@ class EpochStream(Stream):
         self._workers, self._pin = workers, pin_memory
         self.dataset = make(BuildFolder(source.root))  # epoch 0's; every epoch has its counts
         self.pass_index, self.reads, self._opened = 0, 0, False
+        self.seen: set[int] = set()  # the epochs the finished passes read
+        self.rereads = False  # whether this pass reads an epoch an earlier pass read
         self._it: Iterator[dict[str, Any]] | None = None
 
     def _open(self, pass_index: int, reads: int | None = None) -> None:
         self.pass_index = pass_index
         self.reads = self.source.epoch_for(pass_index) if reads is None else reads
+        self.rereads = self.reads in self.seen
         self.dataset = self._make(BuildFolder(epoch_root(self.source.root, self.reads)))
         self.dataset.set_epoch(pass_index)
         self._opened = True
@@ -84,23 +87,28 @@ class EpochStream(Stream):
                 return next(self._it)
             except StopIteration:
                 self._it, self._opened = None, False
+                self.seen.add(self.reads)
                 self.pass_index += 1
 
     def delivered(self) -> tuple[int, int, bool]:
         epoch, index, _ = super().delivered()
-        return epoch, index, self.reads != epoch  # it re-reads where it reads another epoch's build
+        return epoch, index, self.rereads
 
     def state_dict(self) -> dict[str, Any]:
-        return {"pass": self.pass_index, "reads": self.reads, "dataset": self.dataset.state_dict()}
+        return {"pass": self.pass_index, "reads": self.reads, "seen": sorted(self.seen),
+                "dataset": self.dataset.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if "pass" not in state:
             raise TrainError(f"the checkpoint's {self.name!r} stream read a build without epochs; this one has "
                              "epochs (built with --epochs): resume on the build it started on, or start a new run")
         self.source.ready(int(state["reads"]))
+        # a checkpoint of 0.3.0 has no "seen": its passes each read their own epoch then
+        self.seen = {int(e) for e in state.get("seen", range(int(state["pass"])))}
         self._open(int(state["pass"]), int(state["reads"]))
         self.dataset.load_state_dict(state["dataset"])
         if self.dataset.epoch != self.pass_index:  # the checkpoint came at the end of its pass
+            self.seen.add(self.reads)
             self.pass_index, self._opened = self.pass_index + 1, False
         self._it = None
 

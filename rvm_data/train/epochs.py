@@ -6,30 +6,97 @@ samples; where fewer epochs were built it cycles through those there are, and sa
 :class:`RollingBuild` (``rvm-data train --build-ahead K``) epochs e+1 .. e+K are built while epoch e
 trains; a stream that reaches an epoch still being built waits for it and reports how long, with the
 frames per second training needed and the build delivered. ``--keep-epochs N`` deletes the epoch
-folders (never epoch 0) that training has left N epochs behind.
+folders (never epoch 0, never one a stream reads or a build is writing) that training has left N epochs
+behind. An epoch folder made from another recipe, rvm-data version or library stack than epoch 0 is
+refused, never read.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
 
+from rvm_data.buildfolder import FolderError, FolderLock
 from rvm_data.shards.folder import BuildFolder
-from rvm_data.shards.layout import TRAIN_SPLIT, built_epochs, epoch_root
+from rvm_data.shards.layout import EPOCHS_DIR, TRAIN_SPLIT, built_epochs, epoch_root
 from rvm_data.shards.manifest import ManifestError
 from rvm_data.train.errors import TrainError
 
+_DELETING = ".deleting-"  # an epoch folder renamed out of the way before it is removed
+
 
 def complete(root: Path, epoch: int, output: str, samples: int) -> bool:
-    """Whether epoch ``epoch`` of the build at ``root`` lists all ``samples`` train samples of ``output``."""
+    """Whether epoch ``epoch`` of the build at ``root`` lists all ``samples`` train samples of ``output``;
+    a TrainError where that folder was made otherwise than epoch 0 (another recipe, version or stack, or
+    a manifest recording another epoch), which training must never read."""
     try:
-        return BuildFolder(epoch_root(root, epoch)).count(TRAIN_SPLIT, output) == samples
+        folder = BuildFolder(epoch_root(root, epoch))
+        count = folder.count(TRAIN_SPLIT, output)
     except (OSError, ManifestError):  # not there yet, or its manifest is being replaced
         return False
+    if epoch:
+        _check_same_build(root, folder, epoch)
+    return count == samples
+
+
+def _check_same_build(root: Path, folder: BuildFolder, epoch: int) -> None:
+    made, first = folder.manifest, BuildFolder(root).manifest
+    differences = [f"{what} {mine!r} (epoch 0: {theirs!r})" for what, mine, theirs in (
+        ("epoch", made.epoch, epoch), ("recipe hash", made.recipe_hash, first.recipe_hash),
+        ("rvm_data version", made.version, first.version), ("library stack", made.stack, first.stack))
+        if mine != theirs]
+    if differences:
+        raise TrainError(f"{folder.root}: this epoch was not made by epoch 0's build ({'; '.join(differences)}), so "
+                         "its samples are not of this recipe's sample space; remove the folder or rebuild it "
+                         f"with `rvm-data build {root} --epochs {epoch}`")
+
+
+def check_whole(root: Path) -> None:
+    """Refuse a rolling build beside an epoch 0 built in part (``--limit``): it builds whole epochs, whose
+    counts would never be epoch 0's, so training would wait on them in vain."""
+    from rvm_data.build import recipe_of_build  # the build machinery, only where a rolling build is made
+
+    folder = BuildFolder(root)
+    for name, output in recipe_of_build(root).all_outputs().items():
+        whole, built = output.samples.get(TRAIN_SPLIT, 0), folder.count(TRAIN_SPLIT, name)
+        if built and built != whole:
+            raise TrainError(f"{root}: epoch 0 holds {built} of the recipe's {whole} train samples of {name!r} (built "
+                             "with --limit); --build-ahead builds whole epochs: build epoch 0 whole first, or "
+                             f"build the epochs you want by hand (`rvm-data build {root} --epochs A:B --limit N`)")
+
+
+def _runs(epochs: list[int]) -> list[tuple[int, int]]:
+    """Sorted epochs as (first, last) runs of consecutive ones: [1, 2, 4] -> [(1, 2), (4, 4)]."""
+    runs: list[tuple[int, int]] = []
+    for e in epochs:
+        if runs and runs[-1][1] == e - 1:
+            runs[-1] = (runs[-1][0], e)
+        else:
+            runs.append((e, e))
+    return runs
+
+
+def build_beside(parent: int) -> int:
+    """The background build's entry point (``rvm-data build`` with training's pid before its arguments): it
+    stops like Ctrl-C when training dies (SIGKILL, out of memory), so no orphan build holds the folders a
+    resumed run builds into."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)  # the build's own handler: temporaries removed, one line
+
+    threading.Thread(target=watch, name="rvm-data-training-watch", daemon=True).start()
+    from rvm_data.cli import main
+
+    return main()
 
 
 class RollingBuild:
@@ -42,9 +109,13 @@ class RollingBuild:
             raise TrainError(f"--build-ahead must be >= 1, got {ahead}")
         if keep is not None and keep < 1:
             raise TrainError(f"--keep-epochs must be >= 1, got {keep}")
+        if workers < 1:
+            raise TrainError(f"--build-workers must be >= 1, got {workers}")
         self.root, self.ahead, self.workers, self.keep, self.scheduler = root, ahead, workers, keep, scheduler
         self.launch = launch  # False on DDP ranks other than the main one: they wait for its builds
+        self.epochs: int | None = None  # epochs training runs (0 .. epochs - 1); none is built past them
         self.requested = 1  # epochs below this were asked for (epoch 0 is the folder itself)
+        self.building: list[int] = []  # the epochs this run has queued (what its delivery rate counts)
         self._process: subprocess.Popen[bytes] | None = None
         self._queue: list[range] = []
         self._started: float | None = None  # when the first background build began
@@ -52,8 +123,9 @@ class RollingBuild:
 
     def _command(self, epochs: range) -> list[str]:
         """``rvm-data build ROOT --epochs A:B``: the recipe the folder records, so the epochs are of that build."""
-        command = [sys.executable, "-c", "import sys; from rvm_data.cli import main; sys.exit(main())",
-                   "build", str(self.root), "--epochs", f"{epochs.start}:{epochs.stop}", "--no-progress"]
+        code = f"import sys; from rvm_data.train.epochs import build_beside; sys.exit(build_beside({os.getpid()}))"
+        command = [sys.executable, "-c", code, "build", str(self.root), "--epochs", f"{epochs.start}:{epochs.stop}",
+                   "--no-progress"]
         return command + (["--scheduler", self.scheduler] if self.scheduler else ["--workers", str(self.workers)])
 
     def _pump(self) -> None:
@@ -74,26 +146,49 @@ class RollingBuild:
             self._started = self._started or time.perf_counter()
 
     def request(self, epoch: int) -> None:
-        """Training is at ``epoch``: have epochs up to ``epoch + ahead`` built, and drop old ones."""
-        end = epoch + self.ahead + 1
-        if end > self.requested:
-            self._queue.append(range(self.requested, end))
+        """Training is at ``epoch``: have epochs up to ``epoch + ahead`` built (those not complete yet, none
+        past the run's last), and drop old ones."""
+        end = epoch + self.ahead + 1 if self.epochs is None else min(epoch + self.ahead + 1, self.epochs)
+        start = max(self.requested, epoch)  # never an epoch training has left (a resumed run starts on its own)
+        if end > start:
+            missing = [e for e in range(start, end) if not self._complete(e)]
+            for first, last in _runs(missing):
+                self._queue.append(range(first, last + 1))
+            self.building += missing
             self.requested = end
         self._pump()
         if self.keep is not None and self.launch:
             reading = {source.reading for source in self.sources}
             for old in built_epochs(self.root):
                 if old <= epoch - self.keep and old not in reading:  # finished, `keep` behind, read by none
-                    shutil.rmtree(epoch_root(self.root, old), ignore_errors=True)
+                    self._delete(old)
+            for leftover in (self.root / EPOCHS_DIR).glob(f"{_DELETING}*"):  # a removal cut short
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    def _complete(self, epoch: int) -> bool:
+        """Every stream reading this build has its output complete in ``epoch``."""
+        return bool(self.sources) and all(complete(self.root, epoch, s.output, s.samples) for s in self.sources)
+
+    def _delete(self, epoch: int) -> None:
+        """Remove a finished epoch's folder, unless a build holds it (a hand-run one, or a stopping one):
+        renamed out of the way under its lock first, so no reader ever sees it half removed."""
+        folder = epoch_root(self.root, epoch)
+        away = folder.parent / f"{_DELETING}{folder.name}-{os.getpid()}"
+        try:
+            with FolderLock(folder):
+                folder.rename(away)
+        except (FolderError, OSError):  # held, or gone already: left for a later pass
+            return
+        shutil.rmtree(away, ignore_errors=True)
 
     def will_build(self, epoch: int) -> bool:
-        return 1 <= epoch < self.requested
+        return 1 <= epoch < self.requested and (self.epochs is None or epoch < self.epochs)
 
     def epochs_per_s(self, output: str, samples: int) -> float:
-        """Epochs completed per second since the background builds began."""
+        """Epochs this run's background builds completed per second since they began."""
         if self._started is None:
             return 0.0
-        done = sum(complete(self.root, e, output, samples) for e in range(1, self.requested))
+        done = sum(complete(self.root, e, output, samples) for e in self.building)
         return done / max(time.perf_counter() - self._started, 1e-9)
 
     def wait_for(self, epoch: int, output: str, samples: int) -> float:
@@ -127,7 +222,7 @@ class EpochSource:
         self.frames_per_epoch = samples * frames
         self.follow = follow
         self.reading: int | None = None  # the epoch this stream reads now (kept from deletion)
-        self._cycling_said = False
+        self._cycling_said = self._fallback_said = False
         self._pass_started: float | None = None  # when the pass before this one began (training's pace)
         if builder is not None:
             builder.sources.append(self)
@@ -160,7 +255,17 @@ class EpochSource:
         in turn; a follower reads what its leader reads, where this output is complete there."""
         if self.follow is not None:
             led = self.follow.reading if self.follow.reading is not None else 0
-            return led if complete(self.root, led, self.output, self.samples) else 0
+            if complete(self.root, led, self.output, self.samples):
+                return led
+            if self.builder is not None and self.builder.will_build(led):  # built after the leader's output
+                self.builder.wait_for(led, self.output, self.samples)
+                return led
+            if not self._fallback_said:
+                self._fallback_said = True
+                warnings.warn(f"{epoch_root(self.root, led)}: the low-res stream reads this epoch but it has no "
+                              f"complete {self.output!r} shards, so that stream reads epoch 0's (and so in every "
+                              "such epoch)", stacklevel=2)
+            return 0
         now = time.perf_counter()
         pass_s, self._pass_started = (now - self._pass_started if self._pass_started else None), now
         if self.builder is not None:
@@ -177,15 +282,25 @@ class EpochSource:
                                       "--build-workers, a larger --build-ahead, or a dask cluster)", stacklevel=2)
                 return epoch
         built = self.built()
-        if epoch in built:
+        chosen = reused_epoch(epoch, built)
+        if chosen == epoch:
             return epoch
-        chosen = built[epoch % len(built)]
         if not self._cycling_said:
             self._cycling_said = True
             warnings.warn(f"{self.root}: {len(built)} epoch(s) of {self.output!r} built ({_ranges(built)}): training "
                           f"epoch {epoch} reuses epoch {chosen}'s samples, and so on in turn (build more with "
                           "`rvm-data build RECIPE --epochs A:B`, or train with --build-ahead)", stacklevel=2)
         return chosen
+
+
+def reused_epoch(epoch: int, built: list[int]) -> int:
+    """The built epoch training epoch ``epoch`` reads: its own where built, else the built ones in turn over
+    the epochs that are not (so each is reused as often as the others, wherever the gaps are; with epochs
+    0 .. n-1 built, epoch e reads e mod n)."""
+    if epoch in built:
+        return epoch
+    unbuilt_before = epoch - sum(1 for e in built if e < epoch)
+    return built[unbuilt_before % len(built)]
 
 
 def _ranges(epochs: list[int]) -> str:

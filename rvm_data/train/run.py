@@ -15,7 +15,7 @@ from rvm_data.model.errors import ModelError
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import Placement, setup, teardown
-from rvm_data.train.epochs import RollingBuild
+from rvm_data.train.epochs import RollingBuild, check_whole
 from rvm_data.train.errors import TrainError, TrainFileMissing
 from rvm_data.train.trainer import LAST, Trainer, TrainResult
 
@@ -118,6 +118,8 @@ def train_build(config: TrainConfig, build_dir: str | Path, out_dir: str | Path,
         # a resumed run takes its weights from the checkpoint: no backbone file to read
         model = make_model(config.replace(pretrained_backbone=None) if resume else config, init)
         trainer = Trainer(config, model, data, out_dir, place, progress=progress)
+        if builder is not None:  # no epoch past the last one training reaches is built
+            builder.epochs = -(-trainer.total_steps() // data.steps_per_epoch)
         try:
             if resume:
                 trainer.resume()
@@ -152,8 +154,12 @@ def train(recipe: Recipe, *, out_dir: str | Path | None = None, build_dir: str |
                          f"(or point --shards at the folder it built)")
     out_dir = Path(out_dir) if out_dir else Path("runs") / recipe.name
     if keep_epochs is not None and build_ahead is None:
-        raise TrainError("--keep-epochs deletes epochs a --build-ahead build made; it needs --build-ahead")
-    builder = None if build_ahead is None else RollingBuild(build_dir, ahead=build_ahead, workers=build_workers,
-                                                           keep=keep_epochs, scheduler=build_scheduler)
+        raise TrainError("--keep-epochs deletes the epochs training has left behind, for a --build-ahead build; "
+                         "it needs --build-ahead")
+    builder = None
+    if build_ahead is not None:
+        builder = RollingBuild(build_dir, ahead=build_ahead, workers=build_workers, keep=keep_epochs,
+                               scheduler=build_scheduler)
+        check_whole(build_dir)
     return train_build(config, build_dir, out_dir, resume=resume, init=init, device=device, progress=progress,
                        builder=builder)

@@ -131,3 +131,137 @@ def test_other_streams_follow_the_low_res_epoch_and_no_epoch_a_stream_reads_is_d
     assert follower.epoch_for(8) == 2
     assert lead.epoch_for(3) == 3 and not epoch_root(folder, 1).exists() and epoch_root(folder, 2).exists()
     assert built_epochs(folder) == [2, 3]
+
+
+def _with_epochs(epoch0, tmp_path, epochs) -> tuple[Path, Path]:
+    recipe_path, built = epoch0
+    folder = tmp_path / "build"
+    shutil.copytree(built, folder)
+    for epoch in epochs:
+        build(load_recipe(recipe_path), folder, epoch=epoch, progress=False)
+    return recipe_path, folder
+
+
+def test_an_epoch_folder_not_made_by_epoch_zeros_build_is_refused_not_read(epoch0, tmp_path):
+    _, folder = _with_epochs(epoch0, tmp_path, [1])
+    assert epochs_module.complete(folder, 1, "lr", 8)
+    shutil.copytree(epoch_root(folder, 1), epoch_root(folder, 2))  # a copy: its manifest says epoch 1
+    with pytest.raises(TrainError, match=r"0002: this epoch was not made by epoch 0's build \(epoch 1 \(epoch 0: 2\)"):
+        epochs_module.complete(folder, 2, "lr", 8)
+    manifest = epoch_root(folder, 1) / "manifest.json"
+    record = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**record, "recipe_hash": "0" * 64}))  # as another recipe's epoch would be
+    with pytest.raises(TrainError, match="recipe hash '0000"):
+        epochs_module.EpochSource(folder, "lr", 8).epoch_for(1)
+
+
+def test_a_resumed_rolling_build_builds_only_missing_epochs_from_its_own_on_and_none_past_the_run(
+        epoch0, tmp_path, monkeypatch):
+    _, folder = _with_epochs(epoch0, tmp_path, [3])
+    builder = epochs_module.RollingBuild(folder, ahead=3)
+    monkeypatch.setattr(builder, "_pump", lambda: None)  # what would be started, not started
+    epochs_module.EpochSource(folder, "lr", 8, builder)
+    builder.request(2)  # resumed in epoch 2: epochs 1 (left behind) and 3 (complete) are not built again
+    assert builder._queue == [range(2, 3), range(4, 6)] and builder.building == [2, 4, 5]
+    capped = epochs_module.RollingBuild(folder, ahead=3)
+    monkeypatch.setattr(capped, "_pump", lambda: None)
+    epochs_module.EpochSource(folder, "lr", 8, capped)
+    capped.epochs = 5  # training runs epochs 0..4
+    capped.request(3)
+    assert capped._queue == [range(4, 5)] and not capped.will_build(5)
+
+
+def test_keep_epochs_never_deletes_an_epoch_a_build_holds(epoch0, tmp_path):
+    from rvm_data.buildfolder import FolderLock
+
+    _, folder = _with_epochs(epoch0, tmp_path, [1, 2])
+    builder = epochs_module.RollingBuild(folder, ahead=1, keep=1)
+    builder.requested = 10  # nothing to start
+    with FolderLock(epoch_root(folder, 1)):  # a build (by hand, or one stopping) is writing into epoch 1
+        builder.request(2)
+        assert built_epochs(folder) == [1, 2]
+    builder.request(2)
+    assert built_epochs(folder) == [2] and sorted(p.name for p in (folder / "epochs").iterdir()) == ["0002"]
+
+
+def test_a_follower_waits_for_its_output_in_the_leaders_epoch_or_says_it_reads_epoch_zero(
+        epoch0, tmp_path, monkeypatch):
+    _, folder = _with_epochs(epoch0, tmp_path, [1])
+    lead = epochs_module.EpochSource(folder, "lr", 8)
+    assert lead.epoch_for(1) == 1
+    alone = epochs_module.EpochSource(folder, "lr", 9, follow=lead)  # its output is not complete in epoch 1
+    with pytest.warns(UserWarning, match="0001: the low-res stream reads this epoch but it has no complete 'lr'"):
+        assert alone.epoch_for(5) == 0
+    builder = epochs_module.RollingBuild(folder, ahead=1)
+    builder.requested = 3  # epochs 1 and 2 are this build's
+    waited = []
+    monkeypatch.setattr(builder, "wait_for", lambda epoch, output, samples: waited.append(epoch) or 0.0)
+    rolling = epochs_module.EpochSource(folder, "lr", 9, builder, follow=lead)
+    assert rolling.epoch_for(5) == 1 and waited == [1]
+
+
+def test_fewer_epochs_built_are_each_reused_in_turn_wherever_the_gaps_are():
+    assert [epochs_module.reused_epoch(e, [0, 1, 2]) for e in range(7)] == [0, 1, 2, 0, 1, 2, 0]
+    reads = [epochs_module.reused_epoch(e, [0, 2, 10]) for e in range(13)]
+    assert reads == [0, 0, 2, 2, 10, 0, 2, 10, 0, 2, 10, 10, 0]
+    assert {e: reads.count(e) for e in (0, 2, 10)} == {0: 5, 2: 4, 10: 4}
+
+
+def test_a_killed_training_run_takes_its_background_build_with_it(epoch0, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, folder = _with_epochs(epoch0, tmp_path, [])
+    # training's stand-in: starts the background build as training does, then is SIGKILLed
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; from pathlib import Path; "
+                               "from rvm_data.train.epochs import RollingBuild; "
+                               "command = RollingBuild(Path(sys.argv[1]), ahead=400)._command(range(1, 401)); "
+                               "p = subprocess.Popen(command); print(p.pid, flush=True); time.sleep(60)",
+                               str(folder)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    deadline = time.monotonic() + 60
+    while not built_epochs(folder) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert built_epochs(folder), "the background build did not start"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the background build outlived the training run that started it")
+    assert len(built_epochs(folder)) < 400 and not list(folder.glob("epochs/*/*/.*.tmp-*"))
+
+
+def test_a_pass_re_reads_only_an_epoch_an_earlier_pass_read(epoch0, tmp_path):
+    """What re_pair_backgrounds acts on: with epochs 0 and 3 built, passes 0..3 read epochs 0, 0, 3, 3, and
+    only the second read of each is a re-read (pass 2 is epoch 3's first read, pass 3 its second)."""
+    from rvm_data.shards.dataset import ShardDataset
+    from rvm_data.train.data import EpochStream
+
+    _, folder = _with_epochs(epoch0, tmp_path, [3])
+
+    def dataset(of):
+        return ShardDataset(of.manifest, root=of.root, split="train", output="lr", batch_size=2, seed=0,
+                            resample=False)
+
+    stream = EpochStream("lr", epochs_module.EpochSource(folder, "lr", 8), dataset, workers=0, pin_memory=False)
+    seen = []
+    with pytest.warns(UserWarning, match="reuses"):
+        for _ in range(16):  # 4 batches a pass
+            next(stream)
+            seen.append((stream.reads, stream.delivered()[2]))
+    assert seen[::4] == [(0, False), (0, True), (3, False), (3, True)]
+    state = stream.state_dict()
+    resumed = EpochStream("lr", epochs_module.EpochSource(folder, "lr", 8), dataset, workers=0, pin_memory=False)
+    resumed.load_state_dict(state)
+    next(resumed)
+    assert (resumed.pass_index, resumed.reads, resumed.delivered()[2]) == (4, 0, True)  # resumed: epoch 0 seen
