@@ -265,3 +265,14 @@ def test_a_pass_re_reads_only_an_epoch_an_earlier_pass_read(epoch0, tmp_path):
     resumed.load_state_dict(state)
     next(resumed)
     assert (resumed.pass_index, resumed.reads, resumed.delivered()[2]) == (4, 0, True)  # resumed: epoch 0 seen
+
+
+def test_a_rolling_build_beside_a_limited_epoch_zero_or_without_workers_is_refused_before_training(epoch0, tmp_path):
+    recipe_path, _ = epoch0
+    folder = tmp_path / "limited"
+    build(load_recipe(recipe_path), folder, limit=4, progress=False)
+    with pytest.raises(TrainError, match=r"epoch 0 holds 4 of the recipe's 8 train samples of 'lr'"):
+        train(load_recipe(recipe_path), out_dir=tmp_path / "run", build_dir=folder, progress=False, build_ahead=1)
+    assert not (tmp_path / "run").exists() and not built_epochs(folder)
+    with pytest.raises(TrainError, match="--build-workers must be >= 1"):
+        epochs_module.RollingBuild(folder, ahead=1, workers=0)
