@@ -41,7 +41,7 @@ import threading
 import time
 import warnings
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,16 @@ from rvm_data.compose import BadClipError
 from rvm_data.kinds import KINDS, ShardResult
 from rvm_data.recipe import Recipe, RecipeError, parse_recipe
 from rvm_data.segmentation.readers import SegCatalog
-from rvm_data.shards.layout import SHARD_TEMP_GLOB, TRAIN_SPLIT, epoch_root, index_path, shard_path, temp_parts
+from rvm_data.shards.layout import (
+    EPOCH_LIMIT,
+    LOCK_NAME,
+    SHARD_TEMP_GLOB,
+    TRAIN_SPLIT,
+    epoch_root,
+    index_path,
+    shard_path,
+    temp_parts,
+)
 from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_manifest, shard_output, write_manifest
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError
@@ -255,7 +264,10 @@ def _follow_parent(parent: int, out_dir: str) -> None:
 def _tagged(job: ShardJob, recipe: Recipe, catalog: Catalog | SegCatalog, out_dir: str,
             on_sample: Tick | None = None) -> tuple[ShardJob, ShardResult]:
     """Run one job; an OSError that says the folder cannot be written (full disk, read-only) becomes a
-    FolderError naming the shard (the write itself does not name it)."""
+    FolderError naming the shard (the write itself does not name it). A job whose folder was removed (its
+    lock file gone) writes nothing: its shard writer would make the folder again."""
+    if not (Path(out_dir) / LOCK_NAME).is_file():
+        raise FolderError(out_dir, FOLDER_REMOVED)
     with writing(Path(out_dir) / job.path, Path(out_dir)):
         return job, render_shard(job, recipe, catalog, out_dir, on_sample)
 
@@ -367,6 +379,21 @@ def _recipe_diff(old: Any, new: Any, key: str = "") -> list[str]:
     return [] if old == new else [key or "(top level)"]
 
 
+def _other_build(manifest: Manifest, recipe: Recipe, shown: str) -> str | None:
+    """Why the build ``manifest`` records (in ``shown``) is not one that ``recipe`` on this machine may add to:
+    another rvm_data, library stack or recipe would make other samples; None when it may."""
+    if manifest.version != __version__:
+        return f"{shown} was built by rvm_data {manifest.version}, this is {__version__}: samples could differ"
+    if differences := stack_differences(manifest.stack, pixel_stack()):
+        return f"{shown} was made with {', '.join(differences)}: its samples' bytes could differ from this machine's"
+    if manifest.recipe_hash != recipe.hash:
+        diff = _recipe_diff(manifest.recipe, recipe.to_dict())
+        keys = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
+        return (f"{shown} holds a build of another recipe ({manifest.recipe.get('name')!r}, hash "
+                f"{manifest.recipe_hash[:12]}; this one is {recipe.hash[:12]}, differing in {keys or 'content'})")
+    return None
+
+
 def _existing_manifest(out: Path, recipe: Recipe, shown: Path, epoch: int = 0) -> Manifest | None:
     """The folder's manifest if it is one of this recipe's builds; a refusal naming ``shown`` (the
     folder as the user gave it) otherwise."""
@@ -376,43 +403,32 @@ def _existing_manifest(out: Path, recipe: Recipe, shown: Path, epoch: int = 0) -
         manifest = read_manifest(out)
     except ValueError as error:
         raise BuildError(f"{error}; delete it (the shards are then rebuilt) or build into a new --out") from None
-    if manifest.version != __version__:
-        raise BuildError(
-            f"{shown} was built by rvm_data {manifest.version}, this is {__version__}: samples could differ, so "
-            "the builds are not mixed; build into a new --out DIR, or delete the folder"
-        )
-    if differences := stack_differences(manifest.stack, pixel_stack()):
-        raise BuildError(
-            f"{shown} was made with {', '.join(differences)}: its samples' bytes could differ from this machine's, "
-            "so the builds are not mixed; build into a new --out DIR, or delete the folder"
-        )
-    if manifest.recipe_hash != recipe.hash:
-        diff = _recipe_diff(manifest.recipe, recipe.to_dict())
-        keys = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
-        raise BuildError(
-            f"{shown} holds a build of another recipe ({manifest.recipe.get('name')!r}, hash "
-            f"{manifest.recipe_hash[:12]}; this one is {recipe.hash[:12]}, differing in {keys or 'content'}); "
-            "refusing to mix them: build into a new --out DIR, or delete the folder"
-        )
+    if why := _other_build(manifest, recipe, str(shown)):
+        raise BuildError(f"{why}; refusing to mix them: build into a new --out DIR, or delete the folder")
     if manifest.epoch != epoch:
         raise BuildError(f"{shown} holds epoch {manifest.epoch} of the recipe's samples, not epoch {epoch}; "
                          "refusing to mix them: build each epoch into its own folder (--epochs does)")
     return manifest
 
 
-def _check_epoch_zero_stack(root: Path, epoch: int) -> None:
-    """The epochs of a build are made on the stack its epoch 0 was (a training run reads them in turn,
-    and would read samples of two stacks otherwise); a root without a readable manifest is its own
-    build's business."""
+def _check_epoch_zero(root: Path, recipe: Recipe, epoch: int) -> None:
+    """Epoch ``epoch`` >= 1 is more of the build in ``root`` (a training run reads epoch 0, then the others in
+    turn): it is made only from the recipe, by the rvm_data and on the stack epoch 0 was, or the run would
+    read samples of two builds. Checked before the epoch's folder is made."""
     try:
         zero = read_manifest(root)
-    except (ValueError, FileNotFoundError):  # ManifestError, ManifestMissingError
-        return
-    if differences := stack_differences(zero.stack, pixel_stack()):
-        raise BuildError(
-            f"{root} (epoch 0) was made with {', '.join(differences)}: its epochs are made with the same libraries, "
-            f"so a training run never reads samples of two; build epoch {epoch} where epoch 0 was built"
-        )
+    except FileNotFoundError:  # ManifestMissingError
+        raise BuildError(f"{root} has no epoch 0 yet (no {MANIFEST_NAME}): epoch {epoch} is more of the build "
+                         f"there; build epoch 0 first (--epochs 0:{epoch + 1} builds it, then the others)") from None
+    except ValueError as error:  # ManifestError
+        raise BuildError(f"{error}; epoch {epoch} is more of the build there, which cannot be read") from None
+    why = _other_build(zero, recipe, f"{root} (epoch 0)")
+    if why is None and zero.epoch != 0:
+        why = f"{root} holds epoch {zero.epoch}, not epoch 0"
+    if why:
+        raise BuildError(f"{why}; epoch {epoch} is built only where epoch 0 was, from its recipe, so a training "
+                         f"run never reads samples of two builds: rvm-data build {root} --epochs A:B builds more "
+                         "of that build, a new --out DIR holds this one")
 
 
 def _reusable(out: Path, job: ShardJob, entry: ShardEntry | None) -> bool:
@@ -434,12 +450,60 @@ def _remove_stale_temporaries(out: Path, splits: Iterable[str]) -> None:
             tmp.unlink(missing_ok=True)
 
 
+FOLDER_REMOVED = ("the folder was removed while the build was writing it (by another process); nothing of this "
+                  "build is left there: rerun the same command to build it again")
+
+
+@dataclass(frozen=True)
+class _LockedFolder:
+    """The folder a build locked, told apart from one made where it was after it was removed (a shard writer
+    and the manifest make the folders they miss): its lock file is this build's, the same inode."""
+
+    out: Path
+    root: Path  # the build's epoch-0 folder: ``out`` or above it
+    lock_file: tuple[int, int]
+
+    @classmethod
+    def held(cls, out: Path, root: Path) -> _LockedFolder:
+        """``out``, whose lock this build has just taken."""
+        stat = os.stat(out / LOCK_NAME)
+        return cls(out, root, (stat.st_dev, stat.st_ino))
+
+    def there(self) -> bool:
+        try:
+            stat = os.stat(self.out / LOCK_NAME)
+        except OSError:  # removed (or replaced by a file)
+            return False
+        return (stat.st_dev, stat.st_ino) == self.lock_file
+
+    def clear_remnant(self, todo: list[ShardJob]) -> None:
+        """Remove what this build put where its removed folder was (its shards, their indices, its manifest and
+        the folders made for them, up to ``root``), so no half build stands there; a folder another build has
+        locked meanwhile is left alone."""
+        if (self.out / LOCK_NAME).exists():
+            return
+        for job in todo:
+            for path in (self.out / job.path, index_path(self.out / job.path)):
+                path.unlink(missing_ok=True)
+        (self.out / MANIFEST_NAME).unlink(missing_ok=True)
+        for split in {job.split for job in todo}:
+            with suppress(OSError):  # not there, or holding what is not this build's
+                (self.out / split).rmdir()
+        for folder in (self.out, *self.out.parents):  # an epoch's folder, then epochs/ and the root, while empty
+            if not folder.is_relative_to(self.root):
+                return
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+
+
 @dataclass
 class _Ledger:
     """The manifest as it grows: entries outside this build's scope, kept ones, new ones."""
 
     recipe: Recipe
-    out: Path
+    folder: _LockedFolder
     scope: list[ShardJob]
     other: dict[str, list[ShardEntry]]
     done: dict[str, ShardEntry] = field(default_factory=dict)
@@ -482,10 +546,16 @@ class _Ledger:
                         stack=pixel_stack())
 
     def write(self) -> Manifest:
+        """Write the manifest into the locked folder, never into one made where it was: looked at before (the
+        manifest's writer would make a removed folder again) and after (it was removed in between)."""
+        out = self.folder.out
         manifest = self.manifest()
-        with writing(self.out / MANIFEST_NAME, self.out):
-            write_manifest(self.out, manifest)
-        return manifest
+        if self.folder.there():
+            with writing(out / MANIFEST_NAME, out):
+                write_manifest(out, manifest)
+            if self.folder.there():
+                return manifest
+        raise FolderError(out, FOLDER_REMOVED)
 
 
 def _listed_as_built(out: Path, entry: ShardEntry, full: dict[str, ShardJob]) -> None:
@@ -499,14 +569,15 @@ def _listed_as_built(out: Path, entry: ShardEntry, full: dict[str, ShardJob]) ->
                                "rewrites a listed shard: build into a new --out DIR, or delete the folder")
 
 
-def _ledger(out: Path, recipe: Recipe, jobs: list[ShardJob], shown: Path,
+def _ledger(folder: _LockedFolder, recipe: Recipe, jobs: list[ShardJob], shown: Path,
             epoch: int = 0) -> tuple[_Ledger, list[ShardJob]]:
     """Split the jobs into shards to keep (recorded and intact) and shards to render; listed shards
     that are not among the jobs (other splits, beyond a limit) stay listed as they are."""
+    out = folder.out
     old = _existing_manifest(out, recipe, shown, epoch)
     full = {job.path: job for job in plan_jobs(recipe, epoch=epoch)}
     ours = {job.path for job in jobs}
-    ledger = _Ledger(recipe, out, jobs, other={}, epoch=epoch)
+    ledger = _Ledger(recipe, folder, jobs, other={}, epoch=epoch)
     for record in old.skipped if old else []:  # what earlier runs skipped stays on record with their shards
         ledger.skipped[(record["split"], record["collection"], record["name"])] = dict(record)
     entries: dict[str, ShardEntry] = {}
@@ -569,6 +640,21 @@ def _skipped_at_indexing(jobs: Iterable[ShardJob], catalogs: dict[str, Catalog |
         yield from ((key, clip) for clip in kinds[key].skipped(catalog))
 
 
+def build_splits(recipe: Recipe, splits: Sequence[str] | None, epoch: int) -> list[str]:
+    """The splits a build of ``epoch`` renders (``splits``; else all for epoch 0, train for the others), or a
+    BuildError for an epoch or split it cannot build: asked for every epoch of a range before any is built."""
+    if not 0 <= epoch < EPOCH_LIMIT:
+        raise BuildError(f"--epochs: epochs are 0 to {EPOCH_LIMIT - 1} (DIR/epochs/NNNN), got {epoch}")
+    chosen = list(splits) if splits else recipe.splits if epoch == 0 else [TRAIN_SPLIT]
+    unknown = [s for s in chosen if s not in recipe.splits]
+    if unknown:
+        raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
+    if epoch and chosen != [TRAIN_SPLIT]:
+        raise BuildError(f"epoch {epoch}: epochs >= 1 hold the {TRAIN_SPLIT!r} split only (validation is one "
+                         "fixed set, epoch 0's)")
+    return chosen
+
+
 def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, workers: int = 1,
           limit: int | None = None, splits: Sequence[str] | None = None, scheduler: str | None = None,
           progress: bool = True, epoch: int = 0) -> BuildSummary:
@@ -589,19 +675,10 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
         raise BuildError(f"--workers must be >= 1, got {workers}")
     if limit is not None and limit < 0:
         raise BuildError(f"--limit must be >= 0, got {limit}")
-    if epoch < 0:
-        raise BuildError(f"--epochs must be >= 0, got {epoch}")
-    chosen = list(splits) if splits else recipe.splits if epoch == 0 else [TRAIN_SPLIT]
-    unknown = [s for s in chosen if s not in recipe.splits]
-    if unknown:
-        raise BuildError(f"{recipe.origin}: no split {unknown[0]!r} (the recipe has: {', '.join(recipe.splits)})")
-    if epoch and chosen != [TRAIN_SPLIT]:
-        raise BuildError(f"epoch {epoch}: epochs >= 1 hold the {TRAIN_SPLIT!r} split only (validation is one "
-                         "fixed set, epoch 0's)")
-    jobs = plan_jobs(recipe, chosen, limit, epoch)
+    jobs = plan_jobs(recipe, build_splits(recipe, splits, epoch), limit, epoch)
     root = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
     if epoch:
-        _check_epoch_zero_stack(root, epoch)
+        _check_epoch_zero(root, recipe, epoch)
     shown = epoch_root(root, epoch)
     out = shown.resolve()  # absolute: dask workers elsewhere write to the same shared path
     made = prepare_folder(out)
@@ -613,18 +690,20 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
                 lock.discard()
                 remove_made(made)
             raise
-        return _build_locked(recipe, jobs, catalogs, shown, out, workers, scheduler, progress, epoch)
+        folder = _LockedFolder.held(out, root.resolve())
+        return _build_locked(recipe, jobs, catalogs, shown, folder, workers, scheduler, progress, epoch)
 
 
 def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog], shown: Path,
-                  out: Path, workers: int, scheduler: str | None, progress: bool, epoch: int) -> BuildSummary:
+                  folder: _LockedFolder, workers: int, scheduler: str | None, progress: bool,
+                  epoch: int) -> BuildSummary:
     """The build proper, holding the folder's lock."""
-    ledger, todo = _ledger(out, recipe, jobs, shown, epoch)
+    out = folder.out
+    ledger, todo = _ledger(folder, recipe, jobs, shown, epoch)
     for split, clip in _skipped_at_indexing(jobs, catalogs):
         ledger.skip(split, clip, "indexing")
     kept = len(ledger.done)
     _remove_stale_temporaries(out, recipe.splits)
-    ledger.write()  # records the recipe first, so a build killed before its first shard still refuses others
 
     started = time.perf_counter()
     rendered = frames = samples = 0
@@ -641,13 +720,17 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
                             kept, time.perf_counter() - started, runner, len(ledger.skipped))
 
     try:
+        ledger.write()  # records the recipe first, so a build killed before its first shard still refuses others
         for job, result in run:
+            if not folder.there():  # its writer made the folder again (removed after the job looked)
+                raise FolderError(out, FOLDER_REMOVED)
             ledger.add(job, result)
             ledger.write()
             rendered += 1
             samples += result.info.samples
             frames += result.info.samples * recipe.frames(job.output)
             bar.shard_done(job.path, result.info.samples)
+        write_wids_indices(out, ledger.manifest())  # wids.ShardListDataset(<split>/<output>.wids.json)
     except BaseException as error:
         # Whatever stopped the build, the workers stop, the manifest lists what completed and no
         # temporary stays; then the reason is reported in one line (or surfaces as the bug it is).
@@ -657,15 +740,18 @@ def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Cata
             run.close()
         bar.close()
         in_flight = _in_flight(out, recipe.splits)
-        _remove_unrecorded(out, todo, ledger)
-        try:
-            ledger.write()
-        except FolderError:
-            pass  # e.g. the disk is full: the manifest there already lists only complete, intact shards
-        _remove_stale_temporaries(out, recipe.splits)
-        raise _reported(error, summary(), in_flight) from None
+        if folder.there():
+            _remove_unrecorded(out, todo, ledger)
+            try:
+                ledger.write()
+            except FolderError:
+                pass  # e.g. the disk is full: the manifest there already lists only complete, intact shards
+            _remove_stale_temporaries(out, recipe.splits)
+        removed = not folder.there()
+        if removed:
+            folder.clear_remnant(todo)
+        raise _reported(error, summary(), in_flight, removed) from None
     bar.close()
-    write_wids_indices(out, ledger.manifest())  # wids.ShardListDataset(<split>/<output>.wids.json)
     return summary()
 
 
@@ -686,12 +772,15 @@ def _in_flight(out: Path, splits: Iterable[str]) -> list[str]:
                    if (parts := temp_parts(tmp.name)) is not None})  # the glob matches temporaries only
 
 
-def _reported(error: BaseException, summary: BuildSummary, in_flight: list[str]) -> BaseException:
+def _reported(error: BaseException, summary: BuildSummary, in_flight: list[str], removed: bool) -> BaseException:
     """What a stopped build raises: BuildInterrupted for Ctrl-C/SIGTERM, a one-line project error for a
-    bad clip, a dead worker or a folder that cannot take more; any other error unchanged."""
+    bad clip, a dead worker, a folder that cannot take more or one ``removed`` while it was written (whatever
+    failed then: a missing file, a manifest that could not be written); any other error unchanged."""
     kept = f"the {summary.shards} complete shards are kept in {summary.out_dir}"
     if isinstance(error, KeyboardInterrupt):
         return BuildInterrupted(summary, getattr(error, "signum", signal.SIGINT))
+    if removed:
+        return FolderError(summary.out_dir, FOLDER_REMOVED)
     if isinstance(error, BadClipError):
         return BuildError(f"{error}; {kept}; with on_bad_clip: skip in the recipe's sources, the samples that "
                           "read a bad clip are replaced")

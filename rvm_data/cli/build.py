@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rvm_data.shards.layout import EPOCH_LIMIT
+
 if TYPE_CHECKING:
     from rvm_data.recipe import Recipe
 
@@ -45,11 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rvm_data.build import BuildInterrupted, build
+    from rvm_data.build import BuildInterrupted, build, build_splits
     from rvm_data.errors import RvmDataError
 
     try:
         recipe, out = _recipe_and_folder(args)
+        for epoch in args.epochs:  # a refusal of any epoch comes before the first is built
+            build_splits(recipe, args.splits, epoch)
         for epoch in args.epochs:
             summary = build(recipe, out, workers=args.workers, limit=args.limit, splits=args.splits,
                             scheduler=args.scheduler, progress=not args.no_progress, epoch=epoch)
@@ -93,6 +97,8 @@ def epoch_range(text: str) -> range:
         raise argparse.ArgumentTypeError(f"expected A:B or N (whole numbers), got {text!r}") from None
     if not epochs or epochs.start < 0:
         raise argparse.ArgumentTypeError(f"expected 0 <= A < B, got {text!r}")
+    if epochs.stop > EPOCH_LIMIT:
+        raise argparse.ArgumentTypeError(f"epochs are 0 to {EPOCH_LIMIT - 1} (DIR/epochs/NNNN), got {text!r}")
     return epochs
 
 

@@ -119,14 +119,15 @@ def shard_url(path: str) -> str:
 # ----- epochs ----------------------------------------------------------------------------------
 
 EPOCHS_DIR, EPOCH_DIGITS = "epochs", 4
+EPOCH_LIMIT = 10**EPOCH_DIGITS  # epochs are 0 .. EPOCH_LIMIT - 1: a longer name would be one built_epochs never finds
 TRAIN_SPLIT = "train"  # the split epochs >= 1 hold (validation is one fixed set, epoch 0's)
 
 
 def epoch_root(root: str | os.PathLike[str], epoch: int) -> Path:
     """The build folder of ``epoch`` of the build at ``root``: ``root`` itself for epoch 0, else
     ``root/epochs/NNNN`` (a complete build folder of its own: manifest, lock, train shards)."""
-    if epoch < 0:
-        raise ValueError(f"epoch must be >= 0, got {epoch}")
+    if not 0 <= epoch < EPOCH_LIMIT:
+        raise ValueError(f"epoch must be in 0..{EPOCH_LIMIT - 1}, got {epoch}")
     return Path(root) if epoch == 0 else Path(root) / EPOCHS_DIR / f"{epoch:0{EPOCH_DIGITS}d}"
 
 

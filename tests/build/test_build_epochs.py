@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tarfile
 
 import pytest
@@ -31,6 +32,7 @@ def _specs(folder, split="train", output="lr") -> list[dict]:
 def test_an_epoch_is_its_own_folder_of_fresh_train_samples(tiny_recipe_path, reference_build, tmp_path):
     recipe = load_recipe(tiny_recipe_path)
     out = tmp_path / "out"
+    shutil.copytree(reference_build, out)  # an epoch >= 1 is more of a build: its epoch 0 is there first
     summary = build(recipe, out, epoch=2, progress=False)
     folder = epoch_root(out, 2)
     assert folder == out / "epochs" / "0002" and summary.out_dir == folder
@@ -46,6 +48,7 @@ def test_an_epoch_is_its_own_folder_of_fresh_train_samples(tiny_recipe_path, ref
     assert all(a["fgr"] != b["fgr"] or a["clock"] != b["clock"] for a, b in zip(fresh, first, strict=True))
     # the same epoch again, on two workers: the same bytes
     again = tmp_path / "again"
+    shutil.copytree(reference_build, again)
     build(recipe, again, epoch=2, workers=2, progress=False)
     assert folder_bytes(epoch_root(again, 2)) == folder_bytes(folder)
 
@@ -53,6 +56,7 @@ def test_an_epoch_is_its_own_folder_of_fresh_train_samples(tiny_recipe_path, ref
 def test_epochs_are_never_mixed(tiny_recipe_path, tmp_path):
     recipe = load_recipe(tiny_recipe_path)
     out = tmp_path / "out"
+    build(recipe, out, limit=2, progress=False)
     build(recipe, out, epoch=1, limit=2, progress=False)
     with pytest.raises(BuildError, match="holds epoch 1 of the recipe's samples, not epoch 0"):
         build(recipe, epoch_root(out, 1), progress=False)
