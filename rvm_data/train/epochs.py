@@ -13,6 +13,7 @@ refused, never read.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -25,8 +26,8 @@ from pathlib import Path
 
 from rvm_data.buildfolder import FolderError, FolderLock
 from rvm_data.shards.folder import BuildFolder
-from rvm_data.shards.layout import EPOCHS_DIR, TRAIN_SPLIT, built_epochs, epoch_root
-from rvm_data.shards.manifest import ManifestError
+from rvm_data.shards.layout import EPOCHS_DIR, MANIFEST_NAME, TRAIN_SPLIT, built_epochs, epoch_root
+from rvm_data.shards.manifest import Manifest, ManifestError
 from rvm_data.train.errors import TrainError
 
 _DELETING = ".deleting-"  # an epoch folder renamed out of the way before it is removed
@@ -46,8 +47,23 @@ def complete(root: Path, epoch: int, output: str, samples: int) -> bool:
     return count == samples
 
 
+@functools.lru_cache(maxsize=8)
+def _read_epoch_zero(root: Path, stamp: tuple[int, int]) -> Manifest:
+    """Epoch 0's manifest, read once per version of the file (``stamp``: its mtime and size), not on every
+    poll of a stream waiting for an epoch: at stage 1 it lists thousands of shards."""
+    return BuildFolder(root).manifest
+
+
+def _epoch_zero(root: Path) -> Manifest:
+    try:
+        stat = (root / MANIFEST_NAME).stat()
+    except FileNotFoundError:
+        return BuildFolder(root).manifest  # the manifest's own error, naming the folder
+    return _read_epoch_zero(root, (stat.st_mtime_ns, stat.st_size))
+
+
 def _check_same_build(root: Path, folder: BuildFolder, epoch: int) -> None:
-    made, first = folder.manifest, BuildFolder(root).manifest
+    made, first = folder.manifest, _epoch_zero(root)
     differences = [f"{what} {mine!r} (epoch 0: {theirs!r})" for what, mine, theirs in (
         ("epoch", made.epoch, epoch), ("recipe hash", made.recipe_hash, first.recipe_hash),
         ("rvm_data version", made.version, first.version), ("library stack", made.stack, first.stack))
