@@ -8,6 +8,7 @@ loader's own (epoch, batches) state, which resumes without decoding what it skip
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from rvm_data.shards.dataset import ShardDataset, ShardLoader
 from rvm_data.shards.folder import BuildFolder, BuiltOutput
 from rvm_data.shards.layout import built_epochs, epoch_root
 from rvm_data.train.config import TrainConfig
-from rvm_data.train.distributed import Placement
+from rvm_data.train.distributed import Placement, from_main
 from rvm_data.train.epochs import EpochSource, RollingBuild
 from rvm_data.train.errors import TrainError
 from rvm_data.train.trainer import TrainData
@@ -165,7 +166,8 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
         built = folder.recipe.outputs.get(output)
         source = EpochSource(folder.root, output, folder.count("train", output), rolling,
                              frames=(built.frames or 1) if built else 1,
-                             follow=None if follow is None else follow.source)
+                             follow=None if follow is None else follow.source,
+                             agree=functools.partial(from_main, place) if place.distributed else None)
         return EpochStream(name, source, lambda of: dataset(of, False), config.workers, pin)
 
     lr = stream("lr", build, lr_name, config.batch_size)

@@ -54,6 +54,16 @@ def setup(device: str | None = None) -> Placement:
     return Placement(rank, world, kind)
 
 
+def from_main(place: Placement, value: int) -> int:
+    """The main rank's ``value`` on every rank: what all ranks must agree on (which epoch's shards they
+    read) where each may see the shared folder at a different moment."""
+    if not place.distributed:
+        return value
+    shared = torch.tensor([value], dtype=torch.int64, device=place.device)
+    dist.broadcast(shared, src=0)
+    return int(shared.item())
+
+
 def barrier(place: Placement) -> None:
     if place.distributed:
         dist.barrier()

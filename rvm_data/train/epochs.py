@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from rvm_data.buildfolder import FolderError, FolderLock
@@ -233,10 +234,12 @@ class EpochSource:
     build run through many passes per epoch), the epoch that one reads now."""
 
     def __init__(self, root: Path, output: str, samples: int, builder: RollingBuild | None = None,
-                 frames: int = 1, follow: EpochSource | None = None) -> None:
+                 frames: int = 1, follow: EpochSource | None = None,
+                 agree: Callable[[int], int] | None = None) -> None:
         self.root, self.output, self.samples, self.builder = root, output, samples, builder
         self.frames_per_epoch = samples * frames
         self.follow = follow
+        self.agree = agree  # under DDP the main rank's choice, which every rank then reads (see epoch_for)
         self.reading: int | None = None  # the epoch this stream reads now (kept from deletion)
         self._cycling_said = self._fallback_said = False
         self._pass_started: float | None = None  # when the pass before this one began (training's pace)
@@ -261,9 +264,20 @@ class EpochSource:
 
     def epoch_for(self, epoch: int) -> int:
         """The built epoch pass ``epoch`` reads, recorded in ``reading`` (the pass before is over, so the
-        epoch it read is no longer kept for this stream while the choice is made)."""
+        epoch it read is no longer kept for this stream while the choice is made).
+
+        Under DDP every rank reads the main rank's choice (``agree``): a rank that looked at the folder a
+        moment earlier, while another build was finishing an epoch, would read another epoch's part of
+        the samples, and a resumed run (which restores the main rank's streams everywhere) would not
+        continue what it read."""
         self.reading = None
-        self.reading = self._choose(epoch)
+        chosen = self._choose(epoch)
+        agreed = chosen if self.agree is None else self.agree(chosen)
+        if agreed != chosen and not complete(self.root, agreed, self.output, self.samples):
+            raise TrainError(f"{epoch_root(self.root, agreed)}: the main rank reads this epoch's {self.output!r} "
+                             "shards in this pass but this process does not see them all: every rank must read "
+                             "the same build folder (shared storage)")
+        self.reading = agreed
         return self.reading
 
     def _choose(self, epoch: int) -> int:
