@@ -1,14 +1,19 @@
 """Two CPU processes (gloo over loopback) train a few steps under DDP and must stay in step."""
 
+import dataclasses
 import os
+import shutil
 import socket
 
 import torch
 import torch.multiprocessing as mp
 
+from rvm_data.shards.layout import epoch_root
+from rvm_data.shards.manifest import read_manifest, write_manifest
 from rvm_data.train.config import TrainConfig
 from rvm_data.train.data import open_train_data
 from rvm_data.train.distributed import setup, teardown
+from rvm_data.train.epochs import EpochSource
 from rvm_data.train.run import make_model
 from rvm_data.train.trainer import Trainer
 
@@ -47,3 +52,31 @@ def test_two_ranks_stay_in_step(tiny_build, tmp_path):
     assert any(not torch.equal(v, start[k]) for k, v in r0["params"].items())  # it did train
     assert all(torch.equal(v, r1["params"][k]) for k, v in r0["params"].items())  # and identically
     assert (tmp_path / "checkpoints" / "last.pt").is_file()  # written once, by rank 0
+
+
+def _rank_reading_epochs(rank: int, world: int, port: int, build: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    if rank == 1:  # this rank listed the folder a moment before epoch 1's manifest appeared
+        EpochSource.built = lambda self: [0]  # type: ignore[method-assign]
+    place = setup("cpu")
+    try:
+        config = CONFIG.replace(max_steps=6)  # 4 batches per rank and epoch: into epoch 1
+        trainer = Trainer(config, make_model(config), open_train_data(config, build, place), out, place,
+                          progress=False)
+        trainer.fit()
+        trainer.close()
+        torch.save({"reads": trainer.data.lr.reads}, os.path.join(out, f"rank{rank}.pt"))
+    finally:
+        teardown(place)
+
+
+def test_every_rank_reads_the_epoch_the_main_rank_chose(tiny_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(tiny_build, build)
+    shutil.copytree(tiny_build, epoch_root(build, 1))  # an epoch 1 of the same build
+    write_manifest(epoch_root(build, 1), dataclasses.replace(read_manifest(build), epoch=1))
+    mp.spawn(_rank_reading_epochs, args=(2, _free_port(), str(build), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert r0["reads"] == r1["reads"] == 1  # rank 1 alone would have reused epoch 0

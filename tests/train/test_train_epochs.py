@@ -276,3 +276,10 @@ def test_a_rolling_build_beside_a_limited_epoch_zero_or_without_workers_is_refus
     assert not (tmp_path / "run").exists() and not built_epochs(folder)
     with pytest.raises(TrainError, match="--build-workers must be >= 1"):
         epochs_module.RollingBuild(folder, ahead=1, workers=0)
+
+
+def test_an_epoch_the_main_rank_reads_but_this_rank_cannot_see_is_an_error(epoch0, tmp_path):
+    _, folder = _with_epochs(epoch0, tmp_path, [1])
+    assert epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 1).epoch_for(1) == 1
+    with pytest.raises(TrainError, match=r"0002: the main rank reads this epoch's 'lr' shards .* \(shared storage\)"):
+        epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 2).epoch_for(2)
