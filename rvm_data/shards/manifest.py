@@ -92,6 +92,9 @@ class Manifest:
     epoch: int = 0
     # what made its bytes (rvm_data.stack.pixel_stack): library versions, machine kind, OpenCV's AVX2
     stack: dict[str, str] = field(default_factory=dict)
+    # the sources its shards were drawn from, per catalog ("train", "segmentation/train"):
+    # rvm_data.sources.fingerprint's {"sha256": ..., "clips": {collection: count}}
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Shards, samples and bytes per split and over all splits (key ``"all"``)."""
@@ -106,6 +109,8 @@ class Manifest:
                 "totals": self.totals(), "skipped": self.skipped}
         if self.stack:
             data["stack"] = self.stack
+        if self.sources:
+            data["sources"] = self.sources
         return data | {"epoch": self.epoch} if self.epoch else data  # epoch 0's manifest as it always was
 
     @classmethod
@@ -133,7 +138,8 @@ class Manifest:
         if not isinstance(stack, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in stack.items()):
             check.fail("stack", f"expected an object of library names to version strings, got {show(stack)}")
         return cls(recipe=recipe, recipe_hash=recipe_hash, splits=check.splits(data["splits"]), version=version,
-                   skipped=check.skipped(data.get("skipped", [])), epoch=epoch, stack=stack)
+                   skipped=check.skipped(data.get("skipped", [])), epoch=epoch, stack=stack,
+                   sources=check.sources(data.get("sources", {})))
 
 
 class _Checker:
@@ -198,6 +204,18 @@ class _Checker:
         if not isinstance(sha256, str) or not _SHA256.match(sha256):
             self.fail(f"{key}.sha256", f"expected 64 lowercase hex digits, got {show(sha256)}")
         return ShardEntry(path, samples, size, sha256)
+
+    def sources(self, sources: Any) -> dict[str, dict[str, Any]]:
+        if not isinstance(sources, dict):
+            self.fail("sources", f"expected a mapping of catalog to fingerprint, got {show(sources)}")
+        for key, record in sources.items():
+            digest = record.get("sha256") if isinstance(record, dict) else None
+            if not isinstance(digest, str) or not _SHA256.match(digest):
+                self.fail(f"sources.{key}", f"expected {{sha256: 64 lowercase hex digits, clips}}, got {show(record)}")
+            clips = record.get("clips", {})
+            if not isinstance(clips, dict) or not all(isinstance(k, str) and _is_int(v) for k, v in clips.items()):
+                self.fail(f"sources.{key}.clips", f"expected a mapping of collection to count, got {show(clips)}")
+        return dict(sources)
 
     def skipped(self, skipped: Any) -> list[dict[str, Any]]:
         if not isinstance(skipped, list):
