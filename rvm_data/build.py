@@ -70,6 +70,7 @@ from rvm_data.shards.manifest import MANIFEST_NAME, Manifest, ShardEntry, read_m
 from rvm_data.shards.wids import write_wids_indices
 from rvm_data.sources import Catalog, SourceError
 from rvm_data.sources.catalog import SkippedClip
+from rvm_data.sources.fingerprint import fingerprint
 from rvm_data.stack import pixel_stack, stack_differences
 from rvm_data.units import byte_size
 
@@ -431,6 +432,34 @@ def _check_epoch_zero(root: Path, recipe: Recipe, epoch: int) -> None:
                          "of that build, a new --out DIR holds this one")
 
 
+def _check_sources(out: Path, root: Path, recipe: Recipe, shown: Path, epoch: int,
+                   sources: dict[str, dict[str, Any]]) -> None:
+    """Refuse to add to a build whose shards (or, for an epoch >= 1, epoch 0's) were drawn from other sources
+    than the recipe's paths hold now (``sources``: their fingerprints): the same sample indices would draw
+    other clips, and one folder or run would hold samples of two datasets. A folder of another recipe is
+    left to the recipe check, which names what differs."""
+    recorded = [(out, "its")] + ([(root, "epoch 0's")] if epoch else [])
+    for folder, whose in recorded:
+        try:
+            made = read_manifest(folder)
+        except (OSError, ValueError):  # none yet, or one the recipe checks report
+            continue
+        if made.recipe_hash != recipe.hash:
+            continue
+        for key, now in sources.items():
+            then = made.sources.get(key)
+            if then is not None and then["sha256"] != now["sha256"]:
+                raise BuildError(f"{shown}: {whose} {key!r} shards were drawn from other sources than the recipe's "
+                                 f"paths hold now ({_clip_counts(then)} then; {_clip_counts(now)} now), so more "
+                                 "shards would mix samples of two datasets: point the recipe's sources back at that "
+                                 f"data (a relative path is read from the working directory, now {os.getcwd()}), "
+                                 "or build into a new --out DIR")
+
+
+def _clip_counts(record: dict[str, Any]) -> str:
+    return ", ".join(f"{collection.replace('_', ' ')} {count}" for collection, count in sorted(record["clips"].items()))
+
+
 def _reusable(out: Path, job: ShardJob, entry: ShardEntry | None) -> bool:
     path = out / job.path
     return (
@@ -509,6 +538,7 @@ class _Ledger:
     done: dict[str, ShardEntry] = field(default_factory=dict)
     skipped: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (split, collection, name)
     epoch: int = 0
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # catalog -> fingerprint (sources/fingerprint)
 
     def add(self, job: ShardJob, result: ShardResult) -> None:
         info = result.info
@@ -543,7 +573,7 @@ class _Ledger:
         return Manifest(recipe=self.recipe.to_dict(), recipe_hash=self.recipe.hash,
                         splits={s: sorted(splits[s], key=rank) for s in ordered if splits[s]},
                         skipped=[self.skipped[k] for k in sorted(self.skipped)], epoch=self.epoch,
-                        stack=pixel_stack())
+                        stack=pixel_stack(), sources={k: self.sources[k] for k in sorted(self.sources)})
 
     def write(self) -> Manifest:
         """Write the manifest into the locked folder, never into one made where it was: looked at before (the
@@ -577,7 +607,7 @@ def _ledger(folder: _LockedFolder, recipe: Recipe, jobs: list[ShardJob], shown: 
     old = _existing_manifest(out, recipe, shown, epoch)
     full = {job.path: job for job in plan_jobs(recipe, epoch=epoch)}
     ours = {job.path for job in jobs}
-    ledger = _Ledger(recipe, folder, jobs, other={}, epoch=epoch)
+    ledger = _Ledger(recipe, folder, jobs, other={}, epoch=epoch, sources=dict(old.sources) if old else {})
     for record in old.skipped if old else []:  # what earlier runs skipped stays on record with their shards
         ledger.skipped[(record["split"], record["collection"], record["name"])] = dict(record)
     entries: dict[str, ShardEntry] = {}
@@ -685,21 +715,24 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
     with stop_signals_interrupt(), FolderLock(out) as lock:  # before anything is read, removed or written
         try:
             catalogs = catalogs_for(recipe, jobs)
+            sources = {key: fingerprint(catalog) for key, catalog in catalogs.items()}
+            _check_sources(out, root, recipe, shown, epoch, sources)
         except BaseException:
-            if made:  # bad sources: leave no empty folder behind
+            if made:  # bad or other sources: leave no empty folder behind
                 lock.discard()
                 remove_made(made)
             raise
         folder = _LockedFolder.held(out, root.resolve())
-        return _build_locked(recipe, jobs, catalogs, shown, folder, workers, scheduler, progress, epoch)
+        return _build_locked(recipe, jobs, catalogs, sources, shown, folder, workers, scheduler, progress, epoch)
 
 
-def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog], shown: Path,
-                  folder: _LockedFolder, workers: int, scheduler: str | None, progress: bool,
-                  epoch: int) -> BuildSummary:
-    """The build proper, holding the folder's lock."""
+def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog],
+                  sources: dict[str, dict[str, Any]], shown: Path, folder: _LockedFolder, workers: int,
+                  scheduler: str | None, progress: bool, epoch: int) -> BuildSummary:
+    """The build proper, holding the folder's lock; ``sources``: the fingerprints of ``catalogs``."""
     out = folder.out
     ledger, todo = _ledger(folder, recipe, jobs, shown, epoch)
+    ledger.sources.update(sources)
     for split, clip in _skipped_at_indexing(jobs, catalogs):
         ledger.skip(split, clip, "indexing")
     kept = len(ledger.done)
