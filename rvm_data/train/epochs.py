@@ -7,8 +7,8 @@ samples; where fewer epochs were built it cycles through those there are, and sa
 trains; a stream that reaches an epoch still being built waits for it and reports how long, with the
 frames per second training needed and the build delivered. ``--keep-epochs N`` deletes the epoch
 folders (never epoch 0, never one a stream reads or a build is writing) that training has left N epochs
-behind. An epoch folder made from another recipe, rvm-data version or library stack than epoch 0 is
-refused, never read.
+behind. An epoch folder made from another recipe, rvm-data version, library stack or sources than
+epoch 0 is refused, never read.
 """
 
 from __future__ import annotations
@@ -65,10 +65,15 @@ def _epoch_zero(root: Path) -> Manifest:
 
 def _check_same_build(root: Path, folder: BuildFolder, epoch: int) -> None:
     made, first = folder.manifest, _epoch_zero(root)
+    both = sorted(made.sources.keys() & first.sources.keys())  # the catalogs both record a fingerprint of
+
+    def drawn_from(manifest: Manifest) -> dict[str, str]:
+        return {key: manifest.sources[key]["sha256"][:12] for key in both}
+
     differences = [f"{what} {mine!r} (epoch 0: {theirs!r})" for what, mine, theirs in (
         ("epoch", made.epoch, epoch), ("recipe hash", made.recipe_hash, first.recipe_hash),
-        ("rvm_data version", made.version, first.version), ("library stack", made.stack, first.stack))
-        if mine != theirs]
+        ("rvm_data version", made.version, first.version), ("library stack", made.stack, first.stack),
+        ("sources", drawn_from(made), drawn_from(first))) if mine != theirs]
     if differences:
         raise TrainError(f"{folder.root}: this epoch was not made by epoch 0's build ({'; '.join(differences)}), so "
                          "its samples are not of this recipe's sample space; remove the folder or rebuild it "

@@ -283,3 +283,15 @@ def test_an_epoch_the_main_rank_reads_but_this_rank_cannot_see_is_an_error(epoch
     assert epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 1).epoch_for(1) == 1
     with pytest.raises(TrainError, match=r"0002: the main rank reads this epoch's 'lr' shards .* \(shared storage\)"):
         epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 2).epoch_for(2)
+
+
+def test_an_epoch_drawn_from_other_sources_than_epoch_zeros_is_refused_not_read(epoch0, tmp_path):
+    _, folder = _with_epochs(epoch0, tmp_path, [1])
+    manifest = epoch_root(folder, 1) / "manifest.json"
+    record = json.loads(manifest.read_text())
+    assert record["sources"]["train"]["sha256"] == json.loads((folder / "manifest.json").read_text())["sources"][
+        "train"]["sha256"]
+    record["sources"]["train"]["sha256"] = "1" * 64  # as a build over another dataset records
+    manifest.write_text(json.dumps(record))
+    with pytest.raises(TrainError, match=r"0001: this epoch was not made by epoch 0's build \(sources \{'train': '11"):
+        epochs_module.complete(folder, 1, "lr", 8)
