@@ -14,6 +14,7 @@ a file rewritten with other content under the same name, frame count and size is
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -22,8 +23,15 @@ from typing import Any
 _LEFT_OUT = frozenset({"skipped"})  # clips left out are what the listed ones are not; their reasons name folders
 
 
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
 def _named(value: Any) -> Any:
-    """``value`` with every path cut to its last part (a name), recursively."""
+    """``value`` as plain data with every path cut to its last part (a name), recursively."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _named(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, str):
         return os.path.basename(value.rstrip("/\\")) if ("/" in value or "\\" in value) else value
     if isinstance(value, dict):
@@ -38,6 +46,6 @@ def _named(value: Any) -> Any:
 def fingerprint(catalog: Any) -> dict[str, Any]:
     """``{"sha256": ..., "clips": {collection: count}}`` of a catalog dataclass (its list fields)."""
     fields = {f.name: getattr(catalog, f.name) for f in dataclasses.fields(catalog) if f.name not in _LEFT_OUT}
-    content = {name: [_named(dataclasses.asdict(item)) for item in items] for name, items in fields.items()}
+    content = {name: [_named(item) for item in items] for name, items in fields.items()}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return {"sha256": digest, "clips": {name: len(items) for name, items in fields.items()}}
