@@ -60,6 +60,7 @@ from rvm_data.shards.layout import (
     EPOCH_LIMIT,
     LOCK_NAME,
     SHARD_TEMP_GLOB,
+    TEMP_GLOB,
     TRAIN_SPLIT,
     epoch_root,
     index_path,
@@ -475,7 +476,7 @@ def _remove_stale_temporaries(out: Path, splits: Iterable[str]) -> None:
     for tmp in out.glob(f".{MANIFEST_NAME}.tmp-*"):
         tmp.unlink(missing_ok=True)
     for split in splits:
-        for tmp in (out / split).glob(SHARD_TEMP_GLOB):
+        for tmp in (out / split).glob(TEMP_GLOB):
             tmp.unlink(missing_ok=True)
 
 

@@ -37,6 +37,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SHARD_NAME = re.compile(rf"^([A-Za-z0-9][A-Za-z0-9_.-]*)-([0-9]{{{SHARD_DIGITS}}})\.tar$")
 TEMP_MARK = ".tmp-"
 SHARD_TEMP_GLOB = f".*{SHARD_SUFFIX}{TEMP_MARK}*"  # a shard's (and its index's) temporaries in a split folder
+TEMP_GLOB = f".*{TEMP_MARK}*"  # every temporary: shards, member indices, shard lists, the manifest
 SPEC_FIELD, SPEC_EXT = "spec", "json"
 
 
@@ -144,6 +145,23 @@ def temp_path(path: str | os.PathLike[str], pid: int | None = None) -> Path:
     """``.<name>.tmp-<pid>`` beside ``path`` (this process's pid by default)."""
     path = Path(path)
     return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid() if pid is None else pid}")
+
+
+def write_atomically(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through its temporary (flushed, fsynced, renamed into place): a reader sees
+    the old file or the new one, never half of one, and no temporary stays whatever stops the write
+    (a SIGTERM between the write and the rename left one in the folder)."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def temp_parts(name: str) -> tuple[str, str] | None:

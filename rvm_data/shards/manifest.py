@@ -18,7 +18,7 @@ from typing import Any
 
 from rvm_data import __version__
 from rvm_data.errors import RvmDataError
-from rvm_data.shards.layout import MANIFEST_NAME, SAFE_NAME, parse_shard_path, shard_output, temp_path
+from rvm_data.shards.layout import MANIFEST_NAME, SAFE_NAME, parse_shard_path, shard_output, write_atomically
 
 __all__ = ["MANIFEST_NAME", "Manifest", "ManifestError", "ManifestMissingError", "PathEscapeError", "SAFE_NAME",
            "ShardEntry", "confined", "manifest_path", "read_manifest", "shard_output", "show", "write_manifest"]
@@ -259,14 +259,4 @@ def write_manifest(build_dir: str | os.PathLike[str], manifest: Manifest) -> Pat
     data = manifest.to_dict()
     Manifest.from_dict(json.loads(json.dumps(data)), f"{path} (being written)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rvm_data.shards.folder import BuildFolder
-from rvm_data.shards.layout import WIDS_SUFFIX, shard_url, temp_path, wids_output, wids_path
+from rvm_data.shards.layout import WIDS_SUFFIX, shard_url, wids_output, wids_path, write_atomically
 from rvm_data.shards.manifest import Manifest
 
 __all__ = ["WIDS_SUFFIX", "wids_index", "wids_path", "write_wids_indices"]
@@ -37,10 +37,8 @@ def write_wids_indices(build_dir: str | os.PathLike[str], manifest: Manifest | N
         outputs = build.outputs(split)
         for output in outputs:
             path = wids_path(build.root, split, output)
-            tmp = temp_path(path)
-            tmp.write_text(json.dumps(wids_index(build.manifest, split, output), indent=1) + "\n")
-            os.replace(tmp, path)
-            written.append(path)
+            text = json.dumps(wids_index(build.manifest, split, output), indent=1) + "\n"
+            written.append(write_atomically(path, text))
         folder = build.root / split
         for stale in folder.glob(f"*{WIDS_SUFFIX}") if folder.is_dir() else ():
             if wids_output(stale.name) not in outputs:

@@ -90,6 +90,7 @@ def test_a_rerun_removes_the_temporary_files_a_kill_left(tiny_recipe_path, long_
     shutil.copytree(long_reference, out)
     (out / ".manifest.json.tmp-4242").write_text("{")  # killed while writing the manifest
     (out / "train" / ".lr-000003.tar.tmp-4242").write_bytes(b"")  # killed while writing a shard
+    (out / "train" / ".lr.wids.json.tmp-4242").write_text("{")  # killed while writing a shard list
     summary = build(load_recipe(tiny_recipe_path, OVERRIDES), out, progress=False)
     assert summary.kept_shards == summary.shards == 66
     assert folder_bytes(out) == folder_bytes(long_reference)

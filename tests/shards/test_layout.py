@@ -33,6 +33,7 @@ from rvm_data.shards.layout import (
     temp_path,
     wids_output,
     wids_path,
+    write_atomically,
 )
 
 
@@ -116,6 +117,19 @@ def test_temporaries_name_their_file_and_writer():
     assert temp_parts(".manifest.json.tmp-7") == ("manifest.json", "7")
     assert temp_parts("lr-000000.tar") is None and temp_parts(".lock") is None
     assert temp_path("x").name == f".x.tmp-{os.getpid()}"
+
+
+def test_an_atomic_write_stopped_before_its_rename_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "lr.wids.json"
+    write_atomically(path, "old\n")
+
+    def stopped(*_):
+        raise KeyboardInterrupt  # SIGTERM, as the build turns it, between the write and the rename
+
+    monkeypatch.setattr(os, "replace", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, "new\n")
+    assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["lr.wids.json"]
 
 
 def test_index_and_wids_names():
