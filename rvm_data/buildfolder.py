@@ -110,35 +110,43 @@ def _holder() -> dict[str, object]:
 
 
 def _describe(text: str) -> str:
+    """Who holds a lock and what it does, from what its holder wrote into the lock file."""
     try:
         holder = json.loads(text)
-        return (f"pid {holder['pid']} on {holder['host']}, started {holder['started']}, "
-                f"running {holder['command']}")
+        who = (f"pid {holder['pid']} on {holder['host']}, started {holder['started']}, "
+               f"running {holder['command']}")
     except (ValueError, KeyError, TypeError):
-        return "its holder has not written its name yet"
+        return ("another build is writing into this folder, or a training run is deleting it (its holder has not "
+                "written its name yet)")
+    return f"another process is {holder['doing']} ({who})" if holder.get("doing") else \
+        f"another build is writing into this folder ({who})"
 
 
 class FolderLock:
     """Context manager: the one-writer lock of build folder ``out`` (which must exist).
 
     Refuses at once (FolderError naming the folder and the holder) when another process holds it;
-    never waits."""
+    never waits. ``doing``: what the holder is said to do in another's refusal (a build writes into it)."""
 
-    def __init__(self, out: Path):
-        self.out = out
+    def __init__(self, out: Path, doing: str = ""):
+        self.out, self.doing = out, doing
         self.path = out / LOCK_NAME
         self._fd: int | None = None
 
     def __enter__(self) -> FolderLock:
-        with writing(self.out, self.out):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            with writing(self.out, self.out):
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # removed since it was looked at (a training run's --keep-epochs, rm -r)
+            raise FolderError(self.out, "the folder was removed (by another process) before it could be locked; "
+                                        "run again") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             text = os.pread(fd, 4096, 0).decode(errors="replace")
             os.close(fd)
-            raise FolderError(self.out, f"another build is writing into this folder ({_describe(text)}); "
-                                        "wait for it, or stop it (a stopped build frees the folder)") from None
+            raise FolderError(self.out, f"{_describe(text)}; wait for it, or stop it (a stopped process "
+                                        "frees the folder)") from None
         except OSError as error:  # a file system without flock (ENOLCK, EOPNOTSUPP): one writer is not assured
             os.close(fd)
             raise FolderError(self.out, f"cannot lock this folder ({error.strerror}), so a second build could "
@@ -151,12 +159,14 @@ class FolderLock:
             # hold is an unlinked inode nobody else will ever lock. Lock the file that is there now.
             os.close(fd)
             if not self.out.is_dir():
-                raise FolderError(self.out, "the folder was removed by the build that held it; run again")
+                raise FolderError(self.out, "the folder was removed by the process that held it (a build, or a "
+                                            "training run's --keep-epochs); run again")
             return self.__enter__()
         self._fd = fd
         try:  # who holds it, for the refusal above; best effort (a full disk must not stop the build here)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(_holder(), sort_keys=True) + "\n").encode(), 0)
+            holder = _holder() | ({"doing": self.doing} if self.doing else {})
+            os.pwrite(fd, (json.dumps(holder, sort_keys=True) + "\n").encode(), 0)
         except OSError:
             pass
         return self

@@ -197,7 +197,7 @@ class RollingBuild:
         folder = epoch_root(self.root, epoch)
         away = folder.parent / f"{_DELETING}{folder.name}-{os.getpid()}"
         try:
-            with FolderLock(folder):
+            with FolderLock(folder, doing="deleting this epoch, which training has finished (--keep-epochs)"):
                 folder.rename(away)
         except (FolderError, OSError):  # held, or gone already: left for a later pass
             return

@@ -197,6 +197,19 @@ def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
     assert (tmp_path / LOCK_NAME).read_bytes() == b""  # a finished folder does not say who built it
 
 
+def test_a_refusal_says_what_the_holder_does_and_a_folder_removed_before_its_lock_is_one_error(tmp_path):
+    epoch = tmp_path / "0001"
+    epoch.mkdir()
+    with FolderLock(epoch, doing="deleting this epoch, which training has finished (--keep-epochs)"):
+        with pytest.raises(FolderError, match=rf"{epoch}: another process is deleting this epoch, which training .*"
+                                              rf"\(pid {os.getpid()} on "):
+            FolderLock(epoch).__enter__()
+    shutil.rmtree(epoch)  # what --keep-epochs does between a build's look at the folder and its lock
+    with pytest.raises(FolderError, match=rf"{epoch}: the folder was removed \(by another process\) before it could"):
+        FolderLock(epoch).__enter__()
+    assert not epoch.exists()  # and the lock made nothing
+
+
 def test_a_second_build_into_a_busy_folder_is_refused_at_once(tiny_recipe_path, tmp_path):
     out = tmp_path / "out"
     holder = start(tiny_recipe_path, out)
@@ -363,15 +376,15 @@ def test_a_full_disk_while_writing_the_manifest(tiny_recipe_path, tmp_path, monk
     import rvm_data.shards.manifest as manifest_module
 
     out, calls = tmp_path / "out", []
-    real = manifest_module.json.dump
+    real = manifest_module.write_atomically
 
-    def dump(*args, **kwargs):
+    def write(*args, **kwargs):
         calls.append(1)
         if len(calls) > 3:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(manifest_module.json, "dump", dump)
+    monkeypatch.setattr(manifest_module, "write_atomically", write)
     with pytest.raises(FolderError, match=rf"{out}/manifest.json: no space left on the device"):
         build(load_recipe(tiny_recipe_path), out, progress=False)
     assert assert_true_build(out) == 2  # the manifest of the third write is the one there, and it is true
