@@ -161,7 +161,9 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
             return ShardDataset(of.manifest, root=of.root, split="train", output=output, batch_size=batch_size,
                                 seed=config.seed, resample=resample, rank=place.rank, world_size=place.world)
 
-        if rolling is None and not built_epochs(folder.root):
+        # Under DDP the main rank decides: a rank that saw an epoch folder another build had just made would
+        # read epochs (and broadcast each pass's choice) while the others read epoch 0 alone.
+        if rolling is None and not from_main(place, len(built_epochs(folder.root))):
             return Stream(name, dataset(folder, True), config.workers, pin)
         built = folder.recipe.outputs.get(output)
         source = EpochSource(folder.root, output, folder.count("train", output), rolling,

@@ -31,6 +31,7 @@ from rvm_data.shards.layout import EPOCHS_DIR, MANIFEST_NAME, TRAIN_SPLIT, built
 from rvm_data.shards.manifest import Manifest, ManifestError
 from rvm_data.train.errors import TrainError
 
+SEE_EPOCH_TIMEOUT_S = 60.0  # how long a DDP rank waits to see the epoch the main rank chose (NFS caches)
 _DELETING = ".deleting-"  # an epoch folder renamed out of the way before it is removed
 
 
@@ -278,10 +279,15 @@ class EpochSource:
         self.reading = None
         chosen = self._choose(epoch)
         agreed = chosen if self.agree is None else self.agree(chosen)
-        if agreed != chosen and not complete(self.root, agreed, self.output, self.samples):
-            raise TrainError(f"{epoch_root(self.root, agreed)}: the main rank reads this epoch's {self.output!r} "
-                             "shards in this pass but this process does not see them all: every rank must read "
-                             "the same build folder (shared storage)")
+        if agreed != chosen:
+            deadline = time.monotonic() + SEE_EPOCH_TIMEOUT_S  # shared storage may show the main rank's view late
+            while not complete(self.root, agreed, self.output, self.samples):
+                if time.monotonic() > deadline:
+                    raise TrainError(f"{epoch_root(self.root, agreed)}: the main rank reads this epoch's "
+                                     f"{self.output!r} shards in this pass but this process has not seen them all "
+                                     f"within {SEE_EPOCH_TIMEOUT_S:g} s: every rank must read the same build "
+                                     "folder (shared storage)")
+                time.sleep(0.2)
         self.reading = agreed
         return self.reading
 

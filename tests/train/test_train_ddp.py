@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -54,12 +55,15 @@ def test_two_ranks_stay_in_step(tiny_build, tmp_path):
     assert (tmp_path / "checkpoints" / "last.pt").is_file()  # written once, by rank 0
 
 
-def _rank_reading_epochs(rank: int, world: int, port: int, build: str, out: str) -> None:
+def _rank_reading_epochs(rank: int, world: int, port: int, build: str, out: str, not_yet: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    if rank == 1:  # this rank listed the folder a moment before epoch 1's manifest appeared
+    if rank == 1 and not_yet == "epoch":  # this rank listed the folder a moment before epoch 1's manifest appeared
         EpochSource.built = lambda self: [0]  # type: ignore[method-assign]
+    if rank == 1 and not_yet == "epochs":  # it opened its streams a moment before epoch 1's folder appeared
+        import rvm_data.train.data as data_module
+        data_module.built_epochs = lambda root: []  # type: ignore[assignment]
     place = setup("cpu")
     try:
         config = CONFIG.replace(max_steps=6)  # 4 batches per rank and epoch: into epoch 1
@@ -72,11 +76,12 @@ def _rank_reading_epochs(rank: int, world: int, port: int, build: str, out: str)
         teardown(place)
 
 
-def test_every_rank_reads_the_epoch_the_main_rank_chose(tiny_build, tmp_path):
+@pytest.mark.parametrize("not_yet", ["epoch", "epochs"])
+def test_every_rank_reads_the_epoch_the_main_rank_chose(tiny_build, tmp_path, not_yet):
     build = tmp_path / "build"
     shutil.copytree(tiny_build, build)
     shutil.copytree(tiny_build, epoch_root(build, 1))  # an epoch 1 of the same build
     write_manifest(epoch_root(build, 1), dataclasses.replace(read_manifest(build), epoch=1))
-    mp.spawn(_rank_reading_epochs, args=(2, _free_port(), str(build), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_rank_reading_epochs, args=(2, _free_port(), str(build), str(tmp_path), not_yet), nprocs=2, join=True)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["reads"] == r1["reads"] == 1  # rank 1 alone would have reused epoch 0

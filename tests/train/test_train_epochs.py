@@ -278,10 +278,21 @@ def test_a_rolling_build_beside_a_limited_epoch_zero_or_without_workers_is_refus
         epochs_module.RollingBuild(folder, ahead=1, workers=0)
 
 
-def test_an_epoch_the_main_rank_reads_but_this_rank_cannot_see_is_an_error(epoch0, tmp_path):
+def test_an_epoch_the_main_rank_reads_is_read_once_this_rank_sees_it_and_an_error_if_it_never_does(epoch0, tmp_path,
+                                                                                                   monkeypatch):
+    import threading
+
     _, folder = _with_epochs(epoch0, tmp_path, [1])
+    assert epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 1).epoch_for(2) == 1  # its own: 0
+    hidden = folder / "hidden"
+    epoch_root(folder, 1).rename(hidden)  # shared storage shows this rank epoch 1 late
+    later = threading.Timer(0.5, hidden.rename, [epoch_root(folder, 1)])
+    later.start()
     assert epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 1).epoch_for(1) == 1
-    with pytest.raises(TrainError, match=r"0002: the main rank reads this epoch's 'lr' shards .* \(shared storage\)"):
+    later.join()
+    monkeypatch.setattr(epochs_module, "SEE_EPOCH_TIMEOUT_S", 0.5)
+    with pytest.raises(TrainError, match=r"0002: the main rank reads this epoch's 'lr' shards .* within 0.5 s: .*"
+                                         r"\(shared storage\)"):
         epochs_module.EpochSource(folder, "lr", 8, agree=lambda chosen: 2).epoch_for(2)
 
 
