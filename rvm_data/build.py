@@ -434,12 +434,15 @@ def _check_epoch_zero(root: Path, recipe: Recipe, epoch: int) -> None:
 
 
 def _check_sources(out: Path, root: Path, recipe: Recipe, shown: Path, epoch: int,
-                   sources: dict[str, dict[str, Any]]) -> None:
+                   sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Refuse to add to a build whose shards (or, for an epoch >= 1, epoch 0's) were drawn from other sources
     than the recipe's paths hold now (``sources``: their fingerprints): the same sample indices would draw
     other clips, and one folder or run would hold samples of two datasets. A folder of another recipe is
-    left to the recipe check, which names what differs."""
+    left to the recipe check, which names what differs. Returns the fingerprints to record: none for a
+    folder whose shards were made before fingerprints were recorded (that would vouch for what was never
+    checked)."""
     recorded = [(out, "its")] + ([(root, "epoch 0's")] if epoch else [])
+    vouched = sources
     for folder, whose in recorded:
         try:
             made = read_manifest(folder)
@@ -447,6 +450,11 @@ def _check_sources(out: Path, root: Path, recipe: Recipe, shown: Path, epoch: in
             continue
         if made.recipe_hash != recipe.hash:
             continue
+        if not made.sources and any(made.splits.values()):
+            warnings.warn(f"{shown}: {whose} manifest records no fingerprint of the sources its shards were drawn "
+                          "from (made before rvm-data recorded one), so whether the recipe's paths still hold that "
+                          "data is not checked", stacklevel=3)
+            vouched = vouched if folder != out else {}
         for key, now in sources.items():
             then = made.sources.get(key)
             if then is not None and then["sha256"] != now["sha256"]:
@@ -455,6 +463,7 @@ def _check_sources(out: Path, root: Path, recipe: Recipe, shown: Path, epoch: in
                                  "shards would mix samples of two datasets: point the recipe's sources back at that "
                                  f"data (a relative path is read from the working directory, now {os.getcwd()}), "
                                  "or build into a new --out DIR")
+    return vouched
 
 
 def _clip_counts(record: dict[str, Any]) -> str:
@@ -717,7 +726,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
         try:
             catalogs = catalogs_for(recipe, jobs)
             sources = {key: fingerprint(catalog) for key, catalog in catalogs.items()}
-            _check_sources(out, root, recipe, shown, epoch, sources)
+            sources = _check_sources(out, root, recipe, shown, epoch, sources)
         except BaseException:
             if made:  # bad or other sources: leave no empty folder behind
                 lock.discard()
@@ -730,7 +739,7 @@ def build(recipe: Recipe, out_dir: str | os.PathLike[str] | None = None, *, work
 def _build_locked(recipe: Recipe, jobs: list[ShardJob], catalogs: dict[str, Catalog | SegCatalog],
                   sources: dict[str, dict[str, Any]], shown: Path, folder: _LockedFolder, workers: int,
                   scheduler: str | None, progress: bool, epoch: int) -> BuildSummary:
-    """The build proper, holding the folder's lock; ``sources``: the fingerprints of ``catalogs``."""
+    """The build proper, holding the folder's lock; ``sources``: the fingerprints of ``catalogs`` to record."""
     out = folder.out
     ledger, todo = _ledger(folder, recipe, jobs, shown, epoch)
     ledger.sources.update(sources)

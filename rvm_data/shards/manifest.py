@@ -212,7 +212,7 @@ class _Checker:
             digest = record.get("sha256") if isinstance(record, dict) else None
             if not isinstance(digest, str) or not _SHA256.match(digest):
                 self.fail(f"sources.{key}", f"expected {{sha256: 64 lowercase hex digits, clips}}, got {show(record)}")
-            clips = record.get("clips", {})
+            clips = record.get("clips")
             if not isinstance(clips, dict) or not all(isinstance(k, str) and _is_int(v) for k, v in clips.items()):
                 self.fail(f"sources.{key}.clips", f"expected a mapping of collection to count, got {show(clips)}")
         return dict(sources)

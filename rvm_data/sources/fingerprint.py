@@ -7,8 +7,9 @@ and refuses to add shards drawn from another (a resume, more epochs, a build bes
 in another working directory, which reads a recipe's relative paths from there).
 
 The fingerprint hashes every clip's and file's name (not the folders above it, so a dataset moved or
-mounted elsewhere is the same dataset), frame count and size, in catalog order. It does not read pixels:
-a file rewritten with other content under the same name, frame count and size is not told apart.
+mounted elsewhere is the same dataset), frame count and dimensions, in catalog order. It reads neither pixels
+nor file sizes: a file rewritten with other content under the same name, frame count and dimensions is not
+told apart.
 """
 
 from __future__ import annotations

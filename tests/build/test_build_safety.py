@@ -378,16 +378,22 @@ def test_a_full_disk_while_writing_the_manifest(tiny_recipe_path, tmp_path, monk
     out, calls = tmp_path / "out", []
     real = manifest_module.write_atomically
 
-    def write(*args, **kwargs):
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def write(path, text):
         calls.append(1)
-        if len(calls) > 3:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(*args, **kwargs)
+        if len(calls) <= 3:
+            return real(path, text)
+        with monkeypatch.context() as disk:  # the disk fills up as the temporary is flushed to it
+            disk.setattr(os, "fsync", full)
+            return real(path, text)
 
     monkeypatch.setattr(manifest_module, "write_atomically", write)
     with pytest.raises(FolderError, match=rf"{out}/manifest.json: no space left on the device"):
         build(load_recipe(tiny_recipe_path), out, progress=False)
     assert assert_true_build(out) == 2  # the manifest of the third write is the one there, and it is true
+    assert not list(out.glob(".manifest.json.tmp-*"))
 
 
 def test_a_real_full_disk_then_a_rerun_with_room(reference_build, tiny_recipe_path, tmpfs, capsys):

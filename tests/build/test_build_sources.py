@@ -4,6 +4,7 @@ dataset with a clip more or less, is refused before anything is written; the sam
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,18 @@ def test_an_epoch_over_other_sources_than_epoch_zeros_is_refused_and_leaves_no_f
     with pytest.raises(BuildError, match=r"0001: epoch 0's 'train' shards were drawn from other sources"):
         build(load_recipe(recipe), out, limit=1, progress=False, epoch=1)
     assert not (out / "epochs" / "0001").exists()
+
+
+def test_a_folder_made_before_fingerprints_resumes_with_a_warning_and_is_not_vouched_for(data, tmp_path, monkeypatch):
+    recipe = _relative_recipe(tmp_path)
+    out = tmp_path / "out"
+    monkeypatch.chdir(_workdir(tmp_path, "first", data))
+    build(load_recipe(recipe), out, limit=1, progress=False)
+    manifest = out / "manifest.json"
+    record = json.loads(manifest.read_text())
+    del record["sources"]  # as rvm-data wrote it before it recorded one
+    manifest.write_text(json.dumps(record))
+    monkeypatch.chdir(_workdir(tmp_path, "second", data, drop_clip=True))
+    with pytest.warns(UserWarning, match=rf"{out}: its manifest records no fingerprint of the sources .* not checked"):
+        build(load_recipe(recipe), out, progress=False)
+    assert read_manifest(out).sources == {}  # what it was drawn from is still unknown: no fingerprint vouches for it

@@ -83,6 +83,10 @@ def bad_value(data: dict, key: str, value) -> dict:
     ("skipped", [{"reason": 3}], "skipped[0].reason: expected a string, got 3"),
     ("stack", ["numpy"], "stack: expected an object of library names to version strings, got ['numpy']"),
     ("stack", {"numpy": 2}, "stack: expected an object of library names to version strings, got {'numpy': 2}"),
+    ("sources", [], "sources: expected a mapping of catalog to fingerprint, got []"),
+    ("sources", {"train": {"sha256": "b" * 64}}, "sources.train.clips: expected a mapping of collection to count"),
+    ("sources", {"train": {"sha256": "b" * 64, "clips": {"foregrounds": "2"}}}, "sources.train.clips: expected a"),
+    ("sources", {"train": {"sha256": "B" * 64, "clips": {}}}, "sources.train: expected {sha256: 64 lowercase hex"),
 ])
 def test_each_bad_value_is_one_error_naming_file_and_key(tmp_path, key, value, message):
     write(tmp_path, bad_value(good(), key, value))
