@@ -147,15 +147,15 @@ def temp_path(path: str | os.PathLike[str], pid: int | None = None) -> Path:
     return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid() if pid is None else pid}")
 
 
-def write_atomically(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through its temporary (flushed, fsynced, renamed into place): a reader sees
+def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through its temporary (flushed, fsynced, renamed into place): a reader sees
     the old file or the new one, never half of one, and no temporary stays whatever stops the write
     (a SIGTERM between the write and the rename left one in the folder)."""
     path = Path(path)
     tmp = temp_path(path)
     try:
-        with open(tmp, "w") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

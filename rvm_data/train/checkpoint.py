@@ -6,23 +6,23 @@ and read back with ``weights_only=True``; no pickled objects.
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from rvm_data.shards.layout import write_atomically
 from rvm_data.train.errors import TrainError, TrainFileMissing
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write atomically (temporary name, then rename) so a crash never leaves half a file."""
+    """Write atomically (temporary name, then rename) so a crash never leaves half a file, nor a temporary."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return write_atomically(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rvm_data.shards.layout import write_atomically
+
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
@@ -51,9 +53,7 @@ class RunLog:
             if isinstance(record, dict) and int(record.get("step", 0)) <= step:
                 kept.append(record)
                 lines.append(line)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-        tmp.replace(self.path)
+        write_atomically(self.path, "".join(f"{line}\n" for line in lines))
         self._file = self.path.open("a", encoding="utf-8")
         return kept
 
