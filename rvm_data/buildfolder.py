@@ -8,6 +8,10 @@ dies, however it dies, so a lock file left behind by a killed build never blocks
 names its holder (pid, host, command, start time) for the refusal a second build prints, and is emptied
 when the build ends (so a finished folder's bytes do not depend on who built it). The lock is advisory:
 it binds ``rvm-data build``, not other programs, and on network file systems it is as good as their flock.
+
+Readers of a folder that may be removed (an epoch a training run's ``--keep-epochs`` deletes once it has
+read it) hold a shared lock on ``<out>/.readers`` (:class:`ReadHold`); the remover takes it exclusively
+first (:func:`unread`), so it never removes an epoch another process is reading.
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ from pathlib import Path
 from types import TracebackType
 
 from rvm_data.errors import RvmDataError
-from rvm_data.shards.layout import LOCK_NAME
+from rvm_data.shards.layout import LOCK_NAME, READERS_NAME
 
-__all__ = ["BuildError", "FolderError", "FolderLock", "LOCK_NAME", "prepare_folder", "remove_made", "write_error",
-           "writing"]
+__all__ = ["BuildError", "FolderError", "FolderLock", "LOCK_NAME", "ReadHold", "prepare_folder", "remove_made",
+           "unread", "write_error", "writing"]
 
 # errnos that say "this place cannot be written" (not a bug): the disk or quota is full, or no permission
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -154,7 +158,7 @@ class FolderLock:
         except BaseException:
             os.close(fd)
             raise
-        if not self._still_the_lock_file(fd):
+        if not _same_file(fd, self.path):
             # The holder we waited behind discarded the file between our open and our flock: what we
             # hold is an unlinked inode nobody else will ever lock. Lock the file that is there now.
             os.close(fd)
@@ -171,14 +175,6 @@ class FolderLock:
             pass
         return self
 
-    def _still_the_lock_file(self, fd: int) -> bool:
-        try:
-            on_disk = os.stat(self.path)
-        except FileNotFoundError:
-            return False
-        held = os.fstat(fd)
-        return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
-
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         assert self._fd is not None
@@ -193,3 +189,68 @@ class FolderLock:
     def discard(self) -> None:
         """Remove the lock file while still holding the lock (a folder this build made and leaves empty)."""
         self.path.unlink(missing_ok=True)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is the file at ``path`` now (not one renamed away or removed since it was opened)."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
+class ReadHold:
+    """A shared lock on ``<folder>/.readers`` while this process reads the folder; :func:`unread` cannot take
+    it exclusively meanwhile. Released explicitly (``LOCK_UN``), so a forked DataLoader worker that
+    inherited the descriptor does not keep holding it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._fd: int | None = None
+
+    def take(self) -> None:
+        """Wait for a remover that holds the folder (it only renames it away), then hold it; a FolderError
+        when it was removed meanwhile."""
+        self.release()
+        path = self.folder / READERS_NAME
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:
+            raise FolderError(self.folder, "the folder was removed (by another process) as this one began to read "
+                                           "it") from None
+        except OSError as error:
+            if error.errno in _NOT_WRITABLE:
+                return  # storage this process may only read: nothing it can hold (nor a remover it shares it with)
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except OSError:  # a file system without flock: as unguarded as its build lock (see FolderLock)
+            os.close(fd)
+            return
+        if not _same_file(fd, path):
+            os.close(fd)
+            raise FolderError(self.folder, "the folder was removed (by another process) as this one began to read it")
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+@contextmanager
+def unread(folder: Path) -> Iterator[None]:
+    """Inside, no other process reads ``folder`` (it holds no :class:`ReadHold` on it); a FolderError at once
+    when one does."""
+    fd = os.open(folder / READERS_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderError(folder, "another process is reading this folder") from None
+        yield
+    finally:
+        os.close(fd)

@@ -4,6 +4,7 @@ parses a shard path, a sample key or a member name.
 ```
 <out>/manifest.json                      the build's record (rvm_data.shards.manifest)
 <out>/.lock                              the one-writer lock (rvm_data.buildfolder)
+<out>/.readers                           the shared lock of processes reading an epoch (rvm_data.buildfolder)
 <out>/<split>/<output>-NNNNNN.tar        shard NNNNNN (6 digits) of one output and split
 <out>/<split>/<output>-NNNNNN.tar.json   its member index (rvm_data.shards.members)
 <out>/<split>/<output>.wids.json         the WebDataset wids shard list (rvm_data.shards.wids)
@@ -28,6 +29,7 @@ from rvm_data.errors import RvmDataError
 
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
+READERS_NAME = ".readers"
 SHARD_SUFFIX = ".tar"
 INDEX_SUFFIX = ".json"  # member index: <shard>.tar + this
 WIDS_SUFFIX = ".wids.json"

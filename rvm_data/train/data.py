@@ -169,7 +169,8 @@ def open_train_data(config: TrainConfig, build_dir: str | Path, place: Placement
         source = EpochSource(folder.root, output, folder.count("train", output), rolling,
                              frames=(built.frames or 1) if built else 1,
                              follow=None if follow is None else follow.source,
-                             agree=functools.partial(from_main, place) if place.distributed else None)
+                             agree=functools.partial(from_main, place) if place.distributed else None,
+                             hold=place.main)
         return EpochStream(name, source, lambda of: dataset(of, False), config.workers, pin)
 
     lr = stream("lr", build, lr_name, config.batch_size)

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from rvm_data.buildfolder import FolderError, FolderLock
+from rvm_data.buildfolder import FolderError, FolderLock, ReadHold, unread
 from rvm_data.shards.folder import BuildFolder
 from rvm_data.shards.layout import EPOCHS_DIR, MANIFEST_NAME, TRAIN_SPLIT, built_epochs, epoch_root
 from rvm_data.shards.manifest import Manifest, ManifestError
@@ -143,6 +143,7 @@ class RollingBuild:
         self._queue: list[range] = []
         self._started: float | None = None  # when the first background build began
         self.sources: list[EpochSource] = []  # the streams reading this build (none loses an epoch it reads)
+        self._kept_said: set[int] = set()  # epochs kept because another process read them, said once each
 
     def _command(self, epochs: range) -> list[str]:
         """``rvm-data build ROOT --epochs A:B``: the recipe the folder records, so the epochs are of that build."""
@@ -199,8 +200,16 @@ class RollingBuild:
         away = folder.parent / f"{_DELETING}{folder.name}-{os.getpid()}"
         try:
             with FolderLock(folder, doing="deleting this epoch, which training has finished (--keep-epochs)"):
-                folder.rename(away)
-        except (FolderError, OSError):  # held, or gone already: left for a later pass
+                try:
+                    with unread(folder):
+                        folder.rename(away)
+                except FolderError:
+                    if epoch not in self._kept_said:
+                        self._kept_said.add(epoch)
+                        warnings.warn(f"{folder}: kept for now (--keep-epochs): another process is reading it; it "
+                                      "is deleted at a later epoch, once no process reads it", stacklevel=3)
+                    return
+        except (FolderError, OSError):  # held by a build, or gone already: left for a later pass
             return
         shutil.rmtree(away, ignore_errors=True)
 
@@ -241,12 +250,17 @@ class EpochSource:
 
     def __init__(self, root: Path, output: str, samples: int, builder: RollingBuild | None = None,
                  frames: int = 1, follow: EpochSource | None = None,
-                 agree: Callable[[int], int] | None = None) -> None:
+                 agree: Callable[[int], int] | None = None, hold: bool = True) -> None:
         self.root, self.output, self.samples, self.builder = root, output, samples, builder
         self.frames_per_epoch = samples * frames
         self.follow = follow
         self.agree = agree  # under DDP the main rank's choice, which every rank then reads (see epoch_for)
         self.reading: int | None = None  # the epoch this stream reads now (kept from deletion)
+        # Whether it holds the epoch it reads against other processes' --keep-epochs. Under DDP the main rank's
+        # hold keeps it for every rank: another rank's, released a moment after the main rank's next choice,
+        # would keep the main rank's own --keep-epochs off the epoch all ranks have just finished.
+        self.hold = hold
+        self._hold: ReadHold | None = None
         self._cycling_said = self._fallback_said = False
         self._pass_started: float | None = None  # when the pass before this one began (training's pace)
         if builder is not None:
@@ -256,10 +270,12 @@ class EpochSource:
         """Resuming on ``epoch``'s samples: have them (build them again where a rolling build can)."""
         self.reading = epoch
         if complete(self.root, epoch, self.output, self.samples):
+            self._read(epoch)
             return
         if self.builder is not None and epoch >= 1:
             self.builder.request(epoch)
             self.builder.wait_for(epoch, self.output, self.samples)
+            self._read(epoch)
             return
         raise TrainError(f"{epoch_root(self.root, epoch)}: the run was reading epoch {epoch}'s samples, which are not "
                          f"(all) there; build them again: rvm-data build {self.root} --epochs {epoch}")
@@ -277,6 +293,7 @@ class EpochSource:
         the samples, and a resumed run (which restores the main rank's streams everywhere) would not
         continue what it read."""
         self.reading = None
+        self.release()
         chosen = self._choose(epoch)
         agreed = chosen if self.agree is None else self.agree(chosen)
         if agreed != chosen:
@@ -288,8 +305,27 @@ class EpochSource:
                                      f"within {SEE_EPOCH_TIMEOUT_S:g} s: every rank must read the same build "
                                      "folder (shared storage)")
                 time.sleep(0.2)
-        self.reading = agreed
-        return self.reading
+        self._read(agreed)
+        return agreed
+
+    def _read(self, epoch: int) -> None:
+        """Read ``epoch`` from now on, holding it (epoch 0 is never deleted) against other processes' removal."""
+        self.release()
+        self.reading = epoch
+        if epoch >= 1 and self.hold:
+            self._hold = ReadHold(epoch_root(self.root, epoch))
+            try:
+                self._hold.take()
+            except FolderError:
+                raise TrainError(f"{epoch_root(self.root, epoch)}: another process deleted this epoch (a training "
+                                 "run's --keep-epochs) as this run began to read it; resume this run to go on "
+                                 "(--resume)") from None
+
+    def release(self) -> None:
+        """Hold no epoch (the pass is over, or the run)."""
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
 
     def _choose(self, epoch: int) -> int:
         """Its own where it is built (waiting for a rolling build that is making it), else the built ones

@@ -210,6 +210,35 @@ def test_a_refusal_says_what_the_holder_does_and_a_folder_removed_before_its_loc
     assert not epoch.exists()  # and the lock made nothing
 
 
+def test_a_remover_is_refused_while_a_reader_holds_the_folder_and_a_reader_after_it_is_told(tmp_path):
+    import threading
+
+    from rvm_data.buildfolder import ReadHold, unread
+
+    epoch = tmp_path / "0001"
+    epoch.mkdir()
+    reader = ReadHold(epoch)
+    reader.take()
+    with pytest.raises(FolderError, match=rf"{epoch}: another process is reading this folder"):
+        with unread(epoch):
+            pass
+    reader.release()
+    removing, late = threading.Event(), ReadHold(epoch)
+
+    def remove() -> None:
+        with unread(epoch):
+            removing.set()
+            time.sleep(0.3)  # the reader below waits for this
+            epoch.rename(tmp_path / "away")
+
+    remover = threading.Thread(target=remove)
+    remover.start()
+    removing.wait()
+    with pytest.raises(FolderError, match=rf"{epoch}: the folder was removed \(by another process\) as this one"):
+        late.take()
+    remover.join()
+
+
 def test_a_second_build_into_a_busy_folder_is_refused_at_once(tiny_recipe_path, tmp_path):
     out = tmp_path / "out"
     holder = start(tiny_recipe_path, out)

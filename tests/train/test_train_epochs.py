@@ -184,6 +184,29 @@ def test_keep_epochs_never_deletes_an_epoch_a_build_holds(epoch0, tmp_path):
     assert built_epochs(folder) == [2] and sorted(p.name for p in (folder / "epochs").iterdir()) == ["0002"]
 
 
+def test_keep_epochs_never_deletes_an_epoch_another_process_reads(epoch0, tmp_path):
+    import subprocess
+    import sys
+
+    _, folder = _with_epochs(epoch0, tmp_path, [1, 2])
+    reader = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; from rvm_data.train.epochs "
+                               "import EpochSource; print(EpochSource(Path(sys.argv[1]), 'lr', 8).epoch_for(1), "
+                               "flush=True); sys.stdin.read()", str(folder)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    builder = epochs_module.RollingBuild(folder, ahead=1, keep=1)
+    builder.requested = 10  # nothing to start
+    try:
+        assert reader.stdout.readline().strip() == "1"  # another training run reads epoch 1
+        with pytest.warns(UserWarning, match=r"0001: kept for now \(--keep-epochs\): another process is reading it"):
+            builder.request(2)
+        assert built_epochs(folder) == [1, 2]
+    finally:
+        reader.stdin.close()
+        reader.wait()
+    builder.request(2)  # that run has moved on (here: ended)
+    assert built_epochs(folder) == [2]
+
+
 def test_a_follower_waits_for_its_output_in_the_leaders_epoch_or_says_it_reads_epoch_zero(
         epoch0, tmp_path, monkeypatch):
     _, folder = _with_epochs(epoch0, tmp_path, [1])
