@@ -11,7 +11,7 @@ it binds ``rvm-data build``, not other programs, and on network file systems it 
 
 Readers of a folder that may be removed (an epoch a training run's ``--keep-epochs`` deletes once it has
 read it) hold a shared lock on ``<out>/.readers`` (:class:`ReadHold`); the remover takes it exclusively
-first (:func:`unread`), so it never removes an epoch another process is reading.
+first (:func:`move_away_unread`), so it never removes an epoch another process is reading.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import shlex
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +33,8 @@ from types import TracebackType
 from rvm_data.errors import RvmDataError
 from rvm_data.shards.layout import LOCK_NAME, READERS_NAME
 
-__all__ = ["BuildError", "FolderError", "FolderLock", "LOCK_NAME", "ReadHold", "prepare_folder", "remove_made",
-           "unread", "write_error", "writing"]
+__all__ = ["BuildError", "FolderError", "FolderLock", "LOCK_NAME", "ReadHold", "move_away_unread", "prepare_folder",
+           "remove_made", "write_error", "writing"]
 
 # errnos that say "this place cannot be written" (not a bug): the disk or quota is full, or no permission
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -201,56 +202,109 @@ def _same_file(fd: int, path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
+_REMOVED_MEANWHILE = "the folder was removed (by another process) as this one began to read it"
+
+
+class _Shared:
+    """This process's one shared lock on a folder's ``.readers`` and how many readers hold it: where flock is
+    emulated by POSIX locks (NFS) a process's locks on a file are one lock, and the first reader to let go
+    would drop every other reader's."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.readers, self.pid = fd, 0, os.getpid()
+
+
+_SHARED: dict[Path, _Shared] = {}
+_UNGUARDED: set[Path] = set()  # folders this process said it reads unguarded
+
+
 class ReadHold:
-    """A shared lock on ``<folder>/.readers`` while this process reads the folder; :func:`unread` cannot take
-    it exclusively meanwhile. Released explicitly (``LOCK_UN``), so a forked DataLoader worker that
-    inherited the descriptor does not keep holding it."""
+    """Holds ``folder`` against removal by another process (:func:`move_away_unread`) from :meth:`take` to
+    :meth:`release`. Released explicitly (``LOCK_UN``), so a forked DataLoader worker that inherited the
+    descriptor does not keep holding it. Where this process cannot hold it (storage it may not write with no
+    ``.readers`` yet, a file system without flock) it says so once and reads unguarded."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._fd: int | None = None
+        self._key: Path | None = None
 
     def take(self) -> None:
-        """Wait for a remover that holds the folder (it only renames it away), then hold it; a FolderError
-        when it was removed meanwhile."""
+        """Hold the folder, after a remover holding it now (it only renames it away) is done; a FolderError
+        when one removed it meanwhile."""
         self.release()
-        path = self.folder / READERS_NAME
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:
-            raise FolderError(self.folder, "the folder was removed (by another process) as this one began to read "
-                                           "it") from None
-        except OSError as error:
-            if error.errno in _NOT_WRITABLE:
-                return  # storage this process may only read: nothing it can hold (nor a remover it shares it with)
-            raise
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-        except OSError:  # a file system without flock: as unguarded as its build lock (see FolderLock)
-            os.close(fd)
-            return
-        if not _same_file(fd, path):
-            os.close(fd)
-            raise FolderError(self.folder, "the folder was removed (by another process) as this one began to read it")
-        self._fd = fd
+        key = self.folder.absolute()
+        shared = _SHARED.get(key)
+        if shared is None or shared.pid != os.getpid():  # none yet (a forked child's copy is its parent's)
+            fd = _lock_shared(self.folder)
+            if fd is None:
+                return
+            shared = _SHARED[key] = _Shared(fd)
+        shared.readers += 1
+        self._key = key
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._key is None:
+            return
+        shared = _SHARED[self._key]
+        shared.readers -= 1
+        if not shared.readers:
+            del _SHARED[self._key]
+            fcntl.flock(shared.fd, fcntl.LOCK_UN)
+            os.close(shared.fd)
+        self._key = None
 
 
-@contextmanager
-def unread(folder: Path) -> Iterator[None]:
-    """Inside, no other process reads ``folder`` (it holds no :class:`ReadHold` on it); a FolderError at once
-    when one does."""
+def _lock_shared(folder: Path) -> int | None:
+    """A descriptor of ``folder``'s ``.readers`` under a shared lock; None where none can be had."""
+    path = folder / READERS_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        raise FolderError(folder, _REMOVED_MEANWHILE) from None
+    except OSError as error:
+        try:  # one this process may not write (another user's build): a shared lock needs only reading
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            if not folder.is_dir():
+                raise FolderError(folder, _REMOVED_MEANWHILE) from None
+            _unguarded(folder, error)
+            return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError as error:
+        os.close(fd)
+        _unguarded(folder, error)
+        return None
+    try:  # renamed away while this process waited (on NFS as far as its client revalidates the name)
+        removed = not _same_file(fd, path)
+    except OSError:  # ESTALE: removed through another machine's view of the share
+        removed = True
+    if removed:
+        os.close(fd)
+        raise FolderError(folder, _REMOVED_MEANWHILE)
+    return fd
+
+
+def _unguarded(folder: Path, error: OSError) -> None:
+    if folder in _UNGUARDED:
+        return
+    _UNGUARDED.add(folder)
+    warnings.warn(f"{folder}: cannot hold this folder against removal by another process's --keep-epochs "
+                  f"({error.strerror or error}); it is read unguarded", stacklevel=4)
+
+
+def move_away_unread(folder: Path, away: Path) -> None:
+    """Rename ``folder`` to ``away`` unless a process reads it (holds a :class:`ReadHold`), then a FolderError
+    at once. A reader that opened ``.readers`` meanwhile waits, then finds it renamed away."""
+    mine = _SHARED.get(folder.absolute())
+    if mine is not None and mine.pid == os.getpid():  # its own lock would not stop it where locks are POSIX's
+        raise FolderError(folder, "this process is reading this folder")
     fd = os.open(folder / READERS_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FolderError(folder, "another process is reading this folder") from None
-        yield
+        folder.rename(away)
     finally:
         os.close(fd)

@@ -50,6 +50,10 @@ class Stream:
     def state_dict(self) -> dict[str, Any]:
         return self.dataset.state_dict()
 
+    def close(self) -> None:
+        """The run is over: its loader's workers stop."""
+        self._it = None
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.dataset.load_state_dict(state)
         self._it = None
@@ -94,6 +98,11 @@ class EpochStream(Stream):
     def delivered(self) -> tuple[int, int, bool]:
         epoch, index, _ = super().delivered()
         return epoch, index, self.rereads
+
+    def close(self) -> None:
+        """The run is over: its loader's workers stop and it holds its epoch no more."""
+        super().close()
+        self.source.release()
 
     def state_dict(self) -> dict[str, Any]:
         return {"pass": self.pass_index, "reads": self.reads, "seen": sorted(self.seen),

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from rvm_data.buildfolder import FolderError, FolderLock, ReadHold, unread
+from rvm_data.buildfolder import FolderError, FolderLock, ReadHold, move_away_unread
 from rvm_data.shards.folder import BuildFolder
 from rvm_data.shards.layout import EPOCHS_DIR, MANIFEST_NAME, TRAIN_SPLIT, built_epochs, epoch_root
 from rvm_data.shards.manifest import Manifest, ManifestError
@@ -201,13 +201,12 @@ class RollingBuild:
         try:
             with FolderLock(folder, doing="deleting this epoch, which training has finished (--keep-epochs)"):
                 try:
-                    with unread(folder):
-                        folder.rename(away)
-                except FolderError:
+                    move_away_unread(folder, away)
+                except FolderError as read:
                     if epoch not in self._kept_said:
                         self._kept_said.add(epoch)
-                        warnings.warn(f"{folder}: kept for now (--keep-epochs): another process is reading it; it "
-                                      "is deleted at a later epoch, once no process reads it", stacklevel=3)
+                        warnings.warn(f"{folder}: kept for now (--keep-epochs): {read.reason}; it is deleted at a "
+                                      "later epoch, once no process reads it", stacklevel=3)
                     return
         except (FolderError, OSError):  # held by a build, or gone already: left for a later pass
             return
@@ -269,14 +268,13 @@ class EpochSource:
     def ready(self, epoch: int) -> None:
         """Resuming on ``epoch``'s samples: have them (build them again where a rolling build can)."""
         self.reading = epoch
-        if complete(self.root, epoch, self.output, self.samples):
-            self._read(epoch)
+        if complete(self.root, epoch, self.output, self.samples) and self._hold_on(epoch):
             return
         if self.builder is not None and epoch >= 1:
             self.builder.request(epoch)
             self.builder.wait_for(epoch, self.output, self.samples)
-            self._read(epoch)
-            return
+            if self._hold_on(epoch):
+                return
         raise TrainError(f"{epoch_root(self.root, epoch)}: the run was reading epoch {epoch}'s samples, which are not "
                          f"(all) there; build them again: rvm-data build {self.root} --epochs {epoch}")
 
@@ -295,8 +293,11 @@ class EpochSource:
         self.reading = None
         self.release()
         chosen = self._choose(epoch)
+        while not self._hold_on(chosen):  # removed between the choice and the hold (another run's --keep-epochs)
+            chosen = self._choose(epoch)
         agreed = chosen if self.agree is None else self.agree(chosen)
         if agreed != chosen:
+            self.release()
             deadline = time.monotonic() + SEE_EPOCH_TIMEOUT_S  # shared storage may show the main rank's view late
             while not complete(self.root, agreed, self.output, self.samples):
                 if time.monotonic() > deadline:
@@ -305,21 +306,21 @@ class EpochSource:
                                      f"within {SEE_EPOCH_TIMEOUT_S:g} s: every rank must read the same build "
                                      "folder (shared storage)")
                 time.sleep(0.2)
-        self._read(agreed)
+        self.reading = agreed
         return agreed
 
-    def _read(self, epoch: int) -> None:
-        """Read ``epoch`` from now on, holding it (epoch 0 is never deleted) against other processes' removal."""
-        self.release()
-        self.reading = epoch
-        if epoch >= 1 and self.hold:
-            self._hold = ReadHold(epoch_root(self.root, epoch))
-            try:
-                self._hold.take()
-            except FolderError:
-                raise TrainError(f"{epoch_root(self.root, epoch)}: another process deleted this epoch (a training "
-                                 "run's --keep-epochs) as this run began to read it; resume this run to go on "
-                                 "(--resume)") from None
+    def _hold_on(self, epoch: int) -> bool:
+        """Hold ``epoch`` against removal by other processes (epoch 0 is never removed); False when one removed
+        it after it was chosen."""
+        if epoch < 1 or not self.hold:
+            return True
+        hold = ReadHold(epoch_root(self.root, epoch))
+        try:
+            hold.take()
+        except FolderError:
+            return False
+        self._hold = hold
+        return True
 
     def release(self) -> None:
         """Hold no epoch (the pass is over, or the run)."""

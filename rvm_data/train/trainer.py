@@ -375,5 +375,7 @@ class Trainer:
         return self.result
 
     def close(self) -> None:
+        for stream in self.data.streams().values():
+            stream.close()
         if self.log is not None:
             self.log.close()

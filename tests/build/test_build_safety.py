@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from build_helpers import folder_bytes
@@ -210,33 +211,61 @@ def test_a_refusal_says_what_the_holder_does_and_a_folder_removed_before_its_loc
     assert not epoch.exists()  # and the lock made nothing
 
 
-def test_a_remover_is_refused_while_a_reader_holds_the_folder_and_a_reader_after_it_is_told(tmp_path):
-    import threading
+def _remove_elsewhere(folder: Path, away: Path) -> str:
+    """Another process's move_away_unread of ``folder``: "moved", or the reason it was refused."""
+    code = ("import sys; from pathlib import Path; from rvm_data.buildfolder import FolderError, move_away_unread\n"
+            "try:\n    move_away_unread(Path(sys.argv[1]), Path(sys.argv[2])); print('moved')\n"
+            "except FolderError as error:\n    print(error.reason)")
+    return subprocess.run([sys.executable, "-c", code, str(folder), str(away)], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
-    from rvm_data.buildfolder import ReadHold, unread
+
+def test_a_folder_read_by_one_process_is_not_moved_away_by_another_until_every_reader_lets_go(tmp_path):
+    import multiprocessing
+
+    from rvm_data.buildfolder import ReadHold, move_away_unread
 
     epoch = tmp_path / "0001"
     epoch.mkdir()
-    reader = ReadHold(epoch)
-    reader.take()
-    with pytest.raises(FolderError, match=rf"{epoch}: another process is reading this folder"):
-        with unread(epoch):
-            pass
-    reader.release()
-    removing, late = threading.Event(), ReadHold(epoch)
+    lead, follower = ReadHold(epoch), ReadHold(epoch)  # two streams of one run reading one epoch
+    lead.take()
+    follower.take()
+    with pytest.raises(FolderError, match=rf"{epoch}: this process is reading this folder"):
+        move_away_unread(epoch, tmp_path / "away")
+    lead.release()  # the lead stream moves on; the follower still reads
+    assert _remove_elsewhere(epoch, tmp_path / "away") == "another process is reading this folder"
+    worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+    worker.start()  # a DataLoader worker forked meanwhile inherits the lock's descriptor
+    try:
+        follower.release()
+        assert _remove_elsewhere(epoch, tmp_path / "away") == "moved"
+    finally:
+        worker.kill()
+        worker.join()
+    assert not epoch.exists() and (tmp_path / "away").is_dir()
 
-    def remove() -> None:
-        with unread(epoch):
-            removing.set()
-            time.sleep(0.3)  # the reader below waits for this
-            epoch.rename(tmp_path / "away")
 
-    remover = threading.Thread(target=remove)
-    remover.start()
-    removing.wait()
-    with pytest.raises(FolderError, match=rf"{epoch}: the folder was removed \(by another process\) as this one"):
-        late.take()
-    remover.join()
+def test_a_reader_waiting_for_a_remover_is_told_the_folder_is_gone(tmp_path):
+    import threading
+
+    from rvm_data.buildfolder import ReadHold, move_away_unread
+
+    epoch = tmp_path / "0001"
+    epoch.mkdir()
+    real_rename, renaming = Path.rename, threading.Event()
+
+    def slow_rename(self: Path, target: Path) -> Path:
+        renaming.set()
+        time.sleep(0.3)  # the reader below opens .readers now and waits for the remover's lock
+        return real_rename(self, target)
+
+    with mock.patch.object(Path, "rename", slow_rename):
+        remover = threading.Thread(target=move_away_unread, args=(epoch, tmp_path / "away"))
+        remover.start()
+        renaming.wait()
+        with pytest.raises(FolderError, match=rf"{epoch}: the folder was removed \(by another process\) as this one"):
+            ReadHold(epoch).take()
+        remover.join()
 
 
 def test_a_second_build_into_a_busy_folder_is_refused_at_once(tiny_recipe_path, tmp_path):

@@ -95,3 +95,18 @@ def test_a_folder_made_before_fingerprints_resumes_with_a_warning_and_is_not_vou
     with pytest.warns(UserWarning, match=rf"{out}: its manifest records no fingerprint of the sources .* not checked"):
         build(load_recipe(recipe), out, progress=False)
     assert read_manifest(out).sources == {}  # what it was drawn from is still unknown: no fingerprint vouches for it
+
+
+def test_an_epoch_over_an_epoch_zero_without_fingerprints_is_built_with_a_warning_and_records_its_own(data, tmp_path,
+                                                                                                     monkeypatch):
+    recipe = _relative_recipe(tmp_path)
+    out = tmp_path / "out"
+    monkeypatch.chdir(_workdir(tmp_path, "first", data))
+    build(load_recipe(recipe), out, limit=1, progress=False)
+    manifest = out / "manifest.json"
+    record = json.loads(manifest.read_text())
+    del record["sources"]  # epoch 0 made before rvm-data recorded fingerprints
+    manifest.write_text(json.dumps(record))
+    with pytest.warns(UserWarning, match=rf"{out / 'epochs' / '0001'}: epoch 0's manifest records no fingerprint"):
+        build(load_recipe(recipe), out, limit=1, progress=False, epoch=1)
+    assert read_manifest(out / "epochs" / "0001").sources["train"]["clips"]["foregrounds"] == 2  # its own shards'

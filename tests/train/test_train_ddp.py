@@ -4,6 +4,7 @@ import dataclasses
 import os
 import shutil
 import socket
+import time
 
 import pytest
 import torch
@@ -28,6 +29,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _run_ranks(target, args: tuple, timeout: float = 240.0) -> None:
+    """Two ranks of ``target``; a failure if they have not finished within ``timeout`` (a collective that one
+    rank calls and the other does not hangs them both)."""
+    context = mp.spawn(target, args=args, nprocs=2, join=False)
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=1.0):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"the ranks did not finish within {timeout:.0f} s: a collective left unpaired?")
+
+
 def _rank(rank: int, world: int, port: int, build: str, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
@@ -45,7 +58,7 @@ def _rank(rank: int, world: int, port: int, build: str, out: str) -> None:
 
 
 def test_two_ranks_stay_in_step(tiny_build, tmp_path):
-    mp.spawn(_rank, args=(2, _free_port(), str(tiny_build), str(tmp_path)), nprocs=2, join=True)
+    _run_ranks(_rank, (2, _free_port(), str(tiny_build), str(tmp_path)))
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert len(r0["losses"]) == len(r1["losses"]) == 3
     assert r0["losses"] != r1["losses"]  # each rank trained on its own part of the data
@@ -82,6 +95,6 @@ def test_every_rank_reads_the_epoch_the_main_rank_chose(tiny_build, tmp_path, no
     shutil.copytree(tiny_build, build)
     shutil.copytree(tiny_build, epoch_root(build, 1))  # an epoch 1 of the same build
     write_manifest(epoch_root(build, 1), dataclasses.replace(read_manifest(build), epoch=1))
-    mp.spawn(_rank_reading_epochs, args=(2, _free_port(), str(build), str(tmp_path), not_yet), nprocs=2, join=True)
+    _run_ranks(_rank_reading_epochs, (2, _free_port(), str(build), str(tmp_path), not_yet))
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["reads"] == r1["reads"] == 1  # rank 1 alone would have reused epoch 0

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from rvm_data.build import build
+from rvm_data.buildfolder import move_away_unread
 from rvm_data.recipe import load_recipe
 from rvm_data.shards.layout import built_epochs, epoch_root
 from rvm_data.train import epochs as epochs_module
@@ -93,6 +94,22 @@ def test_fewer_epochs_than_training_cycles_through_them_and_says_so(epoch0, tmp_
     with pytest.warns(UserWarning, match=r"2 epoch\(s\) of 'lr' built \(0, 1\): training epoch 2 reuses epoch 0"):
         result = train(load_recipe(recipe_path), out_dir=tmp_path / "run", build_dir=folder, progress=False)
     assert result.steps == 12
+    move_away_unread(epoch_root(folder, 1), tmp_path / "away")  # the run over, it holds no epoch
+
+
+def test_an_epoch_removed_between_its_choice_and_its_hold_is_not_read(epoch0, tmp_path, monkeypatch):
+    _, folder = _with_epochs(epoch0, tmp_path, [1, 2])
+    source = epochs_module.EpochSource(folder, "lr", 8)
+    choose, choices = source._choose, []
+
+    def chosen_then_removed(epoch: int) -> int:
+        choices.append(choose(epoch))
+        if len(choices) == 1:  # another run's --keep-epochs removes it now
+            move_away_unread(epoch_root(folder, choices[0]), tmp_path / "away")
+        return choices[-1]
+
+    monkeypatch.setattr(source, "_choose", chosen_then_removed)
+    assert source.epoch_for(1) in (0, 2) and choices[0] == 1 and len(choices) == 2
 
 
 def test_a_failed_background_build_is_an_error_naming_the_command_to_rerun(tmp_path):
@@ -197,7 +214,8 @@ def test_keep_epochs_never_deletes_an_epoch_another_process_reads(epoch0, tmp_pa
     builder.requested = 10  # nothing to start
     try:
         assert reader.stdout.readline().strip() == "1"  # another training run reads epoch 1
-        with pytest.warns(UserWarning, match=r"0001: kept for now \(--keep-epochs\): another process is reading it"):
+        with pytest.warns(UserWarning, match=r"0001: kept for now \(--keep-epochs\): another process is reading this "
+                                             r"folder; it is deleted at a later epoch"):
             builder.request(2)
         assert built_epochs(folder) == [1, 2]
     finally:
