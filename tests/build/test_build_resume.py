@@ -40,7 +40,7 @@ def start_build(recipe: Path, out: Path) -> subprocess.Popen:
 
 def _listed(out: Path) -> int:
     try:
-        return sum(len(v) for v in read_manifest(out).splits.values())
+        return read_manifest(out).totals()["all"]["shards"]
     except (OSError, ValueError):  # no manifest yet
         return 0
 
