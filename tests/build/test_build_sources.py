@@ -82,15 +82,21 @@ def test_an_epoch_over_other_sources_than_epoch_zeros_is_refused_and_leaves_no_f
     assert not (out / "epochs" / "0001").exists()
 
 
-def test_a_folder_made_before_fingerprints_resumes_with_a_warning_and_is_not_vouched_for(data, tmp_path, monkeypatch):
+def _built_before_fingerprints(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(recipe, folder): part of a build whose manifest records no sources, as rvm-data wrote it before it did."""
     recipe = _relative_recipe(tmp_path)
     out = tmp_path / "out"
     monkeypatch.chdir(_workdir(tmp_path, "first", data))
     build(load_recipe(recipe), out, limit=1, progress=False)
     manifest = out / "manifest.json"
     record = json.loads(manifest.read_text())
-    del record["sources"]  # as rvm-data wrote it before it recorded one
+    del record["sources"]
     manifest.write_text(json.dumps(record))
+    return recipe, out
+
+
+def test_a_folder_made_before_fingerprints_resumes_with_a_warning_and_is_not_vouched_for(data, tmp_path, monkeypatch):
+    recipe, out = _built_before_fingerprints(data, tmp_path, monkeypatch)
     monkeypatch.chdir(_workdir(tmp_path, "second", data, drop_clip=True))
     with pytest.warns(UserWarning, match=rf"{out}: its manifest records no fingerprint of the sources .* not checked"):
         build(load_recipe(recipe), out, progress=False)
@@ -99,14 +105,7 @@ def test_a_folder_made_before_fingerprints_resumes_with_a_warning_and_is_not_vou
 
 def test_an_epoch_over_an_epoch_zero_without_fingerprints_is_built_with_a_warning_and_records_its_own(data, tmp_path,
                                                                                                      monkeypatch):
-    recipe = _relative_recipe(tmp_path)
-    out = tmp_path / "out"
-    monkeypatch.chdir(_workdir(tmp_path, "first", data))
-    build(load_recipe(recipe), out, limit=1, progress=False)
-    manifest = out / "manifest.json"
-    record = json.loads(manifest.read_text())
-    del record["sources"]  # epoch 0 made before rvm-data recorded fingerprints
-    manifest.write_text(json.dumps(record))
+    recipe, out = _built_before_fingerprints(data, tmp_path, monkeypatch)
     with pytest.warns(UserWarning, match=rf"{out / 'epochs' / '0001'}: epoch 0's manifest records no fingerprint"):
         build(load_recipe(recipe), out, limit=1, progress=False, epoch=1)
     assert read_manifest(out / "epochs" / "0001").sources["train"]["clips"]["foregrounds"] == 2  # its own shards'
