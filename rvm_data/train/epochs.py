@@ -138,6 +138,7 @@ class RollingBuild:
         self.launch = launch  # False on DDP ranks other than the main one: they wait for its builds
         self.epochs: int | None = None  # epochs training runs (0 .. epochs - 1); none is built past them
         self.requested = 1  # epochs below this were asked for (epoch 0 is the folder itself)
+        self.training = 0  # the latest epoch training asked for
         self.building: list[int] = []  # the epochs this run has queued (what its delivery rate counts)
         self._process: subprocess.Popen[bytes] | None = None
         self._queue: list[range] = []
@@ -181,10 +182,16 @@ class RollingBuild:
             self.building += missing
             self.requested = end
         self._pump()
+        self.training = max(self.training, epoch)
+        self.drop_finished()
+
+    def drop_finished(self) -> None:
+        """With ``keep``: delete the epochs training has left ``keep`` behind that no stream reads (called as
+        each stream moves on: a follower still reading the epoch before keeps it until its next pass)."""
         if self.keep is not None and self.launch:
             reading = {source.reading for source in self.sources}
             for old in built_epochs(self.root):
-                if old <= epoch - self.keep and old not in reading:  # finished, `keep` behind, read by none
+                if old <= self.training - self.keep and old not in reading:  # finished, `keep` behind, read by none
                     self._delete(old)
             for leftover in (self.root / EPOCHS_DIR).glob(f"{_DELETING}*"):  # a removal cut short
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -307,6 +314,8 @@ class EpochSource:
                                      "folder (shared storage)")
                 time.sleep(0.2)
         self.reading = agreed
+        if self.follow is not None and self.builder is not None:  # it has let go of the epoch before
+            self.builder.drop_finished()
         return agreed
 
     def _hold_on(self, epoch: int) -> bool:

@@ -145,7 +145,7 @@ def test_other_streams_follow_the_low_res_epoch_and_no_epoch_a_stream_reads_is_d
     follower = epochs_module.EpochSource(folder, "lr", 8, builder, follow=lead)
     assert lead.epoch_for(1) == 1 and follower.epoch_for(7) == 1  # pass 7 of the short stream: epoch 1
     assert lead.epoch_for(2) == 2 and epoch_root(folder, 1).exists()  # the follower still reads epoch 1
-    assert follower.epoch_for(8) == 2
+    assert follower.epoch_for(8) == 2 and not epoch_root(folder, 1).exists()  # now none does
     assert lead.epoch_for(3) == 3 and not epoch_root(folder, 1).exists() and epoch_root(folder, 2).exists()
     assert built_epochs(folder) == [2, 3]
 
