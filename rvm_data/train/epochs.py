@@ -6,9 +6,9 @@ samples; where fewer epochs were built it cycles through those there are, and sa
 :class:`RollingBuild` (``rvm-data train --build-ahead K``) epochs e+1 .. e+K are built while epoch e
 trains; a stream that reaches an epoch still being built waits for it and reports how long, with the
 frames per second training needed and the build delivered. ``--keep-epochs N`` deletes the epoch
-folders (never epoch 0, never one a stream reads or a build is writing) that training has left N epochs
-behind. An epoch folder made from another recipe, rvm-data version, library stack or sources than
-epoch 0 is refused, never read.
+folders (never epoch 0, never one a stream of this or another process reads or a build is writing) that
+training has left N epochs behind. An epoch folder made from another recipe, rvm-data version, library
+stack or sources than epoch 0 is refused, never read.
 """
 
 from __future__ import annotations
