@@ -454,7 +454,8 @@ def _check_sources(out: Path, root: Path, recipe: Recipe, shown: Path, epoch: in
             warnings.warn(f"{shown}: {whose} manifest records no fingerprint of the sources its shards were drawn "
                           "from (made before rvm-data recorded one), so whether the recipe's paths still hold that "
                           "data is not checked", stacklevel=3)
-            vouched = vouched if folder != out else {}
+            if folder == out:
+                vouched = {}
         for key, now in sources.items():
             then = made.sources.get(key)
             if then is not None and then["sha256"] != now["sha256"]:
