@@ -26,7 +26,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 
@@ -249,7 +249,8 @@ class ReadHold:
         shared.readers -= 1
         if not shared.readers:
             del _SHARED[self._key]
-            fcntl.flock(shared.fd, fcntl.LOCK_UN)
+            with suppress(OSError):  # closing releases it too, where the descriptor is not shared
+                fcntl.flock(shared.fd, fcntl.LOCK_UN)
             os.close(shared.fd)
         self._key = None
 

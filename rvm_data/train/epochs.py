@@ -172,7 +172,7 @@ class RollingBuild:
 
     def request(self, epoch: int) -> None:
         """Training is at ``epoch``: have epochs up to ``epoch + ahead`` built (those not complete yet, none
-        past the run's last), and drop old ones."""
+        past the run's last); :meth:`drop_finished` then deletes the old ones."""
         end = epoch + self.ahead + 1 if self.epochs is None else min(epoch + self.ahead + 1, self.epochs)
         start = max(self.requested, epoch)  # never an epoch training has left (a resumed run starts on its own)
         if end > start:
@@ -183,11 +183,11 @@ class RollingBuild:
             self.requested = end
         self._pump()
         self.training = max(self.training, epoch)
-        self.drop_finished()
 
     def drop_finished(self) -> None:
         """With ``keep``: delete the epochs training has left ``keep`` behind that no stream reads (called as
-        each stream moves on: a follower still reading the epoch before keeps it until its next pass)."""
+        each stream moves on: a follower still reading the epoch before keeps it until its next pass; never
+        while a resumed run's streams are made ready, before the followers say what they read)."""
         if self.keep is not None and self.launch:
             reading = {source.reading for source in self.sources}
             for old in built_epochs(self.root):
@@ -314,7 +314,7 @@ class EpochSource:
                                      "folder (shared storage)")
                 time.sleep(0.2)
         self.reading = agreed
-        if self.follow is not None and self.builder is not None:  # it has let go of the epoch before
+        if self.builder is not None:  # it has let go of the epoch before
             self.builder.drop_finished()
         return agreed
 

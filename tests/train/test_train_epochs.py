@@ -196,9 +196,26 @@ def test_keep_epochs_never_deletes_an_epoch_a_build_holds(epoch0, tmp_path):
     builder.requested = 10  # nothing to start
     with FolderLock(epoch_root(folder, 1)):  # a build (by hand, or one stopping) is writing into epoch 1
         builder.request(2)
+        builder.drop_finished()
         assert built_epochs(folder) == [1, 2]
     builder.request(2)
+    builder.drop_finished()
     assert built_epochs(folder) == [2] and sorted(p.name for p in (folder / "epochs").iterdir()) == ["0002"]
+
+
+def test_a_resumed_run_deletes_no_epoch_before_its_followers_say_what_they_read(epoch0, tmp_path, monkeypatch):
+    _, folder = _with_epochs(epoch0, tmp_path, [1, 2])
+    builder = epochs_module.RollingBuild(folder, ahead=1, keep=1)
+    monkeypatch.setattr(builder, "_pump", lambda: None)  # what would be started, not started
+    lead = epochs_module.EpochSource(folder, "lr", 8, builder)
+    follower = epochs_module.EpochSource(folder, "lr", 8, builder, follow=lead)
+    lead.reading = 3
+    builder.request(3)  # the lead's ready(3): its epoch is not built yet, so it asks for it
+    assert built_epochs(folder) == [1, 2]
+    follower.ready(2)  # the follower's checkpoint reads epoch 2, a pass behind
+    assert follower.reading == 2
+    builder.drop_finished()  # as the first pass after the resume begins
+    assert built_epochs(folder) == [2]
 
 
 def test_keep_epochs_never_deletes_an_epoch_another_process_reads(epoch0, tmp_path):
@@ -217,11 +234,13 @@ def test_keep_epochs_never_deletes_an_epoch_another_process_reads(epoch0, tmp_pa
         with pytest.warns(UserWarning, match=r"0001: kept for now \(--keep-epochs\): another process is reading this "
                                              r"folder; it is deleted at a later epoch"):
             builder.request(2)
+            builder.drop_finished()
         assert built_epochs(folder) == [1, 2]
     finally:
         reader.stdin.close()
         reader.wait()
     builder.request(2)  # that run has moved on (here: ended)
+    builder.drop_finished()
     assert built_epochs(folder) == [2]
 
 
