@@ -11,6 +11,7 @@ from sources_helpers import alpha_frames, smooth_frames, videomatte, write_video
 
 from rvm_data.kinds import KINDS
 from rvm_data.recipe import load_recipe
+from rvm_data.segmentation.readers import SegCatalog
 from rvm_data.sources import SourcesConfig, build_catalog
 from rvm_data.sources.fingerprint import fingerprint
 
@@ -55,9 +56,12 @@ def test_another_clip_list_has_another_fingerprint(data, tmp_path, change):
     assert _fingerprint(copy)["sha256"] != _fingerprint(data)["sha256"]
 
 
-def test_a_segmentation_catalog_has_a_fingerprint():
+def test_a_segmentation_catalogs_fingerprint_tells_its_items_and_their_order():
     recipe = load_recipe(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")  # the built-in set's
     assert recipe.segmentation is not None
     split = next(iter(recipe.segmentation.sources))
-    record = fingerprint(KINDS["segmentation"].catalog(recipe, split))
-    assert record["clips"]["items"] > 0 and len(record["sha256"]) == 64
+    catalog = KINDS["segmentation"].catalog(recipe, split)
+    record = fingerprint(catalog)
+    assert record["clips"] == {"items": len(catalog.items)} and len(record["sha256"]) == 64
+    assert fingerprint(SegCatalog(catalog.items[:-1]))["sha256"] != record["sha256"]  # an item fewer
+    assert fingerprint(SegCatalog(catalog.items[::-1]))["sha256"] != record["sha256"]  # another order draws others
