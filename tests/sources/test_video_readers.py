@@ -140,6 +140,7 @@ def test_a_forked_process_can_free_decoders_and_frames_its_parent_used(tmp_path)
     """FFmpeg's default thread pools (swscale's behind each converted frame, the decoder's behind each open
     stream) made a forked child (a DataLoader worker) hang for good when it freed one (seen twice in this
     suite); conversions and decoders are single-threaded."""
+    import faulthandler
     import gc
     import os
     import time
@@ -148,6 +149,12 @@ def test_a_forked_process_can_free_decoders_and_frames_its_parent_used(tmp_path)
 
     from rvm_data.sources.video import _open, frame_to_gray, frame_to_rgb
 
+    # The child must free only what this test made: another test's garbage awaiting a full collection (a
+    # reference decode's generator left suspended in a cycle) can hold an open decoder with FFmpeg's default
+    # threads, and freeing that hangs a forked child just the same (one CI run in six did; a cycle holding
+    # an open default-threaded decoder and its frames reproduces it, the same with that decoder closed
+    # before the fork does not).
+    gc.collect()
     buf = tmp_path / "clip.mp4"
     with av.open(str(buf), "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=25)
@@ -163,11 +170,14 @@ def test_a_forked_process_can_free_decoders_and_frames_its_parent_used(tmp_path)
         frame_to_rgb(frame, (72, 128))
         frame_to_gray(frame, None)
         kept.append(frame)
+    stacks = tmp_path / "child-stacks.txt"
     pid = os.fork()
     if pid == 0:  # the child frees what it inherited, as a worker's garbage collection does
-        kept.clear()
-        container.close()
-        gc.collect()
+        with open(stacks, "w") as out:
+            faulthandler.dump_traceback_later(20, exit=True, file=out)  # where it hangs, if it does
+            kept.clear()
+            container.close()
+            gc.collect()
         os._exit(0)
     container.close()
     deadline = time.monotonic() + 30
@@ -177,4 +187,4 @@ def test_a_forked_process_can_free_decoders_and_frames_its_parent_used(tmp_path)
         time.sleep(0.05)
     os.kill(pid, 9)
     os.waitpid(pid, 0)
-    pytest.fail("the forked child hung freeing frames its parent converted")
+    pytest.fail(f"the forked child hung freeing frames its parent converted:\n{stacks.read_text()}")
